@@ -1,0 +1,218 @@
+/*
+ * Log lines for fpmd and fpmctl.  Each line is built whole in a buffer and
+ * written with one write(), so lines from several processes sharing the fd
+ * do not interleave (up to PIPE_BUF on pipes; whole lines on files opened
+ * with O_APPEND).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_level	 log_level = LOG_LVL_NOTICE;
+static int		 log_fd = 2;
+
+static const char *const level_names[] = {
+	"DEBUG", "NOTICE", "WARNING", "ERROR", "ALERT"
+};
+
+void
+log_init(enum log_level level, int fd)
+{
+	log_level = level;
+	log_fd = fd;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+int
+log_get_fd(void)
+{
+	return log_fd;
+}
+
+void
+log_set_fd(int fd)
+{
+	log_fd = fd;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	if ((unsigned)level > LOG_LVL_ALERT)
+		return "?";
+	return level_names[level];
+}
+
+int
+log_level_parse(const char *name, enum log_level *level)
+{
+	static const struct {
+		const char	*name;
+		enum log_level	 level;
+	} names[] = {
+		{ "debug", LOG_LVL_DEBUG },
+		{ "notice", LOG_LVL_NOTICE },
+		{ "warning", LOG_LVL_WARNING },
+		{ "warn", LOG_LVL_WARNING },
+		{ "error", LOG_LVL_ERROR },
+		{ "alert", LOG_LVL_ALERT },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(name, names[i].name) == 0) {
+			*level = names[i].level;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static size_t
+log_prefix(char *buf, size_t cap, enum log_level level)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, cap, "[%d-%b-%Y %H:%M:%S", &tm);
+	if (log_level == LOG_LVL_DEBUG)
+		n += snprintf(buf + n, cap - n, ".%06ld", ts.tv_nsec / 1000);
+	n += snprintf(buf + n, cap - n, "] %s: ", log_level_name(level));
+	return n;
+}
+
+static void
+log_write_all(const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(log_fd, buf, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+void
+log_raw(enum log_level level, const char *msg, size_t len)
+{
+	char stackbuf[4096], *buf = stackbuf;
+	size_t n, need;
+	int saved = errno;
+
+	if (level < log_level)
+		return;
+	need = 64 + len + 1;
+	if (need > sizeof(stackbuf) && (buf = malloc(need)) == NULL) {
+		buf = stackbuf;
+		len = sizeof(stackbuf) - 64 - 1;
+	}
+	n = log_prefix(buf, 64, level);
+	memcpy(buf + n, msg, len);
+	n += len;
+	buf[n++] = '\n';
+	log_write_all(buf, n);
+	if (buf != stackbuf)
+		free(buf);
+	errno = saved;
+}
+
+void
+log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	char buf[8192];
+	int n;
+
+	if (level < log_level)
+		return;
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (errnum != 0)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s (%d)",
+		    strerror(errnum), errnum);
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	log_raw(level, buf, (size_t)n);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, 0, fmt, ap);
+	va_end(ap);
+}
+
+#define LOG_FN(name, level, witherr)				\
+void								\
+name(const char *fmt, ...)					\
+{								\
+	va_list ap;						\
+	int e = errno;						\
+								\
+	va_start(ap, fmt);					\
+	log_vmsg(level, (witherr) ? e : 0, fmt, ap);		\
+	va_end(ap);						\
+	errno = e;						\
+}
+
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+LOG_FN(log_notice, LOG_LVL_NOTICE, 0)
+LOG_FN(log_warnx, LOG_LVL_WARNING, 0)
+LOG_FN(log_warn, LOG_LVL_WARNING, 1)
+LOG_FN(log_errorx, LOG_LVL_ERROR, 0)
+LOG_FN(log_error, LOG_LVL_ERROR, 1)
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ALERT, 0, fmt, ap);
+	va_end(ap);
+	exit(70);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ALERT, e, fmt, ap);
+	va_end(ap);
+	exit(70);
+}

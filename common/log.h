@@ -1,0 +1,49 @@
+/*
+ * Logging shared by fpmd and fpmctl.  Lines look like php-fpm's so that
+ * existing log parsers keep working:
+ *   [26-Nov-2026 22:10:00] NOTICE: message
+ * fpmd logs to stderr unless error_log names a file; the master is the only
+ * process that writes the error log (children send it their lines).
+ */
+#ifndef FPMD_LOG_H
+#define FPMD_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+enum log_level {
+	LOG_LVL_DEBUG = 0,
+	LOG_LVL_NOTICE,
+	LOG_LVL_WARNING,
+	LOG_LVL_ERROR,
+	LOG_LVL_ALERT
+};
+
+void	 log_init(enum log_level level, int fd);
+void	 log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+int	 log_get_fd(void);
+void	 log_set_fd(int fd);
+int	 log_level_parse(const char *name, enum log_level *level);
+const char *log_level_name(enum log_level level);
+
+void	 log_msg(enum log_level level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
+/* Writes an already formatted message (any length, any bytes but NUL). */
+void	 log_raw(enum log_level level, const char *msg, size_t len);
+
+void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn and log_error append ": strerror(errno) (errno)". */
+void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	 fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif /* FPMD_LOG_H */
