@@ -17,6 +17,7 @@
 
 static enum log_level	 log_level = LOG_LVL_NOTICE;
 static int		 log_fd = 2;
+static char		 log_prefix_text[160];
 
 static const char *const level_names[] = {
 	"DEBUG", "NOTICE", "WARNING", "ERROR", "ALERT"
@@ -51,6 +52,13 @@ void
 log_set_fd(int fd)
 {
 	log_fd = fd;
+}
+
+void
+log_set_prefix(const char *prefix)
+{
+	snprintf(log_prefix_text, sizeof(log_prefix_text), "%s",
+	    prefix ? prefix : "");
 }
 
 const char *
@@ -98,7 +106,10 @@ log_prefix(char *buf, size_t cap, enum log_level level)
 	n = strftime(buf, cap, "[%d-%b-%Y %H:%M:%S", &tm);
 	if (log_level == LOG_LVL_DEBUG)
 		n += snprintf(buf + n, cap - n, ".%06ld", ts.tv_nsec / 1000);
-	n += snprintf(buf + n, cap - n, "] %s: ", log_level_name(level));
+	n += snprintf(buf + n, cap - n, "] %s: %s", log_level_name(level),
+	    log_prefix_text);
+	if (n >= cap)
+		n = cap - 1;
 	return n;
 }
 
@@ -128,12 +139,12 @@ log_raw(enum log_level level, const char *msg, size_t len)
 
 	if (level < log_level)
 		return;
-	need = 64 + len + 1;
+	need = 256 + len + 1;
 	if (need > sizeof(stackbuf) && (buf = malloc(need)) == NULL) {
 		buf = stackbuf;
-		len = sizeof(stackbuf) - 64 - 1;
+		len = sizeof(stackbuf) - 256 - 1;
 	}
-	n = log_prefix(buf, 64, level);
+	n = log_prefix(buf, 256, level);
 	memcpy(buf + n, msg, len);
 	n += len;
 	buf[n++] = '\n';

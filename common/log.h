@@ -24,6 +24,8 @@ void	 log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int	 log_get_fd(void);
 void	 log_set_fd(int fd);
+/* Text put after "LEVEL: " on every line (children name their pool). */
+void	 log_set_prefix(const char *prefix);
 int	 log_level_parse(const char *name, enum log_level *level);
 const char *log_level_name(enum log_level level);
 

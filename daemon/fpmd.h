@@ -116,6 +116,8 @@ struct fpmd_conf {
 	int			 control_mode;
 	char			*control_owner;
 	char			*control_group;
+	uid_t			 control_uid;	/* resolved; (uid_t)-1 if unset */
+	gid_t			 control_gid;
 
 	struct pool_conf	*pools;
 	size_t			 npools;
@@ -134,5 +136,253 @@ void		 conf_free(struct fpmd_conf *conf);
 const char	*conf_pm_name(enum pm_style pm);
 int		 conf_listen_parse(const char *text, struct listen_addr *addr,
 		    char *err, size_t errlen);
+
+
+/* scoreboard.c: one shared region made by the master before any fork. */
+
+enum slot_state {
+	SLOT_FREE = 0,
+	SLOT_STARTING,		/* spawn asked, worker not yet up */
+	SLOT_IDLE,		/* accepting */
+	SLOT_READING,		/* reading the request headers */
+	SLOT_INFO,		/* getting request information */
+	SLOT_RUNNING,
+	SLOT_ENDING,
+	SLOT_FINISHING
+};
+
+#define SB_POOL_NAME	32
+#define SB_METHOD	16
+#define SB_URI		128
+#define SB_QUERY	512
+#define SB_SCRIPT	256
+#define SB_USER		32
+
+/*
+ * A worker writes its own slot; readers copy it and retry while seq is odd
+ * or changed, so the request path takes no lock.
+ */
+struct sb_slot {
+	volatile uint32_t	 seq;
+	int32_t			 pool;		/* index in sb_pool[] */
+	int32_t			 gen;
+	pid_t			 pid;
+	uint8_t			 state;
+	time_t			 start;		/* worker start, epoch */
+	uint64_t		 requests;
+	struct timespec		 req_start;	/* CLOCK_REALTIME */
+	uint64_t		 req_duration_us;
+	uint64_t		 content_length;
+	double			 last_cpu;
+	uint64_t		 last_memory;
+	char			 method[SB_METHOD];
+	char			 uri[SB_URI];
+	char			 query[SB_QUERY];
+	char			 script[SB_SCRIPT];
+	char			 user[SB_USER];
+};
+
+struct sb_pool {
+	char			 name[SB_POOL_NAME];
+	time_t			 start;
+	volatile uint64_t	 accepted;	/* atomic adds by workers */
+	volatile uint64_t	 slow_requests;
+	int32_t			 max_active;
+	int32_t			 max_children_reached;
+};
+
+struct scoreboard {
+	uint32_t		 nslots;
+	uint32_t		 npools;
+	struct sb_pool		*pools;
+	struct sb_slot		*slots;
+};
+
+struct scoreboard *sb_create(uint32_t npools, uint32_t nslots);
+void		 sb_slot_begin(struct sb_slot *s);
+void		 sb_slot_commit(struct sb_slot *s);
+void		 sb_slot_read(const struct sb_slot *s, struct sb_slot *copy);
+void		 sb_slot_clear(struct sb_slot *s);
+
+/* fpmd.c: the master's root object and its event loop. */
+
+struct ev {
+	int		 fd;
+	void		(*cb)(struct ev *, uint32_t);
+	void		*arg;
+};
+
+enum fpmd_state {
+	FPMD_RUNNING = 0,
+	FPMD_FINISHING,		/* graceful stop */
+	FPMD_TERMINATING	/* fast stop */
+};
+
+struct pool {
+	const struct pool_conf	*pc;
+	int			 index;
+	int			 gen;
+	int			 listen_fd;
+	pid_t			 proto_pid;	/* 0: none */
+	int			 ctl_fd;	/* our end of the pair */
+	int			 proto_ctl_fd;	/* the prototype's end */
+	int			 log_rfd, log_wfd;
+	int			 out_rfd, out_wfd;
+	int			 err_rfd, err_wfd;
+	struct ev		 ev_ctl, ev_log, ev_out, ev_err;
+	bool			 ready;		/* PHP started */
+	int			 nworkers;	/* slots in use */
+	int			 nrunning;	/* of which forked */
+	int			 target;
+	int			 fail_streak;
+	int64_t			 respawn_at;	/* monotonic ms, 0: none */
+	int64_t			 proto_restart_at;
+	int			 proto_fail_streak;
+};
+
+struct mslot {
+	int			 pool;		/* -1: free */
+	pid_t			 pid;
+	int64_t			 started;	/* monotonic ms */
+};
+
+struct fpmd {
+	struct fpmd_conf	*conf;
+	char			*conf_path;
+	int			 conf_flags;
+	int			 epfd;
+	int			 sigfd;
+	struct ev		 ev_sig;
+	struct scoreboard	*sb;
+	struct mslot		*slots;
+	struct pool		*pools;
+	size_t			 npools;
+	enum fpmd_state		 state;
+	int64_t			 escalate_at;	/* stop: TERM workers */
+	int64_t			 kill_at;	/* stop: KILL prototypes */
+	bool			 announced;
+	int			 exit_code;
+};
+
+extern struct fpmd	*fpmd;
+
+int64_t		 now_ms(void);
+void		 ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t),
+		    void *arg);
+void		 ev_del(struct ev *e);
+void		 fpmd_stop(bool graceful);
+
+/* pm.c: pools, prototypes and the workers they run. */
+int		 pool_init(struct pool *p, const struct pool_conf *pc, int index);
+int		 pool_proto_start(struct pool *p);
+void		 pool_stop(struct pool *p, bool graceful);
+void		 pool_close(struct pool *p);
+void		 pm_proto_exited(pid_t pid, int status);
+void		 pm_tick(void);
+int		 pm_next_timeout(void);
+bool		 pm_all_ready(void);
+bool		 pm_all_gone(void);
+
+/* listen.c */
+int		 listen_open(const struct pool_conf *pc);
+void		 listen_close(const struct pool_conf *pc, int fd);
+
+/* proc.c: process titles and child set-up. */
+void		 proc_title_init(int argc, char **argv);
+void		 proc_title_set(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+int		 proc_child_setup(int deathsig, pid_t parent);
+
+/*
+ * prototype.c: master <-> prototype messages over a SOCK_SEQPACKET pair.
+ */
+enum proto_msg_type {
+	PMSG_READY = 1,		/* proto -> master: PHP started */
+	PMSG_FAILED,		/* proto -> master: PHP start-up failed; text */
+	PMSG_SPAWN,		/* master -> proto: fork a worker in slot */
+	PMSG_SPAWNED,		/* proto -> master: worker pid in slot */
+	PMSG_EXITED,		/* proto -> master: worker pid, slot, status */
+	PMSG_QUIT,		/* master -> proto: workers finish and exit */
+	PMSG_TERM,		/* master -> proto: workers exit now */
+	PMSG_KILL		/* master -> proto: signal one worker */
+};
+
+struct proto_msg {
+	uint32_t		 type;
+	int32_t			 slot;
+	int32_t			 pid;
+	int32_t			 status;
+	char			 text[512];
+};
+
+struct proto_args {
+	const struct fpmd_conf	*conf;
+	const struct pool_conf	*pc;
+	int			 pool_index;
+	int			 gen;
+	int			 listen_fd;
+	int			 ctl_fd;	/* our end of the pair */
+	int			 log_fd;	/* datagrams to the master's log */
+	int			 out_fd;	/* workers' stdout, or -1 */
+	int			 err_fd;	/* workers' stderr, or -1 */
+	struct scoreboard	*sb;
+	pid_t			 master;
+};
+
+void		 proto_main(const struct proto_args *pa)
+		    __attribute__((noreturn));
+int		 proto_send(int fd, const struct proto_msg *m);
+
+/* worker.c: one FastCGI connection at a time. */
+
+#define REQ_IN_CAP	(FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255)
+#define REQ_OUT_CAP	(FCGI_MAX_CONTENT & ~7)
+
+struct fpmd_req {
+	int			 fd;
+	uint16_t		 id;
+	uint16_t		 role;
+	bool			 keep_conn;
+	bool			 stdin_eof;	/* empty STDIN record seen */
+	bool			 ended;		/* END_REQUEST written */
+	bool			 broken;	/* peer gone or protocol error */
+	bool			 aborted;	/* ABORT_REQUEST received */
+	struct fcgi_params	 params;
+	struct timespec		 start;		/* CLOCK_REALTIME at accept */
+	uint64_t		 body_read;
+
+	/* input: a whole record always fits */
+	uint8_t			*in;
+	size_t			 in_off;
+	size_t			 in_len;
+	const uint8_t		*stdin_ptr;	/* unread part of STDIN record */
+	size_t			 stdin_left;
+
+	/* output: STDOUT content waiting for its header */
+	uint8_t			*out;
+	size_t			 out_len;
+
+	struct sb_slot		*slot;
+	const struct pool_conf	*pc;
+	const char		*script;	/* set by the SAPI */
+	uint64_t		 peak_memory;	/* set by the SAPI */
+	int			 status;	/* HTTP status, set by the SAPI */
+};
+
+ssize_t		 req_read_body(struct fpmd_req *r, char *buf, size_t len);
+int		 req_write(struct fpmd_req *r, const char *buf, size_t len);
+int		 req_flush(struct fpmd_req *r);
+int		 req_stderr(struct fpmd_req *r, const char *buf, size_t len);
+void		 req_finish(struct fpmd_req *r);
+void		 req_set_state(struct fpmd_req *r, enum slot_state st);
+void		 worker_main(const struct proto_args *pa, int slot)
+		    __attribute__((noreturn));
+
+/* sapi.c: the only file with PHP's headers. */
+int		 sapi_proto_startup(const struct fpmd_conf *conf,
+		    const struct pool_conf *pc, char *err, size_t errlen);
+void		 sapi_worker_init(void);
+void		 sapi_handle(struct fpmd_req *r);
+const char	*sapi_php_version(void);
 
 #endif /* FPMD_H */

@@ -1,0 +1,369 @@
+/*
+ * FastCGI codec.  Splits a byte stream into records, decodes BEGIN_REQUEST
+ * bodies and name-value pairs, and encodes the few records a responder
+ * writes.  The peer (nginx, or anything that can reach the socket) is
+ * treated as hostile: every length is checked against what is there, and
+ * sums are compared by subtraction so that nothing overflows.  No I/O and
+ * no allocation per record; only the params buffers grow, and they are kept
+ * across the requests a worker serves.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi.h"
+
+#define FCGI_LEN_MAX		0x7fffffffU	/* a 4-byte pair length */
+#define FCGI_GROW_MIN		4096	/* bytes: what nginx sends, and more */
+/* Buffers bigger than this are freed at reset rather than pinned. */
+#define FCGI_PARAMS_KEEP	(64 * 1024)
+
+ssize_t
+fcgi_record_parse(const uint8_t *buf, size_t len, struct fcgi_record *rec)
+{
+	size_t	 total;
+
+	if (len == 0)
+		return 0;
+	/* Reject garbage on its first byte rather than wait for a header. */
+	if (buf[0] != FCGI_VERSION_1)
+		return -1;
+	if (len < FCGI_HEADER_LEN)
+		return 0;
+	total = FCGI_HEADER_LEN + ((size_t)buf[4] << 8 | buf[5]) + buf[6];
+	if (len < total)
+		return 0;
+	rec->type = buf[1];
+	rec->id = (uint16_t)(buf[2] << 8 | buf[3]);
+	rec->clen = (uint16_t)(buf[4] << 8 | buf[5]);
+	rec->plen = buf[6];
+	rec->content = buf + FCGI_HEADER_LEN;
+	return (ssize_t)total;
+}
+
+int
+fcgi_begin_parse(const struct fcgi_record *rec, uint16_t *role,
+    uint8_t *flags)
+{
+	if (rec->clen < 8)
+		return -1;
+	*role = (uint16_t)(rec->content[0] << 8 | rec->content[1]);
+	*flags = rec->content[2];
+	return 0;
+}
+
+/* Reads the pair length at *pos; -1 when it runs past len. */
+static int
+fcgi_len_read(const uint8_t *b, size_t len, size_t *pos, size_t *out)
+{
+	size_t	 i = *pos;
+
+	if (i >= len)
+		return -1;
+	if ((b[i] & 0x80) == 0) {
+		*out = b[i];
+		*pos = i + 1;
+		return 0;
+	}
+	if (len - i < 4)
+		return -1;
+	*out = (size_t)(b[i] & 0x7f) << 24 | (size_t)b[i + 1] << 16 |
+	    (size_t)b[i + 2] << 8 | b[i + 3];
+	*pos = i + 4;
+	return 0;
+}
+
+/*
+ * Steps over the pair at *pos: the name is at b + *noff, the value right
+ * after it.  -1 when a length or the bytes it announces run past len.
+ */
+static int
+fcgi_pair_next(const uint8_t *b, size_t len, size_t *pos, size_t *noff,
+    size_t *nlen, size_t *vlen)
+{
+	size_t	 i = *pos;
+
+	if (fcgi_len_read(b, len, &i, nlen) == -1 ||
+	    fcgi_len_read(b, len, &i, vlen) == -1)
+		return -1;
+	if (*nlen > len - i || *vlen > len - i - *nlen)
+		return -1;
+	*noff = i;
+	*pos = i + *nlen + *vlen;
+	return 0;
+}
+
+static uint8_t *
+fcgi_len_write(uint8_t *out, size_t n)
+{
+	if (n < 0x80) {
+		*out++ = (uint8_t)n;
+		return out;
+	}
+	*out++ = (uint8_t)(n >> 24 | 0x80);
+	*out++ = (uint8_t)(n >> 16);
+	*out++ = (uint8_t)(n >> 8);
+	*out++ = (uint8_t)n;
+	return out;
+}
+
+/*
+ * Makes room for need elements of size bytes, doubling so that a worker
+ * settles on its buffers after its first few requests.  Returns the new
+ * buffer, or NULL (the old one is left alone).
+ */
+static void *
+fcgi_grow(void *buf, size_t *capp, size_t need, size_t size)
+{
+	size_t	 cap;
+	void	*nbuf;
+
+	cap = *capp > 0 ? *capp : (FCGI_GROW_MIN + size - 1) / size;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2)
+			goto fail;
+		cap *= 2;
+	}
+	if (cap > SIZE_MAX / size)
+		goto fail;
+	if ((nbuf = realloc(buf, cap * size)) == NULL)
+		return NULL;
+	*capp = cap;
+	return nbuf;
+fail:
+	errno = ENOMEM;
+	return NULL;
+}
+
+int
+fcgi_params_append(struct fcgi_params *p, const uint8_t *data, size_t len)
+{
+	uint8_t	*nraw;
+
+	if (len > FCGI_PARAMS_MAX - p->raw_len)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (p->raw_len + len > p->raw_cap) {
+		nraw = fcgi_grow(p->raw, &p->raw_cap, p->raw_len + len, 1);
+		if (nraw == NULL)
+			return -1;
+		p->raw = nraw;
+	}
+	memcpy(p->raw + p->raw_len, data, len);
+	p->raw_len += len;
+	return 0;
+}
+
+int
+fcgi_params_decode(struct fcgi_params *p)
+{
+	struct fcgi_param	*v;
+	char			*a, *na;
+	size_t			 pos, noff, nlen, vlen;
+
+	p->n = 0;
+	if (p->raw_len == 0)
+		return 0;
+	/*
+	 * Each pair takes at least two length bytes and its copies need two
+	 * NULs, so raw_len bytes of arena always hold them all.
+	 */
+	if (p->raw_len > p->arena_cap) {
+		na = fcgi_grow(p->arena, &p->arena_cap, p->raw_len, 1);
+		if (na == NULL)
+			return -1;
+		p->arena = na;
+	}
+	a = p->arena;
+	pos = 0;
+	while (pos < p->raw_len) {
+		if (fcgi_pair_next(p->raw, p->raw_len, &pos, &noff, &nlen,
+		    &vlen) == -1)
+			goto fail;
+		if (p->n == p->v_cap) {
+			v = fcgi_grow(p->v, &p->v_cap, p->n + 1, sizeof(*v));
+			if (v == NULL)
+				goto fail;
+			p->v = v;
+		}
+		v = &p->v[p->n++];
+		memcpy(a, p->raw + noff, nlen);
+		a[nlen] = '\0';
+		v->name = a;
+		v->nlen = (uint32_t)nlen;
+		a += nlen + 1;
+		memcpy(a, p->raw + noff + nlen, vlen);
+		a[vlen] = '\0';
+		v->value = a;
+		v->vlen = (uint32_t)vlen;
+		a += vlen + 1;
+	}
+	return 0;
+fail:
+	p->n = 0;
+	return -1;
+}
+
+void
+fcgi_params_reset(struct fcgi_params *p)
+{
+	/* A rare huge request gives its memory back rather than pin it. */
+	if (p->raw_cap > FCGI_PARAMS_KEEP ||
+	    p->v_cap > FCGI_PARAMS_KEEP / sizeof(*p->v))
+		fcgi_params_free(p);
+	p->raw_len = 0;
+	p->n = 0;
+}
+
+void
+fcgi_params_free(struct fcgi_params *p)
+{
+	free(p->raw);
+	free(p->arena);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+const char *
+fcgi_params_get(const struct fcgi_params *p, const char *name, size_t nlen)
+{
+	size_t	 i;
+
+	/* Backwards: a name sent twice takes its last value, as in php-fpm. */
+	for (i = p->n; i-- > 0;) {
+		if (p->v[i].nlen == nlen &&
+		    (nlen == 0 || memcmp(p->v[i].name, name, nlen) == 0))
+			return p->v[i].value;
+	}
+	return NULL;
+}
+
+size_t
+fcgi_pair_encode(uint8_t *out, size_t cap, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	size_t	 hlen;
+	uint8_t	*o;
+
+	if (nlen > FCGI_LEN_MAX || vlen > FCGI_LEN_MAX)
+		return 0;
+	hlen = (nlen < 0x80 ? 1U : 4U) + (vlen < 0x80 ? 1U : 4U);
+	if (cap < hlen || cap - hlen < nlen || cap - hlen - nlen < vlen)
+		return 0;
+	o = fcgi_len_write(out, nlen);
+	o = fcgi_len_write(o, vlen);
+	if (nlen > 0)
+		memcpy(o, name, nlen);
+	if (vlen > 0)
+		memcpy(o + nlen, value, vlen);
+	return hlen + nlen + vlen;
+}
+
+void
+fcgi_header_encode(uint8_t out[FCGI_HEADER_LEN], uint8_t type, uint16_t id,
+    uint16_t clen, uint8_t plen)
+{
+	out[0] = FCGI_VERSION_1;
+	out[1] = type;
+	out[2] = (uint8_t)(id >> 8);
+	out[3] = (uint8_t)id;
+	out[4] = (uint8_t)(clen >> 8);
+	out[5] = (uint8_t)clen;
+	out[6] = plen;
+	out[7] = 0;
+}
+
+void
+fcgi_end_request_encode(uint8_t out[16], uint16_t id, uint32_t app_status,
+    uint8_t protocol_status)
+{
+	fcgi_header_encode(out, FCGI_END_REQUEST, id, 8, 0);
+	out[8] = (uint8_t)(app_status >> 24);
+	out[9] = (uint8_t)(app_status >> 16);
+	out[10] = (uint8_t)(app_status >> 8);
+	out[11] = (uint8_t)app_status;
+	out[12] = protocol_status;
+	out[13] = out[14] = out[15] = 0;
+}
+
+void
+fcgi_unknown_type_encode(uint8_t out[16], uint8_t type)
+{
+	fcgi_header_encode(out, FCGI_UNKNOWN_TYPE, 0, 8, 0);
+	out[8] = type;
+	memset(out + 9, 0, 7);
+}
+
+/* Writes v in decimal into buf (big enough for any unsigned). */
+static size_t
+fcgi_utoa(char *buf, unsigned v)
+{
+	char	 tmp[3 * sizeof(v)];
+	size_t	 n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+size_t
+fcgi_get_values_answer(const struct fcgi_record *rec, uint8_t *out,
+    size_t cap, unsigned max_conns, unsigned max_reqs)
+{
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} known[] = {
+		{ "FCGI_MAX_CONNS", sizeof("FCGI_MAX_CONNS") - 1 },
+		{ "FCGI_MAX_REQS", sizeof("FCGI_MAX_REQS") - 1 },
+		{ "FCGI_MPXS_CONNS", sizeof("FCGI_MPXS_CONNS") - 1 },
+	};
+	char		 val[3][3 * sizeof(unsigned)];
+	size_t		 vlen[3];
+	size_t		 pos, noff, nlen, qvlen, clen, plen, n, i;
+	unsigned	 answered = 0;
+
+	if (rec->type != FCGI_GET_VALUES || cap < FCGI_HEADER_LEN)
+		return 0;
+	vlen[0] = fcgi_utoa(val[0], max_conns);
+	vlen[1] = fcgi_utoa(val[1], max_reqs);
+	vlen[2] = fcgi_utoa(val[2], 0);	/* one request per connection */
+
+	clen = 0;
+	pos = 0;
+	while (pos < rec->clen) {
+		if (fcgi_pair_next(rec->content, rec->clen, &pos, &noff, &nlen,
+		    &qvlen) == -1)
+			return 0;
+		for (i = 0; i < 3; i++) {
+			if (nlen != known[i].len ||
+			    memcmp(rec->content + noff, known[i].name,
+			    nlen) != 0)
+				continue;
+			/* Once each, so the answer stays small whatever asked. */
+			if (answered & (1U << i))
+				break;
+			answered |= 1U << i;
+			n = fcgi_pair_encode(out + FCGI_HEADER_LEN + clen,
+			    cap - FCGI_HEADER_LEN - clen, known[i].name,
+			    known[i].len, val[i], vlen[i]);
+			if (n == 0)
+				return 0;
+			clen += n;
+			break;
+		}
+	}
+	plen = -clen & 7;
+	if (cap - FCGI_HEADER_LEN - clen < plen)
+		return 0;
+	memset(out + FCGI_HEADER_LEN + clen, 0, plen);
+	fcgi_header_encode(out, FCGI_GET_VALUES_RESULT, 0, (uint16_t)clen,
+	    (uint8_t)plen);
+	return FCGI_HEADER_LEN + clen + plen;
+}

@@ -1,0 +1,414 @@
+/*
+ * fpmd's master: reads the configuration, opens the listening sockets and
+ * the scoreboard, starts one prototype per pool, and then runs one event
+ * loop (epoll) over signals (signalfd), the prototypes' control sockets and
+ * the children's log datagrams.  It never runs PHP and never daemonizes:
+ * it stays in the foreground under a supervisor and logs to stderr unless
+ * error_log says otherwise.
+ *
+ * Signals keep their php-fpm meaning: TERM and INT stop fast, QUIT stops
+ * gracefully (requests in hand finish), USR1 reopens the log file.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fpmd.h"
+
+struct fpmd		*fpmd;
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t), void *arg)
+{
+	struct epoll_event ee;
+
+	e->fd = fd;
+	e->cb = cb;
+	e->arg = arg;
+	memset(&ee, 0, sizeof(ee));
+	ee.events = EPOLLIN;
+	ee.data.ptr = e;
+	if (epoll_ctl(fpmd->epfd, EPOLL_CTL_ADD, fd, &ee) == -1)
+		fatal("%s: epoll_ctl", __func__);
+}
+
+void
+ev_del(struct ev *e)
+{
+	if (e->cb == NULL)
+		return;
+	epoll_ctl(fpmd->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+	e->cb = NULL;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: fpmd [-R] [-t] -c FILE\n"
+	    "       fpmd -v | -h\n"
+	    "\n"
+	    "  -c, --config FILE              the configuration file\n"
+	    "  -t, --test                     check the configuration and exit\n"
+	    "  -R, --allow-to-run-as-root     allow pools to run PHP as root\n"
+	    "  -v, --version                  print the versions and exit\n"
+	    "  -h, --help                     this help\n"
+	    "\n"
+	    "fpmd runs in the foreground and logs to stderr; there is no pid\n"
+	    "file.  Signals: TERM/INT fast stop, QUIT graceful stop,\n"
+	    "USR1 reopen the log file.\n");
+}
+
+static int
+log_open(const struct fpmd_conf *conf)
+{
+	int fd;
+
+	log_set_level(conf->log_level);
+	if (conf->error_log == NULL || strcmp(conf->error_log, "stderr") == 0)
+		return 0;
+	fd = open(conf->error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640);
+	if (fd == -1) {
+		log_error("cannot open error_log '%s'", conf->error_log);
+		return -1;
+	}
+	if (log_get_fd() != 2)
+		close(log_get_fd());
+	log_set_fd(fd);
+	return 0;
+}
+
+void
+fpmd_stop(bool graceful)
+{
+	enum fpmd_state st = graceful ? FPMD_FINISHING : FPMD_TERMINATING;
+	int64_t now = now_ms();
+	size_t k;
+
+	if (fpmd->state == FPMD_TERMINATING ||
+	    (fpmd->state == FPMD_FINISHING && graceful))
+		return;
+	log_notice(graceful ? "Finishing ..." : "Terminating ...");
+	fpmd->state = st;
+	for (k = 0; k < fpmd->npools; k++)
+		pool_stop(&fpmd->pools[k], graceful);
+	if (graceful) {
+		if (fpmd->conf->process_control_timeout > 0)
+			fpmd->escalate_at = now +
+			    (int64_t)fpmd->conf->process_control_timeout * 1000;
+	} else {
+		fpmd->escalate_at = 0;
+		fpmd->kill_at = now + 2000;
+	}
+}
+
+static void
+fpmd_escalate(void)
+{
+	int64_t now = now_ms();
+	size_t k;
+
+	if (fpmd->escalate_at != 0 && now >= fpmd->escalate_at) {
+		log_warnx("process_control_timeout (%ds) reached: terminating "
+		    "the requests still running",
+		    fpmd->conf->process_control_timeout);
+		fpmd->escalate_at = 0;
+		fpmd->state = FPMD_TERMINATING;
+		for (k = 0; k < fpmd->npools; k++)
+			pool_stop(&fpmd->pools[k], false);
+		fpmd->kill_at = now + 2000;
+	}
+	if (fpmd->kill_at != 0 && now >= fpmd->kill_at) {
+		fpmd->kill_at = 0;
+		for (k = 0; k < fpmd->npools; k++)
+			if (fpmd->pools[k].proto_pid != 0) {
+				log_warnx("[pool %s] prototype %d still there: "
+				    "SIGKILL", fpmd->pools[k].pc->name,
+				    (int)fpmd->pools[k].proto_pid);
+				kill(fpmd->pools[k].proto_pid, SIGKILL);
+			}
+	}
+}
+
+static void
+fpmd_reap(void)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		pm_proto_exited(pid, status);
+}
+
+static void
+fpmd_on_signal(struct ev *e, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fpmd->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			fpmd_reap();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			fpmd_stop(false);
+			break;
+		case SIGQUIT:
+			fpmd_stop(true);
+			break;
+		case SIGUSR1:
+			if (log_open(fpmd->conf) == 0)
+				log_notice("error log file re-opened");
+			break;
+		case SIGUSR2:
+		case SIGHUP:
+			log_warnx("reload (signal %d) is not available yet; "
+			    "restart fpmd to apply a new configuration",
+			    (int)si.ssi_signo);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int
+fpmd_check_conf(const struct fpmd_conf *conf)
+{
+	size_t k;
+	long total = 0;
+	int rc = 0;
+
+	for (k = 0; k < conf->npools; k++) {
+		const struct pool_conf *pc = &conf->pools[k];
+
+		if (pc->pm != PM_STATIC) {
+			fprintf(stderr, "%s:%d: pool %s: pm = %s is not "
+			    "supported by this version of fpmd yet; use "
+			    "pm = static\n", pc->file, pc->line, pc->name,
+			    conf_pm_name(pc->pm));
+			rc = -1;
+		}
+		total += pc->max_children;
+	}
+	if (conf->process_max > 0 && total > conf->process_max) {
+		fprintf(stderr, "%s: the pools' pm.max_children add up to %ld, "
+		    "more than process.max = %d\n", conf->file, total,
+		    conf->process_max);
+		rc = -1;
+	}
+	return rc;
+}
+
+static uint32_t
+fpmd_nslots(const struct fpmd_conf *conf)
+{
+	uint32_t n = FPMD_SLOTS_DEFAULT;
+	size_t k;
+	long total = 0;
+
+	if (conf->process_max > 0)
+		return (uint32_t)conf->process_max;
+	for (k = 0; k < conf->npools; k++)
+		total += conf->pools[k].max_children;
+	/* room for two generations side by side */
+	if ((uint64_t)total * 2 > n)
+		n = (uint32_t)(total * 2);
+	return n;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "fpm-config", required_argument, NULL, 'y' },
+		{ "test", no_argument, NULL, 't' },
+		{ "allow-to-run-as-root", no_argument, NULL, 'R' },
+		{ "nodaemonize", no_argument, NULL, 'F' },
+		{ "daemonize", no_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct fpmd root;
+	struct epoll_event evs[32];
+	const char *conf_path = NULL;
+	char *errors = NULL, abspath[PATH_MAX];
+	sigset_t mask;
+	bool test = false, allow_root = false;
+	size_t k;
+	int ch, n, i, flags;
+	uint32_t s;
+
+	while ((ch = getopt_long(argc, argv, "c:y:tRFDvh", longopts, NULL))
+	    != -1) {
+		switch (ch) {
+		case 'c':
+		case 'y':
+			conf_path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'R':
+			allow_root = true;
+			break;
+		case 'F':
+			break;	/* always in the foreground */
+		case 'D':
+			fprintf(stderr, "fpmd: fpmd never daemonizes: run it "
+			    "under a supervisor (systemd, runit, s6, "
+			    "supervisord), see contrib/\n");
+			return FPMD_EXIT_USAGE;
+		case 'v':
+			printf("fpmd %s (PHP %s, SAPI %s)\n", FPMD_VERSION,
+			    sapi_php_version(), FPMD_SAPI_NAME);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return FPMD_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || conf_path == NULL) {
+		if (conf_path == NULL)
+			fprintf(stderr, "fpmd: no configuration file: give "
+			    "-c FILE\n");
+		usage(stderr);
+		return FPMD_EXIT_USAGE;
+	}
+
+	flags = 0;
+	if (allow_root)
+		flags |= CONF_ALLOW_ROOT;
+	if (geteuid() == 0)
+		flags |= CONF_AS_ROOT;
+	fpmd = &root;
+	fpmd->conf = conf_load(conf_path, flags, &errors);
+	if (fpmd->conf == NULL || fpmd_check_conf(fpmd->conf) == -1) {
+		if (errors != NULL)
+			fputs(errors, stderr);
+		free(errors);
+		fprintf(stderr, "fpmd: configuration file %s test failed\n",
+		    conf_path);
+		return FPMD_EXIT_CONFIG;
+	}
+	if (test) {
+		fprintf(stderr, "fpmd: configuration file %s test is "
+		    "successful\n", fpmd->conf->file);
+		conf_free(fpmd->conf);
+		return 0;
+	}
+	if (realpath(conf_path, abspath) == NULL)
+		snprintf(abspath, sizeof(abspath), "%s", conf_path);
+	fpmd->conf_path = strdup(abspath);
+	fpmd->conf_flags = flags;
+	if (log_open(fpmd->conf) == -1)
+		return FPMD_EXIT_CONFIG;
+
+	proc_title_init(argc, argv);
+	proc_title_set("fpmd: master (%s)", fpmd->conf_path);
+
+	/*
+	 * A shell's background job or nohup may hand us ignored signals;
+	 * an ignored signal never reaches the signalfd, so reset them all.
+	 */
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			signal(i, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fpmd->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK))
+	    == -1)
+		fatal("signalfd");
+	if ((fpmd->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	ev_add(&fpmd->ev_sig, fpmd->sigfd, fpmd_on_signal, NULL);
+
+	fpmd->npools = fpmd->conf->npools;
+	if ((fpmd->sb = sb_create((uint32_t)fpmd->npools,
+	    fpmd_nslots(fpmd->conf))) == NULL)
+		return FPMD_EXIT_SOFTWARE;
+	fpmd->slots = calloc(fpmd->sb->nslots, sizeof(*fpmd->slots));
+	fpmd->pools = calloc(fpmd->npools, sizeof(*fpmd->pools));
+	if (fpmd->slots == NULL || fpmd->pools == NULL)
+		fatal("calloc");
+	for (s = 0; s < fpmd->sb->nslots; s++)
+		fpmd->slots[s].pool = -1;
+
+	log_notice("fpmd %s (PHP %s) starting, pid %d, config %s",
+	    FPMD_VERSION, sapi_php_version(), (int)getpid(), fpmd->conf_path);
+	for (k = 0; k < fpmd->npools; k++) {
+		if (pool_init(&fpmd->pools[k], &fpmd->conf->pools[k], (int)k)
+		    == -1) {
+			while (k-- > 0)
+				pool_close(&fpmd->pools[k]);
+			log_errorx("fpmd could not start");
+			return FPMD_EXIT_CONFIG;
+		}
+	}
+	for (k = 0; k < fpmd->npools; k++)
+		if (pool_proto_start(&fpmd->pools[k]) == -1)
+			fpmd_stop(false);
+
+	for (;;) {
+		if (fpmd->state != FPMD_RUNNING && pm_all_gone())
+			break;
+		n = epoll_wait(fpmd->epfd, evs, 32, pm_next_timeout());
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			struct ev *e = evs[i].data.ptr;
+
+			if (e->cb != NULL)
+				e->cb(e, evs[i].events);
+		}
+		pm_tick();
+		fpmd_escalate();
+	}
+	for (k = 0; k < fpmd->npools; k++)
+		pool_close(&fpmd->pools[k]);
+	if (fpmd->exit_code == 0)
+		log_notice("exiting, bye-bye!");
+	return fpmd->exit_code;
+}

@@ -1,0 +1,91 @@
+/*
+ * Process titles and the set-up every child does first.  Titles say what a
+ * process is ("fpmd: master (/etc/fpmd.conf)", "fpmd: pool www prototype
+ * gen 1", "fpmd: pool www") so that ps and the monitoring agents that match
+ * php-fpm's titles can tell them apart.  The title is written over the argv
+ * area, after the environment has been moved out of the way.
+ */
+#include <sys/prctl.h>
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fpmd.h"
+
+extern char **environ;
+
+static char	*title_base;
+static size_t	 title_cap;
+
+void
+proc_title_init(int argc, char **argv)
+{
+	char *end, **newenv;
+	size_t n;
+	int i;
+
+	if (argc == 0 || argv[0] == NULL)
+		return;
+	end = argv[0] + strlen(argv[0]) + 1;
+	for (i = 1; i < argc; i++)
+		if (argv[i] == end)
+			end = argv[i] + strlen(argv[i]) + 1;
+	for (n = 0; environ[n] != NULL; n++)
+		if (environ[n] == end)
+			end = environ[n] + strlen(environ[n]) + 1;
+	/* The environment moves to the heap; argv strings stay usable
+	 * until the first title is written, and callers copy what they
+	 * keep before that. */
+	if ((newenv = calloc(n + 1, sizeof(*newenv))) == NULL)
+		return;
+	for (i = 0; (size_t)i < n; i++)
+		if ((newenv[i] = strdup(environ[i])) == NULL)
+			return;
+	environ = newenv;
+	title_base = argv[0];
+	title_cap = (size_t)(end - argv[0]);
+}
+
+void
+proc_title_set(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	prctl(PR_SET_NAME, buf, 0, 0, 0);
+	if (title_base == NULL || title_cap < 2)
+		return;
+	memset(title_base, 0, title_cap);
+	strncpy(title_base, buf, title_cap - 1);
+}
+
+/*
+ * Every child dies with its parent, so nothing outlives the master and no
+ * orphan keeps a listening socket.  The parent may already be gone by the
+ * time prctl() runs: check.
+ */
+int
+proc_child_setup(int deathsig, pid_t parent)
+{
+	sigset_t all;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (prctl(PR_SET_PDEATHSIG, deathsig, 0, 0, 0) == -1) {
+		log_error("prctl(PR_SET_PDEATHSIG)");
+		return -1;
+	}
+	if (getppid() != parent)
+		_exit(0);
+	return 0;
+}

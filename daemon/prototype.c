@@ -1,0 +1,400 @@
+/*
+ * The prototype: one process per pool and generation.  It sets the limits,
+ * the root directory and the identity the pool's workers run with, starts
+ * PHP once (so opcache's shared memory is created here and shared by the
+ * pool's workers and no one else), and then only forks workers when the
+ * master asks, reaps them and tells the master.
+ *
+ * Workers are its children and die with it (PR_SET_PDEATHSIG), so a
+ * draining prototype stays until its last worker has gone, and a prototype
+ * that dies takes its workers with it.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fpmd.h"
+
+extern char **environ;
+
+struct proto_worker {
+	pid_t		pid;
+	int		slot;
+};
+
+struct proto {
+	const struct proto_args	*pa;
+	int			 sigfd;
+	struct proto_worker	*w;
+	size_t			 nw;
+	size_t			 capw;
+	bool			 draining;
+	int			 drain_sig;
+};
+
+int
+proto_send(int fd, const struct proto_msg *m)
+{
+	ssize_t n;
+
+	do {
+		n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*m))
+		return -1;
+	return 0;
+}
+
+static void
+proto_tell(int fd, enum proto_msg_type type, int slot, pid_t pid,
+    int status, const char *text)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.slot = slot;
+	m.pid = pid;
+	m.status = status;
+	if (text != NULL)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	if (proto_send(fd, &m) == -1)
+		_exit(0);	/* the master is gone */
+}
+
+static int
+proto_rlimit(int resource, int value, const char *name, char *err,
+    size_t errlen)
+{
+	struct rlimit rl;
+
+	if (value == -1)
+		return 0;
+	rl.rlim_cur = rl.rlim_max = value == -2 ? RLIM_INFINITY :
+	    (rlim_t)value;
+	if (setrlimit(resource, &rl) == -1) {
+		snprintf(err, errlen, "setrlimit(%s, %d): %s", name, value,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The pool's environment: php-fpm's clear_env and env semantics. */
+static int
+proto_env(const struct pool_conf *pc, const struct passwd *pw)
+{
+	size_t i;
+	bool user = false, home = false;
+
+	if (pc->clear_env)
+		clearenv();
+	for (i = 0; i < pc->nenv; i++) {
+		if (setenv(pc->env[i].key, pc->env[i].value, 1) == -1)
+			return -1;
+		if (strcmp(pc->env[i].key, "USER") == 0)
+			user = true;
+		if (strcmp(pc->env[i].key, "HOME") == 0)
+			home = true;
+	}
+	if (pw != NULL) {
+		if (!user)
+			setenv("USER", pw->pw_name, 1);
+		if (!home)
+			setenv("HOME", pw->pw_dir, 1);
+	}
+	return 0;
+}
+
+/* Order matters: groups, then gid, then uid, each checked. */
+static int
+proto_drop(const struct pool_conf *pc, const struct passwd *pw, char *err,
+    size_t errlen)
+{
+	if (geteuid() != 0 || pc->uid == (uid_t)-1)
+		return 0;
+	if (pw != NULL) {
+		if (initgroups(pw->pw_name, pc->gid) == -1) {
+			snprintf(err, errlen, "initgroups(%s): %s",
+			    pw->pw_name, strerror(errno));
+			return -1;
+		}
+	} else if (setgroups(1, &pc->gid) == -1) {
+		snprintf(err, errlen, "setgroups: %s", strerror(errno));
+		return -1;
+	}
+	if (setgid(pc->gid) == -1) {
+		snprintf(err, errlen, "setgid(%d): %s", (int)pc->gid,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(pc->uid) == -1) {
+		snprintf(err, errlen, "setuid(%d): %s", (int)pc->uid,
+		    strerror(errno));
+		return -1;
+	}
+	if (pc->uid != 0 && setuid(0) != -1) {
+		snprintf(err, errlen, "could regain root after setuid(%d)",
+		    (int)pc->uid);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+proto_setup(const struct proto_args *pa, char *err, size_t errlen)
+{
+	const struct pool_conf *pc = pa->pc;
+	struct passwd *pw = NULL;
+	bool root = geteuid() == 0;
+
+	if (proto_rlimit(RLIMIT_NOFILE, pc->rlimit_files, "rlimit_files",
+	    err, errlen) == -1 ||
+	    proto_rlimit(RLIMIT_CORE, pc->rlimit_core, "rlimit_core", err,
+	    errlen) == -1)
+		return -1;
+	if (root && pc->uid != (uid_t)-1)
+		pw = getpwuid(pc->uid);
+	if (root && pc->chroot != NULL) {
+		if (chroot(pc->chroot) == -1) {
+			snprintf(err, errlen, "chroot(%s): %s", pc->chroot,
+			    strerror(errno));
+			return -1;
+		}
+		if (pc->chdir == NULL && chdir("/") == -1) {
+			snprintf(err, errlen, "chdir(/): %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (pc->chdir != NULL && chdir(pc->chdir) == -1) {
+		snprintf(err, errlen, "chdir(%s): %s", pc->chdir,
+		    strerror(errno));
+		return -1;
+	}
+	if (proto_drop(pc, pw, err, errlen) == -1)
+		return -1;
+	/*
+	 * Dropping root makes the kernel mark us non-dumpable; the slow log
+	 * reads workers' memory from here, which needs us dumpable again.
+	 */
+	if (root && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+		log_warn("prctl(PR_SET_DUMPABLE)");
+	if (proto_env(pc, pw) == -1) {
+		snprintf(err, errlen, "setting the environment: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+proto_add(struct proto *p, pid_t pid, int slot)
+{
+	struct proto_worker *nw;
+	size_t cap;
+
+	if (p->nw == p->capw) {
+		cap = p->capw ? p->capw * 2 : 16;
+		if ((nw = reallocarray(p->w, cap, sizeof(*nw))) == NULL)
+			fatal("%s: reallocarray", __func__);
+		p->w = nw;
+		p->capw = cap;
+	}
+	p->w[p->nw].pid = pid;
+	p->w[p->nw].slot = slot;
+	p->nw++;
+}
+
+static void
+proto_spawn(struct proto *p, int slot)
+{
+	const struct proto_args *pa = p->pa;
+	pid_t pid, self = getpid();
+
+	if (slot < 0 || (uint32_t)slot >= pa->sb->nslots)
+		return;
+	switch (pid = fork()) {
+	case -1:
+		log_error("[pool %s] fork", pa->pc->name);
+		proto_tell(pa->ctl_fd, PMSG_EXITED, slot, -1, 0, NULL);
+		return;
+	case 0:
+		close(p->sigfd);
+		close(pa->ctl_fd);
+		if (proc_child_setup(SIGKILL, self) == -1)
+			_exit(FPMD_EXIT_SOFTWARE);
+		worker_main(pa, slot);
+	default:
+		proto_add(p, pid, slot);
+		proto_tell(pa->ctl_fd, PMSG_SPAWNED, slot, pid, 0, NULL);
+	}
+}
+
+static void
+proto_signal_all(struct proto *p, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < p->nw; i++)
+		kill(p->w[i].pid, sig);
+}
+
+static void
+proto_reap(struct proto *p)
+{
+	pid_t pid;
+	size_t i;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < p->nw; i++)
+			if (p->w[i].pid == pid)
+				break;
+		if (i == p->nw)
+			continue;
+		proto_tell(p->pa->ctl_fd, PMSG_EXITED, p->w[i].slot, pid,
+		    status, NULL);
+		p->w[i] = p->w[--p->nw];
+	}
+}
+
+static void
+proto_command(struct proto *p)
+{
+	struct proto_msg m;
+	ssize_t n;
+	size_t i;
+
+	n = recv(p->pa->ctl_fd, &m, sizeof(m), 0);
+	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
+		/* The master is gone: so are we, and our workers with us. */
+		_exit(0);
+	}
+	if (n != (ssize_t)sizeof(m))
+		return;
+	switch (m.type) {
+	case PMSG_SPAWN:
+		if (!p->draining)
+			proto_spawn(p, m.slot);
+		else
+			proto_tell(p->pa->ctl_fd, PMSG_EXITED, m.slot, -1, 0,
+			    NULL);
+		break;
+	case PMSG_QUIT:
+		p->draining = true;
+		p->drain_sig = SIGQUIT;
+		proto_signal_all(p, SIGQUIT);
+		break;
+	case PMSG_TERM:
+		p->draining = true;
+		p->drain_sig = SIGTERM;
+		proto_signal_all(p, SIGTERM);
+		break;
+	case PMSG_KILL:
+		for (i = 0; i < p->nw; i++)
+			if (p->w[i].pid == m.pid && p->w[i].slot == m.slot)
+				kill(m.pid, m.status);
+		break;
+	default:
+		log_warnx("%s: unknown message %u", __func__, m.type);
+		break;
+	}
+}
+
+void
+proto_main(const struct proto_args *pa)
+{
+	struct proto p;
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	char err[512], prefix[128];
+	sigset_t mask;
+	int timeout;
+
+	memset(&p, 0, sizeof(p));
+	p.pa = pa;
+	if (proc_child_setup(SIGKILL, pa->master) == -1)
+		_exit(FPMD_EXIT_SOFTWARE);
+	proc_title_set("fpmd: pool %s prototype gen %d", pa->pc->name, pa->gen);
+	snprintf(prefix, sizeof(prefix), "[pool %s] ", pa->pc->name);
+	log_set_prefix(prefix);
+	log_set_fd(pa->log_fd);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGHUP);
+	if ((p.sigfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+
+	if (proto_setup(pa, err, sizeof(err)) == -1 ||
+	    sapi_proto_startup(pa->conf, pa->pc, err, sizeof(err)) == -1) {
+		proto_tell(pa->ctl_fd, PMSG_FAILED, -1, getpid(), 0, err);
+		_exit(FPMD_EXIT_CONFIG);
+	}
+	/*
+	 * Signals stay blocked here only; PHP's start-up saw the default
+	 * dispositions, and each worker unblocks and installs its own.
+	 */
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	proto_tell(pa->ctl_fd, PMSG_READY, -1, getpid(), 0, NULL);
+
+	pfd[0].fd = pa->ctl_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = p.sigfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (p.draining && p.nw == 0)
+			_exit(0);
+		/* Repeat the stop signal: one may land before accept(). */
+		timeout = p.draining ? 1000 : -1;
+		if (poll(pfd, 2, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (p.draining && pfd[0].revents == 0 && pfd[1].revents == 0)
+			proto_signal_all(&p, p.drain_sig);
+		if (pfd[1].revents & POLLIN) {
+			if (read(p.sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			switch (si.ssi_signo) {
+			case SIGCHLD:
+				proto_reap(&p);
+				break;
+			case SIGQUIT:
+				p.draining = true;
+				p.drain_sig = SIGQUIT;
+				proto_signal_all(&p, SIGQUIT);
+				break;
+			case SIGTERM:
+			case SIGINT:
+				p.draining = true;
+				p.drain_sig = SIGTERM;
+				proto_signal_all(&p, SIGTERM);
+				break;
+			default:
+				break;
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			proto_command(&p);
+	}
+}

@@ -1,0 +1,980 @@
+/*
+ * fpmd's SAPI: the only file that sees PHP's headers.  It is named
+ * "fpm-fcgi" because opcache only enables itself for a fixed list of SAPI
+ * names, and because applications test php_sapi_name().
+ *
+ * The prototype calls sapi_proto_startup() once (module start-up with the
+ * pool's php.ini and settings); each worker then calls sapi_handle() per
+ * request.  What a script sees follows php-fpm: $_SERVER from the FastCGI
+ * params, cgi.fix_pathinfo for SCRIPT_NAME/PATH_INFO/PHP_SELF, "Status:"
+ * lines, 404 "File not found." and 403 "Access denied.", and
+ * fastcgi_finish_request(), getallheaders() and apache_request_headers().
+ * Unlike php-fpm, PHP_VALUE/PHP_ADMIN_VALUE params last for one request.
+ */
+#include <php.h>
+#include <SAPI.h>
+#include <php_main.h>
+#include <php_variables.h>
+#include <php_ini.h>
+#include <php_output.h>
+#include <zend_ini.h>
+#include <zend_signal.h>
+#include <zend_ini_scanner.h>
+#include <ext/standard/head.h>
+#include <ext/standard/info.h>
+#include <http_status_codes.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fpmd.h"
+
+typedef struct {
+	bool	 fix_pathinfo;
+	bool	 discard_path;
+	bool	 rfc2616_headers;
+	bool	 nph;
+	bool	 logging;
+	char	*error_header;
+	char	*fpm_config;
+} sapi_cgi_globals;
+
+static sapi_cgi_globals		 cgi;
+static struct fpmd_req		*cur;		/* the request being served */
+static const struct pool_conf	*sapi_pool;
+
+/*
+ * Params the path logic rewrites (SCRIPT_FILENAME, PATH_INFO, ORIG_*):
+ * they shadow the FastCGI params for $_SERVER and getenv().  value NULL
+ * means removed.
+ */
+#define OVR_MAX	10
+static struct {
+	const char	*name;
+	size_t		 nlen;
+	char		*value;
+} ovr[OVR_MAX];
+static int novr;
+
+static const char *
+ovr_put(const char *name, const char *value)
+{
+	size_t nlen = strlen(name);
+	int i;
+
+	for (i = 0; i < novr; i++)
+		if (ovr[i].nlen == nlen && memcmp(ovr[i].name, name, nlen) == 0)
+			break;
+	if (i == novr) {
+		if (novr == OVR_MAX)
+			return NULL;
+		novr++;
+		ovr[i].name = name;
+		ovr[i].nlen = nlen;
+	} else
+		free(ovr[i].value);
+	ovr[i].value = value ? strdup(value) : NULL;
+	return ovr[i].value;
+}
+
+static int
+ovr_find(const char *name, size_t nlen)
+{
+	int i;
+
+	for (i = 0; i < novr; i++)
+		if (ovr[i].nlen == nlen && memcmp(ovr[i].name, name, nlen) == 0)
+			return i;
+	return -1;
+}
+
+static void
+ovr_reset(void)
+{
+	int i;
+
+	for (i = 0; i < novr; i++)
+		free(ovr[i].value);
+	novr = 0;
+}
+
+static const char *
+req_env(const char *name, size_t nlen)
+{
+	int i;
+
+	if (cur == NULL)
+		return NULL;
+	if (novr > 0 && (i = ovr_find(name, nlen)) != -1)
+		return ovr[i].value;
+	return fcgi_params_get(&cur->params, name, nlen);
+}
+#define ENV(lit)	req_env((lit), sizeof(lit) - 1)
+
+/* SAPI callbacks */
+
+static size_t
+sapi_fpmd_ub_write(const char *str, size_t len)
+{
+	if (cur == NULL) {
+		/* start-up, preload: nobody to answer */
+		return len;
+	}
+	if (req_write(cur, str, len) == -1) {
+		php_handle_aborted_connection();
+		return 0;
+	}
+	return len;
+}
+
+static void
+sapi_fpmd_flush(void *ctx)
+{
+	if (cur == NULL || ctx == NULL)
+		return;
+	if (!SG(headers_sent))
+		sapi_send_headers();
+	if (req_flush(cur) == -1)
+		php_handle_aborted_connection();
+}
+
+static char *
+sapi_fpmd_getenv(const char *name, size_t nlen)
+{
+	return (char *)req_env(name, nlen);
+}
+
+static const char *
+status_reason(int code)
+{
+	const http_response_status_code_pair *p;
+
+	for (p = http_status_map; p->str != NULL; p++)
+		if (p->code == code)
+			return p->str;
+	return NULL;
+}
+
+#define HDR_WRITE(s, n)	req_write(cur, (s), (n))
+
+static int
+sapi_fpmd_send_headers(sapi_headers_struct *h)
+{
+	zend_llist_position pos;
+	sapi_header_struct *hd;
+	char buf[1024];
+	const char *reason, *sp;
+	bool ignore_status = false;
+	int code = h->http_response_code, n;
+
+	if (cur == NULL || SG(request_info).no_headers)
+		return SAPI_HEADER_SENT_SUCCESSFULLY;
+	cur->status = code;
+	if (cgi.nph || code != 200) {
+		n = 0;
+		if (cgi.rfc2616_headers && h->http_status_line != NULL) {
+			n = snprintf(buf, sizeof(buf), "%s",
+			    h->http_status_line);
+		} else if (h->http_status_line != NULL &&
+		    (sp = strchr(h->http_status_line, ' ')) != NULL &&
+		    sp - h->http_status_line >= 5 &&
+		    strncasecmp(h->http_status_line, "HTTP/", 5) == 0) {
+			n = snprintf(buf, sizeof(buf), "Status:%s", sp);
+		} else {
+			hd = zend_llist_get_first_ex(&h->headers, &pos);
+			while (hd != NULL) {
+				if (hd->header_len > 7 &&
+				    strncasecmp(hd->header, "Status:", 7) == 0)
+					break;
+				hd = zend_llist_get_next_ex(&h->headers, &pos);
+			}
+			if (hd == NULL) {
+				reason = status_reason(code);
+				n = snprintf(buf, sizeof(buf), "Status: %d %s",
+				    code, reason ? reason : "Unknown");
+			}
+		}
+		if (n > 0) {
+			if ((size_t)n >= sizeof(buf))
+				n = sizeof(buf) - 1;
+			HDR_WRITE(buf, (size_t)n);
+			HDR_WRITE("\r\n", 2);
+			ignore_status = true;
+		}
+	}
+	hd = zend_llist_get_first_ex(&h->headers, &pos);
+	while (hd != NULL) {
+		if (hd->header_len == 0) {
+			/* nothing: an empty line would end the headers */
+		} else if (hd->header_len > 7 &&
+		    strncasecmp(hd->header, "Status:", 7) == 0) {
+			if (!ignore_status) {
+				ignore_status = true;
+				HDR_WRITE(hd->header, hd->header_len);
+				HDR_WRITE("\r\n", 2);
+			}
+		} else if (code == 304 && hd->header_len > 13 &&
+		    strncasecmp(hd->header, "Content-Type:", 13) == 0) {
+			/* a 304 has no body to type */
+		} else {
+			HDR_WRITE(hd->header, hd->header_len);
+			HDR_WRITE("\r\n", 2);
+		}
+		hd = zend_llist_get_next_ex(&h->headers, &pos);
+	}
+	HDR_WRITE("\r\n", 2);
+	return SAPI_HEADER_SENT_SUCCESSFULLY;
+}
+
+static size_t
+sapi_fpmd_read_post(char *buf, size_t len)
+{
+	size_t left;
+	ssize_t n;
+
+	if (cur == NULL)
+		return 0;
+	left = (size_t)(SG(request_info).content_length -
+	    (zend_long)SG(read_post_bytes));
+	if (SG(request_info).content_length <= 0)
+		left = len;	/* no length given: read to the end */
+	if (len > left)
+		len = left;
+	n = req_read_body(cur, buf, len);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+static char *
+sapi_fpmd_read_cookies(void)
+{
+	return (char *)ENV("HTTP_COOKIE");
+}
+
+static void
+register_one(const char *name, const char *value, size_t vlen, zval *track)
+{
+	char *val = (char *)value;
+	size_t new_len = vlen;
+
+	if (sapi_module.input_filter(PARSE_SERVER, name, &val, vlen, &new_len))
+		php_register_variable_safe(name, val, new_len, track);
+}
+
+static void
+sapi_fpmd_register_variables(zval *track)
+{
+	const struct fcgi_param *p;
+	const char *script_name, *path_info;
+	char *self;
+	size_t i, sl, pl;
+	int k;
+
+	php_import_environment_variables(track);
+	if (cur == NULL)
+		return;
+	for (i = 0; i < cur->params.n; i++) {
+		p = &cur->params.v[i];
+		if (novr > 0 && ovr_find(p->name, p->nlen) != -1)
+			continue;
+		register_one(p->name, p->value, p->vlen, track);
+	}
+	for (k = 0; k < novr; k++)
+		if (ovr[k].value != NULL)
+			register_one(ovr[k].name, ovr[k].value,
+			    strlen(ovr[k].value), track);
+
+	script_name = SG(request_info).request_uri;
+	if (!cgi.fix_pathinfo) {
+		register_one("PHP_SELF", script_name ? script_name : "",
+		    script_name ? strlen(script_name) : 0, track);
+		return;
+	}
+	path_info = ENV("PATH_INFO");
+	sl = script_name ? strlen(script_name) : 0;
+	pl = path_info ? strlen(path_info) : 0;
+	self = emalloc(sl + pl + 1);
+	if (sl)
+		memcpy(self, script_name, sl);
+	if (pl)
+		memcpy(self + sl, path_info, pl);
+	self[sl + pl] = '\0';
+	register_one("PHP_SELF", self, sl + pl, track);
+	efree(self);
+}
+
+static void
+sapi_fpmd_log_message(const char *msg, int syslog_type)
+{
+	static const char pfx[] = "PHP message: ";
+	size_t mlen = strlen(msg);
+	char *line;
+
+	(void)syslog_type;
+	if ((line = malloc(sizeof(pfx) + mlen + 1)) == NULL)
+		return;
+	memcpy(line, pfx, sizeof(pfx) - 1);
+	memcpy(line + sizeof(pfx) - 1, msg, mlen);
+	log_raw(LOG_LVL_NOTICE, line, sizeof(pfx) - 1 + mlen);
+	if (cur != NULL && cgi.logging && cur->fd != -1 && !cur->ended) {
+		line[sizeof(pfx) - 1 + mlen] = '\n';
+		req_stderr(cur, line, sizeof(pfx) + mlen);
+	}
+	free(line);
+}
+
+static zend_result
+sapi_fpmd_get_request_time(double *t)
+{
+	if (cur == NULL)
+		return FAILURE;
+	*t = (double)cur->start.tv_sec + (double)cur->start.tv_nsec / 1e9;
+	return SUCCESS;
+}
+
+static int sapi_fpmd_startup(sapi_module_struct *sm);
+
+static sapi_module_struct fpmd_sapi = {
+	FPMD_SAPI_NAME,			/* name */
+	"FPM/FastCGI",			/* pretty name */
+	sapi_fpmd_startup,
+	php_module_shutdown_wrapper,
+	NULL,				/* activate */
+	NULL,				/* deactivate */
+	sapi_fpmd_ub_write,
+	sapi_fpmd_flush,
+	NULL,				/* get uid */
+	sapi_fpmd_getenv,
+	php_error,
+	NULL,				/* header handler */
+	sapi_fpmd_send_headers,
+	NULL,				/* send header */
+	sapi_fpmd_read_post,
+	sapi_fpmd_read_cookies,
+	sapi_fpmd_register_variables,
+	sapi_fpmd_log_message,
+	sapi_fpmd_get_request_time,
+	NULL,				/* terminate process */
+	STANDARD_SAPI_MODULE_PROPERTIES
+};
+
+/* The "cgi-fcgi" module: php-fpm's functions and ini entries. */
+
+PHP_FUNCTION(fastcgi_finish_request)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	if (cur == NULL || cur->ended || cur->fd == -1)
+		RETURN_FALSE;
+	php_output_end_all();
+	php_header();
+	req_finish(cur);
+	/*
+	 * The web server may hand this connection a new request while the
+	 * script goes on; closing it makes sure nobody waits for us.
+	 */
+	if (!cur->broken) {
+		close(cur->fd);
+		cur->fd = -1;
+		cur->broken = true;
+	}
+	RETURN_TRUE;
+}
+
+PHP_FUNCTION(apache_request_headers)
+{
+	const struct fcgi_param *p;
+	size_t i;
+
+	ZEND_PARSE_PARAMETERS_NONE();
+	array_init(return_value);
+	if (cur == NULL)
+		return;
+	for (i = 0; i < cur->params.n; i++) {
+		p = &cur->params.v[i];
+		sapi_add_request_header(p->name, p->nlen, (char *)p->value,
+		    p->vlen, return_value);
+	}
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_fastcgi_finish_request, 0, 0,
+    _IS_BOOL, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_apache_request_headers, 0, 0,
+    IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+static const zend_function_entry fpmd_functions[] = {
+	PHP_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
+	PHP_FE(apache_request_headers, arginfo_apache_request_headers)
+	PHP_FALIAS(getallheaders, apache_request_headers,
+	    arginfo_apache_request_headers)
+	PHP_FE_END
+};
+
+PHP_INI_BEGIN()
+	STD_PHP_INI_BOOLEAN("cgi.rfc2616_headers", "0", PHP_INI_ALL,
+	    OnUpdateBool, rfc2616_headers, sapi_cgi_globals, cgi)
+	STD_PHP_INI_BOOLEAN("cgi.nph", "0", PHP_INI_ALL,
+	    OnUpdateBool, nph, sapi_cgi_globals, cgi)
+	STD_PHP_INI_BOOLEAN("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM,
+	    OnUpdateBool, fix_pathinfo, sapi_cgi_globals, cgi)
+	STD_PHP_INI_BOOLEAN("cgi.discard_path", "0", PHP_INI_SYSTEM,
+	    OnUpdateBool, discard_path, sapi_cgi_globals, cgi)
+	STD_PHP_INI_BOOLEAN("fastcgi.logging", "1", PHP_INI_SYSTEM,
+	    OnUpdateBool, logging, sapi_cgi_globals, cgi)
+	STD_PHP_INI_ENTRY("fastcgi.error_header", NULL, PHP_INI_SYSTEM,
+	    OnUpdateString, error_header, sapi_cgi_globals, cgi)
+	STD_PHP_INI_ENTRY("fpm.config", NULL, PHP_INI_SYSTEM,
+	    OnUpdateString, fpm_config, sapi_cgi_globals, cgi)
+PHP_INI_END()
+
+static PHP_MINIT_FUNCTION(fpmd)
+{
+	REGISTER_INI_ENTRIES();
+	return SUCCESS;
+}
+
+static PHP_MSHUTDOWN_FUNCTION(fpmd)
+{
+	UNREGISTER_INI_ENTRIES();
+	return SUCCESS;
+}
+
+static PHP_MINFO_FUNCTION(fpmd)
+{
+	DISPLAY_INI_ENTRIES();
+}
+
+static zend_module_entry fpmd_module_entry = {
+	STANDARD_MODULE_HEADER,
+	"cgi-fcgi",
+	fpmd_functions,
+	PHP_MINIT(fpmd),
+	PHP_MSHUTDOWN(fpmd),
+	NULL,
+	NULL,
+	PHP_MINFO(fpmd),
+	PHP_VERSION,
+	STANDARD_MODULE_PROPERTIES
+};
+
+static int
+sapi_fpmd_startup(sapi_module_struct *sm)
+{
+	return php_module_startup(sm, &fpmd_module_entry);
+}
+
+/* Start-up, in the prototype */
+
+/*
+ * A value goes into the ini text unquoted when it is safe to, so that
+ * constants and expressions ("E_ALL & ~E_NOTICE") are evaluated as they
+ * would be in php.ini; anything else is quoted.
+ */
+static void
+ini_append(char **buf, size_t *len, size_t *cap, const char *name,
+    const char *value)
+{
+	size_t need = strlen(name) + 2 * strlen(value) + 8;
+	const char *v;
+	bool plain = true;
+	char *nb, *o;
+
+	for (v = value; *v; v++)
+		if (strchr("\"'$;={}[]\\\n\r#`", *v) != NULL) {
+			plain = false;
+			break;
+		}
+	if (*len + need > *cap) {
+		*cap = (*len + need) * 2;
+		if ((nb = realloc(*buf, *cap)) == NULL)
+			fatal("%s: realloc", __func__);
+		*buf = nb;
+	}
+	o = *buf + *len;
+	o += sprintf(o, "%s=", name);
+	if (plain) {
+		o += sprintf(o, "%s", value);
+	} else {
+		*o++ = '"';
+		for (v = value; *v; v++) {
+			if (*v == '"' || *v == '\\' || *v == '$')
+				*o++ = '\\';
+			*o++ = *v;
+		}
+		*o++ = '"';
+	}
+	*o++ = '\n';
+	*o = '\0';
+	*len = (size_t)(o - *buf);
+}
+
+static int
+sapi_ini_lock(const struct php_setting *ps)
+{
+	zend_ini_entry *e;
+
+	e = zend_hash_str_find_ptr(EG(ini_directives), ps->name,
+	    strlen(ps->name));
+	if (e == NULL)
+		return -1;
+	e->modifiable = ZEND_INI_SYSTEM;
+	return 0;
+}
+
+int
+sapi_proto_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
+    char *err, size_t errlen)
+{
+	const char *ini, *scan;
+	char *dir = NULL, *tmp, *entries = NULL;
+	size_t len = 0, cap = 0, i;
+	bool scan_set = false;
+	struct stat st;
+
+	sapi_pool = pc;
+	ini = pc->php_ini ? pc->php_ini : conf->php_ini;
+	scan = pc->php_ini_scan_dir ? pc->php_ini_scan_dir :
+	    conf->php_ini_scan_dir;
+	if (ini != NULL && access(ini, R_OK) == -1) {
+		snprintf(err, errlen, "php_ini '%s' cannot be read: %s", ini,
+		    strerror(errno));
+		return -1;
+	}
+	if (scan == NULL && ini != NULL && (tmp = strdup(ini)) != NULL) {
+		/* php-fpm's layout: conf.d next to the php.ini it loads */
+		if (asprintf(&dir, "%s/conf.d", dirname(tmp)) == -1)
+			dir = NULL;
+		free(tmp);
+		if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			scan = dir;
+	}
+	if (scan != NULL && getenv("PHP_INI_SCAN_DIR") == NULL) {
+		setenv("PHP_INI_SCAN_DIR", scan, 1);
+		scan_set = true;
+	}
+
+	ini_append(&entries, &len, &cap, "fpm.config", conf->file);
+	for (i = 0; i < pc->nphp; i++)
+		ini_append(&entries, &len, &cap, pc->php[i].name,
+		    pc->php[i].value);
+
+	zend_signal_startup();
+	sapi_startup(&fpmd_sapi);
+	fpmd_sapi.php_ini_path_override = ini ? strdup(ini) : NULL;
+	fpmd_sapi.php_ini_ignore_cwd = 1;
+	fpmd_sapi.ini_entries = entries;
+	if (fpmd_sapi.startup(&fpmd_sapi) == FAILURE) {
+		snprintf(err, errlen, "PHP start-up failed (see the messages "
+		    "above)");
+		free(dir);
+		return -1;
+	}
+	if (scan_set)
+		unsetenv("PHP_INI_SCAN_DIR");
+	free(dir);
+	for (i = 0; i < pc->nphp; i++) {
+		if (strcmp(pc->php[i].name, "extension") == 0 ||
+		    strcmp(pc->php[i].name, "zend_extension") == 0)
+			continue;
+		if (!zend_hash_str_exists(EG(ini_directives), pc->php[i].name,
+		    strlen(pc->php[i].name)))
+			log_warnx("%s: PHP has no setting '%s' (pool %s)",
+			    pc->file, pc->php[i].name, pc->name);
+		else if (pc->php[i].admin)
+			sapi_ini_lock(&pc->php[i]);
+	}
+	log_debug("PHP %s started (opcache %s)", PHP_VERSION,
+	    zend_hash_str_exists(&module_registry, "zend opcache",
+	    sizeof("zend opcache") - 1) ? "loaded" : "not loaded");
+	return 0;
+}
+
+const char *
+sapi_php_version(void)
+{
+	return PHP_VERSION;
+}
+
+/*
+ * Zend snapshots signal handlers when it starts; the worker installed its
+ * own since, so take the snapshot again or PHP's per-request handlers would
+ * fall back to the defaults.
+ */
+void
+sapi_worker_init(void)
+{
+	zend_signal_startup();
+}
+
+/* Per request */
+
+/* No ".." segment: php-fpm refuses such a script path. */
+static bool
+path_is_valid(const char *path)
+{
+	const char *p = path, *seg;
+
+	if (path == NULL)
+		return false;
+	while (*p) {
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		if (p - seg == 2 && seg[0] == '.' && seg[1] == '.')
+			return false;
+		if (*p == '/')
+			p++;
+	}
+	return true;
+}
+
+static bool
+path_exists(const char *path)
+{
+	char real[MAXPATHLEN];
+
+	/* tsrm_realpath answers from PHP's realpath cache when it can. */
+	return tsrm_realpath(path, real) != NULL;
+}
+
+/*
+ * cgi.fix_pathinfo: when SCRIPT_FILENAME names no file, strip trailing path
+ * components until one is a regular file, and move what was stripped into
+ * PATH_INFO, fixing SCRIPT_NAME and PATH_TRANSLATED on the way, as
+ * php-fpm does.  Returns the script path, or NULL (404).
+ */
+static const char *
+path_fix(const char *spt)
+{
+	const char *env_path_info = ENV("PATH_INFO");
+	const char *env_script_name = ENV("SCRIPT_NAME");
+	const char *env_path_translated = ENV("PATH_TRANSLATED");
+	const char *env_docroot = ENV("DOCUMENT_ROOT");
+	const char *orig_script_filename = ENV("SCRIPT_FILENAME");
+	const char *orig_path_info = env_path_info;
+	const char *orig_script_name = env_script_name;
+	const char *path_info, *sn;
+	char *pt, *sep, *tmp;
+	size_t len = strlen(spt), ptlen, slen, pilen, l;
+	struct stat st;
+
+	if (env_docroot == NULL && PG(doc_root) != NULL)
+		env_docroot = ovr_put("DOCUMENT_ROOT", PG(doc_root));
+
+	if (len == 0 || (spt[len - 1] != '/' && path_exists(spt))) {
+		if (orig_script_filename == NULL ||
+		    strcmp(spt, orig_script_filename) != 0) {
+			if (orig_script_filename != NULL)
+				ovr_put("ORIG_SCRIPT_FILENAME",
+				    orig_script_filename);
+			spt = ovr_put("SCRIPT_FILENAME", spt);
+		}
+		SG(request_info).request_uri = (char *)env_script_name;
+		return spt;
+	}
+
+	if ((pt = strdup(spt)) == NULL)
+		return NULL;
+	for (;;) {
+		if ((sep = strrchr(pt, '/')) == NULL &&
+		    (sep = strrchr(pt, '\\')) == NULL)
+			break;
+		*sep = '\0';
+		if (stat(pt, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+
+		ptlen = strlen(pt);
+		slen = len - ptlen;
+		pilen = env_path_info ? strlen(env_path_info) : 0;
+		path_info = env_path_info && pilen > slen ?
+		    env_path_info + pilen - slen : NULL;
+		if (path_info != NULL) {
+			ovr_put("ORIG_PATH_INFO", orig_path_info);
+			tmp = strndup(env_path_info, pilen - slen);
+			if (orig_script_name == NULL ||
+			    strcmp(orig_script_name, tmp) != 0) {
+				if (orig_script_name != NULL)
+					ovr_put("ORIG_SCRIPT_NAME",
+					    orig_script_name);
+				sn = ovr_put("SCRIPT_NAME", tmp);
+				SG(request_info).request_uri = (char *)sn;
+			} else {
+				SG(request_info).request_uri =
+				    (char *)orig_script_name;
+			}
+			free(tmp);
+			tmp = strdup(path_info);
+			env_path_info = ovr_put("PATH_INFO", tmp);
+			free(tmp);
+		}
+		if (orig_script_filename == NULL ||
+		    strcmp(orig_script_filename, pt) != 0) {
+			if (orig_script_filename != NULL)
+				ovr_put("ORIG_SCRIPT_FILENAME",
+				    orig_script_filename);
+			spt = ovr_put("SCRIPT_FILENAME", pt);
+		}
+		if (env_docroot != NULL) {
+			l = strlen(env_docroot);
+			if (l > 0 && env_docroot[l - 1] == '/')
+				l--;
+			if (asprintf(&tmp, "%.*s%s", (int)l, env_docroot,
+			    env_path_info ? env_path_info : "") != -1) {
+				if (env_path_translated != NULL)
+					ovr_put("ORIG_PATH_TRANSLATED",
+					    env_path_translated);
+				ovr_put("PATH_TRANSLATED", tmp);
+				free(tmp);
+			}
+		} else if (env_script_name != NULL &&
+		    strstr(pt, env_script_name) != NULL) {
+			l = strlen(pt) - strlen(env_script_name);
+			if (asprintf(&tmp, "%.*s%s", (int)l, pt,
+			    env_path_info ? env_path_info : "") != -1) {
+				if (env_path_translated != NULL)
+					ovr_put("ORIG_PATH_TRANSLATED",
+					    env_path_translated);
+				ovr_put("PATH_TRANSLATED", tmp);
+				free(tmp);
+			}
+		}
+		break;
+	}
+	if (sep == NULL) {
+		if (orig_script_filename != NULL)
+			ovr_put("ORIG_SCRIPT_FILENAME", orig_script_filename);
+		ovr_put("SCRIPT_FILENAME", NULL);
+		spt = NULL;
+		SG(sapi_headers).http_response_code = 404;
+	}
+	if (SG(request_info).request_uri == NULL)
+		SG(request_info).request_uri = (char *)orig_script_name;
+	free(pt);
+	return spt;
+}
+
+static void
+ini_param_cb(zval *arg1, zval *arg2, zval *arg3, int type, void *arg)
+{
+	int mode = *(int *)arg;
+
+	(void)arg3;
+	if (type != ZEND_INI_PARSER_ENTRY || arg1 == NULL) {
+		log_warnx("%s: only plain name=value entries are allowed",
+		    mode == ZEND_INI_SYSTEM ? "PHP_ADMIN_VALUE" : "PHP_VALUE");
+		return;
+	}
+	if (arg2 == NULL || Z_TYPE_P(arg2) != IS_STRING) {
+		log_warnx("%s: no value for '%s'", mode == ZEND_INI_SYSTEM ?
+		    "PHP_ADMIN_VALUE" : "PHP_VALUE", Z_STRVAL_P(arg1));
+		return;
+	}
+	/*
+	 * Through zend_alter_ini_entry the change is recorded and undone at
+	 * the end of this request: it does not leak into the next one.
+	 */
+	if (zend_alter_ini_entry_chars(Z_STR_P(arg1), Z_STRVAL_P(arg2),
+	    Z_STRLEN_P(arg2), mode, ZEND_INI_STAGE_ACTIVATE) == FAILURE)
+		log_warnx("%s: cannot set '%s'", mode == ZEND_INI_SYSTEM ?
+		    "PHP_ADMIN_VALUE" : "PHP_VALUE", Z_STRVAL_P(arg1));
+}
+
+static void
+ini_params_apply(const char *name, size_t nlen, int mode)
+{
+	const char *v = req_env(name, nlen);
+	zend_string *s;
+	int m = mode;
+
+	if (v == NULL || *v == '\0')
+		return;
+	if (!sapi_pool->allow_php_value_param) {
+		log_warnx("%s refused: php_value_params = no in pool %s",
+		    name, sapi_pool->name);
+		return;
+	}
+	s = zend_string_alloc(strlen(v) + 1, 0);
+	memcpy(ZSTR_VAL(s), v, strlen(v));
+	ZSTR_VAL(s)[strlen(v)] = '\n';
+	ZSTR_VAL(s)[strlen(v) + 1] = '\0';
+	zend_parse_ini_string(ZSTR_VAL(s), 1, ZEND_INI_SCANNER_NORMAL,
+	    ini_param_cb, &m);
+	zend_string_release(s);
+}
+
+static bool
+ext_allowed(const char *path)
+{
+	size_t i, plen = strlen(path), elen;
+
+	if (sapi_pool->nlimit_extensions == 0)
+		return true;
+	for (i = 0; i < sapi_pool->nlimit_extensions; i++) {
+		elen = strlen(sapi_pool->limit_extensions[i]);
+		if (plen >= elen && strcmp(path + plen - elen,
+		    sapi_pool->limit_extensions[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+sapi_answer(int code, const char *body)
+{
+	zend_try {
+		SG(sapi_headers).http_response_code = code;
+		PUTS(body);
+	} zend_end_try();
+}
+
+static char *
+request_info_init(void)
+{
+	const char *spt, *v;
+	char *path = NULL;
+
+	SG(server_context) = cur;
+	SG(request_info).path_translated = NULL;
+	SG(request_info).request_method = ENV("REQUEST_METHOD");
+	SG(request_info).proto_num = 1000;
+	SG(request_info).query_string = NULL;
+	SG(request_info).request_uri = NULL;
+	SG(request_info).content_type = NULL;
+	SG(request_info).content_length = 0;
+	SG(sapi_headers).http_response_code = 200;
+
+	spt = ENV("SCRIPT_FILENAME");
+	if (spt == NULL)
+		spt = ENV("PATH_TRANSLATED");
+	if (spt != NULL) {
+		if (cgi.fix_pathinfo) {
+			spt = path_fix(spt);
+		} else {
+			v = ENV("PATH_INFO");
+			SG(request_info).request_uri = (char *)(v ? v :
+			    ENV("SCRIPT_NAME"));
+			if (!cgi.discard_path && ENV("PATH_TRANSLATED"))
+				spt = ENV("PATH_TRANSLATED");
+		}
+		if (spt != NULL && path_is_valid(spt))
+			path = strdup(spt);
+		SG(request_info).query_string = (char *)ENV("QUERY_STRING");
+		v = ENV("CONTENT_TYPE");
+		SG(request_info).content_type = v ? v : "";
+		v = ENV("CONTENT_LENGTH");
+		SG(request_info).content_length = v ? ZEND_STRTOL(v, NULL,
+		    10) : 0;
+		php_handle_auth_data(ENV("HTTP_AUTHORIZATION"));
+	}
+	SG(request_info).path_translated = path;
+	ini_params_apply("PHP_VALUE", sizeof("PHP_VALUE") - 1, ZEND_INI_USER);
+	ini_params_apply("PHP_ADMIN_VALUE", sizeof("PHP_ADMIN_VALUE") - 1,
+	    ZEND_INI_SYSTEM);
+	return path;
+}
+
+static int
+proto_num(const char *proto)
+{
+	if (proto == NULL || strncmp(proto, "HTTP/", 5) != 0 ||
+	    proto[5] < '0' || proto[5] > '9')
+		return 1000;
+	if (proto[6] == '.' && proto[7] >= '0' && proto[7] <= '9')
+		return (proto[5] - '0') * 1000 + (proto[7] - '0');
+	return (proto[5] - '0') * 1000;
+}
+
+static void
+sapi_run_script(char *path)
+{
+	zend_file_handle fh;
+	sapi_header_line ctr;
+	FILE *fp;
+
+	if (path == NULL) {
+		log_notice("Primary script unknown (SCRIPT_FILENAME '%s')",
+		    ENV("SCRIPT_FILENAME") ? ENV("SCRIPT_FILENAME") :
+		    (ENV("ORIG_SCRIPT_FILENAME") ?
+		    ENV("ORIG_SCRIPT_FILENAME") : ""));
+		if (cgi.logging)
+			req_stderr(cur, "Primary script unknown",
+			    sizeof("Primary script unknown") - 1);
+		sapi_answer(404, "File not found.\n");
+		return;
+	}
+	if (!ext_allowed(path)) {
+		log_notice("Access to the script '%s' has been denied (see "
+		    "security.limit_extensions)", path);
+		if (cgi.logging)
+			req_stderr(cur, "Access to the script has been denied "
+			    "(see security.limit_extensions)",
+			    sizeof("Access to the script has been denied "
+			    "(see security.limit_extensions)") - 1);
+		sapi_answer(403, "Access denied.\n");
+		return;
+	}
+	if ((fp = fopen(path, "rbe")) == NULL) {
+		if (errno == EACCES) {
+			log_notice("Unable to open primary script: %s (%s)",
+			    path, strerror(errno));
+			sapi_answer(403, "Access denied.\n");
+		} else {
+			log_notice("Unable to open primary script: %s (%s)",
+			    path, strerror(errno));
+			sapi_answer(404, "No input file specified.\n");
+		}
+		return;
+	}
+	zend_stream_init_fp(&fh, fp, path);
+	fh.primary_script = 1;
+	cur->script = path;
+	req_set_state(cur, SLOT_RUNNING);
+	EG(exit_status) = 0;
+	php_execute_script(&fh);
+	if (!fh.in_list)
+		zend_destroy_file_handle(&fh);
+	if (EG(exit_status) == 255 && cgi.error_header != NULL &&
+	    *cgi.error_header != '\0' && !SG(headers_sent)) {
+		memset(&ctr, 0, sizeof(ctr));
+		ctr.line = cgi.error_header;
+		ctr.line_len = strlen(cgi.error_header);
+		sapi_header_op(SAPI_HEADER_REPLACE, &ctr);
+	}
+}
+
+void
+sapi_handle(struct fpmd_req *r)
+{
+	char *volatile path = NULL;
+
+	cur = r;
+	zend_first_try {
+		path = request_info_init();
+		if (php_request_startup() == FAILURE) {
+			log_errorx("PHP request start-up failed");
+			cur->status = 500;
+		} else {
+			SG(request_info).proto_num =
+			    proto_num(ENV("SERVER_PROTOCOL"));
+			if (SG(request_info).request_method != NULL)
+				sapi_run_script(path);
+			r->peak_memory = zend_memory_peak_usage(1);
+			r->status = SG(sapi_headers).http_response_code;
+			SG(post_read) = 1;	/* the worker skips the rest */
+			php_request_shutdown(NULL);
+		}
+	} zend_catch {
+		log_errorx("PHP bailed out of the request outside of a try");
+	} zend_end_try();
+	free(path);
+	SG(request_info).path_translated = NULL;
+	ovr_reset();
+	cur = NULL;
+}

@@ -1,0 +1,3 @@
+<?php
+// An uncaught exception, display_errors off.
+throw new RuntimeException('boom');

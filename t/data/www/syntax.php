@@ -1,0 +1,3 @@
+<?php
+// A parse error.
+echo 'a' 'b';
