@@ -113,6 +113,10 @@ req_env(const char *name, size_t nlen)
 		return NULL;
 	if (novr > 0 && (i = ovr_find(name, nlen)) != -1)
 		return ovr[i].value;
+	/* php-fpm adds the role to the params; we only serve responders */
+	if (nlen == sizeof("FCGI_ROLE") - 1 &&
+	    memcmp(name, "FCGI_ROLE", nlen) == 0)
+		return "RESPONDER";
 	return fcgi_params_get(&cur->params, name, nlen);
 }
 #define ENV(lit)	req_env((lit), sizeof(lit) - 1)
@@ -196,8 +200,10 @@ sapi_fpmd_send_headers(sapi_headers_struct *h)
 			}
 			if (hd == NULL) {
 				reason = status_reason(code);
-				n = snprintf(buf, sizeof(buf), "Status: %d %s",
-				    code, reason ? reason : "Unknown");
+				n = reason ? snprintf(buf, sizeof(buf),
+				    "Status: %d %s", code, reason) :
+				    snprintf(buf, sizeof(buf), "Status: %d",
+				    code);
 			}
 		}
 		if (n > 0) {
@@ -278,6 +284,7 @@ sapi_fpmd_register_variables(zval *track)
 	php_import_environment_variables(track);
 	if (cur == NULL)
 		return;
+	register_one("FCGI_ROLE", "RESPONDER", sizeof("RESPONDER") - 1, track);
 	for (i = 0; i < cur->params.n; i++) {
 		p = &cur->params.v[i];
 		if (novr > 0 && ovr_find(p->name, p->nlen) != -1)
@@ -394,8 +401,15 @@ PHP_FUNCTION(apache_request_headers)
 	array_init(return_value);
 	if (cur == NULL)
 		return;
-	for (i = 0; i < cur->params.n; i++) {
+	/*
+	 * Newest first, as php-fpm lists them; a name sent twice keeps its
+	 * last value.
+	 */
+	for (i = cur->params.n; i-- > 0;) {
 		p = &cur->params.v[i];
+		if (fcgi_params_get(&cur->params, p->name, p->nlen) !=
+		    p->value)
+			continue;
 		sapi_add_request_header(p->name, p->nlen, (char *)p->value,
 		    p->vlen, return_value);
 	}

@@ -11,6 +11,8 @@ echo 'ini_set(memory_limit)=', var_export(ini_set('memory_limit', '100M'), true)
 echo 'ini_set(session.save_path)=', var_export(ini_set('session.save_path', '/nowhere'), true), "\n";
 echo 'opcache_enabled=', var_export(function_exists('opcache_get_status')
     && (opcache_get_status(false)['opcache_enabled'] ?? false), true), "\n";
-$ext = get_loaded_extensions();
+// pcntl is built into Debian's libphp8.2-embed and cannot be left out; php-fpm
+// is built without it (docs/compatibility.md).
+$ext = array_values(array_diff(get_loaded_extensions(), ['pcntl']));
 sort($ext);
 echo 'extensions=', implode(' ', $ext), "\n";
