@@ -56,6 +56,19 @@ ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t), void *arg)
 }
 
 void
+ev_mod(struct ev *e, uint32_t events)
+{
+	struct epoll_event ee;
+
+	if (e->cb == NULL)
+		return;
+	memset(&ee, 0, sizeof(ee));
+	ee.events = events;
+	ee.data.ptr = e;
+	epoll_ctl(fpmd->epfd, EPOLL_CTL_MOD, e->fd, &ee);
+}
+
+void
 ev_del(struct ev *e)
 {
 	if (e->cb == NULL)
@@ -78,8 +91,9 @@ usage(FILE *f)
 	    "  -h, --help                     this help\n"
 	    "\n"
 	    "fpmd runs in the foreground and logs to stderr; there is no pid\n"
-	    "file.  Signals: TERM/INT fast stop, QUIT graceful stop,\n"
-	    "USR1 reopen the log file.\n");
+	    "file; fpmctl talks to it over its control socket.  Signals:\n"
+	    "TERM/INT fast stop, QUIT graceful stop, USR1 reopen the log\n"
+	    "file, USR2 reload.\n");
 }
 
 static int
@@ -102,24 +116,32 @@ log_open(const struct fpmd_conf *conf)
 	return 0;
 }
 
-void
-fpmd_stop(bool graceful)
+int
+fpmd_reopen_logs(void)
 {
-	enum fpmd_state st = graceful ? FPMD_FINISHING : FPMD_TERMINATING;
+	return log_open(fpmd->conf);
+}
+
+/* timeout: seconds before a graceful stop turns fast; 0: the config's. */
+void
+fpmd_stop(bool graceful, int timeout)
+{
 	int64_t now = now_ms();
-	size_t k;
 
 	if (fpmd->state == FPMD_TERMINATING ||
 	    (fpmd->state == FPMD_FINISHING && graceful))
 		return;
 	log_notice(graceful ? "Finishing ..." : "Terminating ...");
-	fpmd->state = st;
-	for (k = 0; k < fpmd->npools; k++)
-		pool_stop(&fpmd->pools[k], graceful);
+	if (fpmd->reloading)
+		pm_reload_abort("stopping", "fpmd is stopping");
+	fpmd->state = graceful ? FPMD_FINISHING : FPMD_TERMINATING;
+	pm_stop_all(graceful);
 	if (graceful) {
-		if (fpmd->conf->process_control_timeout > 0)
-			fpmd->escalate_at = now +
-			    (int64_t)fpmd->conf->process_control_timeout * 1000;
+		if (timeout == 0)
+			timeout = fpmd->conf->process_control_timeout;
+		if (timeout > 0)
+			fpmd->escalate_at = now + (int64_t)timeout * 1000;
+		fpmd->stop_timeout = timeout;
 	} else {
 		fpmd->escalate_at = 0;
 		fpmd->kill_at = now + 2000;
@@ -130,27 +152,18 @@ static void
 fpmd_escalate(void)
 {
 	int64_t now = now_ms();
-	size_t k;
 
 	if (fpmd->escalate_at != 0 && now >= fpmd->escalate_at) {
-		log_warnx("process_control_timeout (%ds) reached: terminating "
-		    "the requests still running",
-		    fpmd->conf->process_control_timeout);
+		log_warnx("stop timeout (%ds) reached: terminating the requests "
+		    "still running", fpmd->stop_timeout);
 		fpmd->escalate_at = 0;
 		fpmd->state = FPMD_TERMINATING;
-		for (k = 0; k < fpmd->npools; k++)
-			pool_stop(&fpmd->pools[k], false);
+		pm_stop_all(false);
 		fpmd->kill_at = now + 2000;
 	}
 	if (fpmd->kill_at != 0 && now >= fpmd->kill_at) {
 		fpmd->kill_at = 0;
-		for (k = 0; k < fpmd->npools; k++)
-			if (fpmd->pools[k].proto_pid != 0) {
-				log_warnx("[pool %s] prototype %d still there: "
-				    "SIGKILL", fpmd->pools[k].pc->name,
-				    (int)fpmd->pools[k].proto_pid);
-				kill(fpmd->pools[k].proto_pid, SIGKILL);
-			}
+		pm_kill_protos();
 	}
 }
 
@@ -176,20 +189,22 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 			break;
 		case SIGTERM:
 		case SIGINT:
-			fpmd_stop(false);
+			fpmd_stop(false, 0);
 			break;
 		case SIGQUIT:
-			fpmd_stop(true);
+			fpmd_stop(true, 0);
 			break;
 		case SIGUSR1:
 			if (log_open(fpmd->conf) == 0)
 				log_notice("error log file re-opened");
 			break;
 		case SIGUSR2:
+			log_notice("reloading on SIGUSR2");
+			control_signal_reload();
+			break;
 		case SIGHUP:
-			log_warnx("reload (signal %d) is not available yet; "
-			    "restart fpmd to apply a new configuration",
-			    (int)si.ssi_signo);
+			log_notice("SIGHUP ignored: fpmd reloads on SIGUSR2 or "
+			    "'fpmctl reload'");
 			break;
 		default:
 			break;
@@ -197,32 +212,51 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 	}
 }
 
-static int
-fpmd_check_conf(const struct fpmd_conf *conf)
+/* What the daemon cannot do yet with a config conf_load() accepts. */
+int
+fpmd_check_conf(const struct fpmd_conf *conf, char **errors)
 {
-	size_t k;
+	char *text = NULL, *line;
+	size_t k, len = 0;
 	long total = 0;
-	int rc = 0;
+	int n;
 
 	for (k = 0; k < conf->npools; k++) {
 		const struct pool_conf *pc = &conf->pools[k];
 
 		if (pc->pm != PM_STATIC) {
-			fprintf(stderr, "%s:%d: pool %s: pm = %s is not "
+			n = asprintf(&line, "%s:%d: pool %s: pm = %s is not "
 			    "supported by this version of fpmd yet; use "
 			    "pm = static\n", pc->file, pc->line, pc->name,
 			    conf_pm_name(pc->pm));
-			rc = -1;
+			if (n > 0 && (text = realloc(text, len + (size_t)n +
+			    1)) != NULL) {
+				memcpy(text + len, line, (size_t)n + 1);
+				len += (size_t)n;
+			}
+			if (n > 0)
+				free(line);
 		}
 		total += pc->max_children;
 	}
 	if (conf->process_max > 0 && total > conf->process_max) {
-		fprintf(stderr, "%s: the pools' pm.max_children add up to %ld, "
-		    "more than process.max = %d\n", conf->file, total,
+		n = asprintf(&line, "%s: the pools' pm.max_children add up to "
+		    "%ld, more than process.max = %d\n", conf->file, total,
 		    conf->process_max);
-		rc = -1;
+		if (n > 0 && (text = realloc(text, len + (size_t)n + 1)) !=
+		    NULL) {
+			memcpy(text + len, line, (size_t)n + 1);
+			len += (size_t)n;
+		}
+		if (n > 0)
+			free(line);
 	}
-	return rc;
+	if (len == 0) {
+		free(text);
+		return 0;
+	}
+	*errors = text;
+	return -1;
 }
 
 static uint32_t
@@ -232,13 +266,13 @@ fpmd_nslots(const struct fpmd_conf *conf)
 	size_t k;
 	long total = 0;
 
+	/* Room for two generations side by side during a reload. */
 	if (conf->process_max > 0)
-		return (uint32_t)conf->process_max;
+		return (uint32_t)conf->process_max * 2;
 	for (k = 0; k < conf->npools; k++)
 		total += conf->pools[k].max_children;
-	/* room for two generations side by side */
-	if ((uint64_t)total * 2 > n)
-		n = (uint32_t)(total * 2);
+	if ((uint64_t)total * 4 > n)
+		n = (uint32_t)(total * 4);
 	return n;
 }
 
@@ -262,9 +296,8 @@ main(int argc, char *argv[])
 	char *errors = NULL, abspath[PATH_MAX];
 	sigset_t mask;
 	bool test = false, allow_root = false;
-	size_t k;
+	int64_t next_sample;
 	int ch, n, i, flags;
-	uint32_t s;
 
 	while ((ch = getopt_long(argc, argv, "c:y:tRFDvh", longopts, NULL))
 	    != -1) {
@@ -313,7 +346,7 @@ main(int argc, char *argv[])
 		flags |= CONF_AS_ROOT;
 	fpmd = &root;
 	fpmd->conf = conf_load(conf_path, flags, &errors);
-	if (fpmd->conf == NULL || fpmd_check_conf(fpmd->conf) == -1) {
+	if (fpmd->conf == NULL || fpmd_check_conf(fpmd->conf, &errors) == -1) {
 		if (errors != NULL)
 			fputs(errors, stderr);
 		free(errors);
@@ -362,32 +395,25 @@ main(int argc, char *argv[])
 		fatal("epoll_create1");
 	ev_add(&fpmd->ev_sig, fpmd->sigfd, fpmd_on_signal, NULL);
 
-	fpmd->npools = fpmd->conf->npools;
-	if ((fpmd->sb = sb_create((uint32_t)fpmd->npools,
-	    fpmd_nslots(fpmd->conf))) == NULL)
+	if ((fpmd->sb = sb_create(FPMD_POOLS_MAX, fpmd_nslots(fpmd->conf)))
+	    == NULL)
 		return FPMD_EXIT_SOFTWARE;
-	fpmd->slots = calloc(fpmd->sb->nslots, sizeof(*fpmd->slots));
-	fpmd->pools = calloc(fpmd->npools, sizeof(*fpmd->pools));
-	if (fpmd->slots == NULL || fpmd->pools == NULL)
+	if ((fpmd->slots = calloc(fpmd->sb->nslots, sizeof(*fpmd->slots))) ==
+	    NULL)
 		fatal("calloc");
-	for (s = 0; s < fpmd->sb->nslots; s++)
-		fpmd->slots[s].pool = -1;
+	fpmd->start_time = time(NULL);
 
 	log_notice("fpmd %s (PHP %s) starting, pid %d, config %s",
 	    FPMD_VERSION, sapi_php_version(), (int)getpid(), fpmd->conf_path);
-	for (k = 0; k < fpmd->npools; k++) {
-		if (pool_init(&fpmd->pools[k], &fpmd->conf->pools[k], (int)k)
-		    == -1) {
-			while (k-- > 0)
-				pool_close(&fpmd->pools[k]);
-			log_errorx("fpmd could not start");
-			return FPMD_EXIT_CONFIG;
-		}
+	if (control_open() == -1 || pm_start(fpmd->conf) == -1) {
+		log_errorx("fpmd could not start");
+		pm_stop_all(false);
+		fpmd->exit_code = FPMD_EXIT_CONFIG;
+		fpmd->state = FPMD_TERMINATING;
+		fpmd->kill_at = now_ms() + 2000;
 	}
-	for (k = 0; k < fpmd->npools; k++)
-		if (pool_proto_start(&fpmd->pools[k]) == -1)
-			fpmd_stop(false);
 
+	next_sample = now_ms() + 1000;
 	for (;;) {
 		if (fpmd->state != FPMD_RUNNING && pm_all_gone())
 			break;
@@ -403,11 +429,18 @@ main(int argc, char *argv[])
 			if (e->cb != NULL)
 				e->cb(e, evs[i].events);
 		}
+		control_sweep();
 		pm_tick();
+		control_tick();
+		control_sweep();
 		fpmd_escalate();
+		if (now_ms() >= next_sample) {
+			pm_sample();
+			next_sample = now_ms() + 1000;
+		}
 	}
-	for (k = 0; k < fpmd->npools; k++)
-		pool_close(&fpmd->pools[k]);
+	control_close();
+	pm_close_all();
 	if (fpmd->exit_code == 0)
 		log_notice("exiting, bye-bye!");
 	return fpmd->exit_code;

@@ -185,6 +185,8 @@ struct sb_slot {
 struct sb_pool {
 	char			 name[SB_POOL_NAME];
 	time_t			 start;
+	int32_t			 used;
+	int32_t			 max_listen_queue;	/* master only */
 	volatile uint64_t	 accepted;	/* atomic adds by workers */
 	volatile uint64_t	 slow_requests;
 	int32_t			 max_active;
@@ -218,36 +220,70 @@ enum fpmd_state {
 	FPMD_TERMINATING	/* fast stop */
 };
 
-struct pool {
+#define FPMD_POOLS_MAX	256	/* scoreboard pool entries, all reloads */
+
+/* A listening socket, shared by the generations that use its address. */
+struct listener {
+	int			 fd;
+	struct listen_addr	 addr;
+	int			 backlog;
+	int			 refs;
+};
+
+/*
+ * One generation of a pool: a prototype started with one configuration,
+ * and its workers.  A reload starts a new generation beside the serving
+ * one; the old one drains once the new one serves.
+ */
+struct gen {
+	struct pool		*pool;
+	struct fpmd_conf	*conf;		/* holds a reference */
 	const struct pool_conf	*pc;
-	int			 index;
-	int			 gen;
-	int			 listen_fd;
+	struct listener		*ls;		/* holds a reference */
+	int			 num;
 	pid_t			 proto_pid;	/* 0: none */
-	int			 ctl_fd;	/* our end of the pair */
-	int			 proto_ctl_fd;	/* the prototype's end */
-	int			 log_rfd, log_wfd;
-	int			 out_rfd, out_wfd;
-	int			 err_rfd, err_wfd;
-	struct ev		 ev_ctl, ev_log, ev_out, ev_err;
+	int			 ctl_fd;
+	struct ev		 ev_ctl;
 	bool			 ready;		/* PHP started */
+	bool			 draining;
 	int			 nworkers;	/* slots in use */
 	int			 nrunning;	/* of which forked */
+	int			 nquitting;	/* of which asked to go */
 	int			 target;
 	int			 fail_streak;
 	int64_t			 respawn_at;	/* monotonic ms, 0: none */
-	int64_t			 proto_restart_at;
-	int			 proto_fail_streak;
+	int64_t			 restart_at;	/* prototype restart */
+	int			 restart_streak;
+	struct gen		*next;		/* in pool->old */
+};
+
+struct pool {
+	char			 name[SB_POOL_NAME];
+	int			 index;		/* in the scoreboard */
+	int			 log_rfd, log_wfd;
+	int			 out_rfd, out_wfd;
+	int			 err_rfd, err_wfd;
+	struct ev		 ev_log, ev_out, ev_err;
+	struct gen		*cur;		/* serving */
+	struct gen		*next_gen;	/* starting, during a reload */
+	struct gen		*old;		/* draining */
+	bool			 added;		/* by the reload in progress */
+	bool			 removed;	/* drains, then goes */
+	int64_t			 lq_sampled;
+	struct pool		*link;
 };
 
 struct mslot {
-	int			 pool;		/* -1: free */
+	struct gen		*gen;		/* NULL: free */
 	pid_t			 pid;
 	int64_t			 started;	/* monotonic ms */
+	bool			 quitting;
 };
 
+struct ctl_client;
+
 struct fpmd {
-	struct fpmd_conf	*conf;
+	struct fpmd_conf	*conf;		/* the serving configuration */
 	char			*conf_path;
 	int			 conf_flags;
 	int			 epfd;
@@ -255,13 +291,28 @@ struct fpmd {
 	struct ev		 ev_sig;
 	struct scoreboard	*sb;
 	struct mslot		*slots;
-	struct pool		*pools;
-	size_t			 npools;
+	struct pool		*pools;		/* list */
+	int			 generation;	/* last one started */
 	enum fpmd_state		 state;
 	int64_t			 escalate_at;	/* stop: TERM workers */
 	int64_t			 kill_at;	/* stop: KILL prototypes */
+	int			 stop_timeout;	/* seconds, 0: none */
 	bool			 announced;
 	int			 exit_code;
+	time_t			 start_time;
+
+	/* reload in progress */
+	bool			 reloading;
+	struct fpmd_conf	*reload_conf;
+	int64_t			 reload_started;
+	struct ctl_client	*reload_client;
+	int			 reload_id;	/* client's request id */
+
+	int			 ctl_fd;	/* control socket */
+	struct ev		 ev_ctl;
+	char			*ctl_path;
+	struct ctl_client	*clients;
+	int			 nclients;
 };
 
 extern struct fpmd	*fpmd;
@@ -269,23 +320,60 @@ extern struct fpmd	*fpmd;
 int64_t		 now_ms(void);
 void		 ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t),
 		    void *arg);
+void		 ev_mod(struct ev *e, uint32_t events);
 void		 ev_del(struct ev *e);
-void		 fpmd_stop(bool graceful);
+void		 fpmd_stop(bool graceful, int timeout);
+int		 fpmd_reopen_logs(void);
+int		 fpmd_check_conf(const struct fpmd_conf *conf, char **errors);
 
-/* pm.c: pools, prototypes and the workers they run. */
-int		 pool_init(struct pool *p, const struct pool_conf *pc, int index);
-int		 pool_proto_start(struct pool *p);
-void		 pool_stop(struct pool *p, bool graceful);
-void		 pool_close(struct pool *p);
+/* pm.c: pools, generations, prototypes and the workers they run. */
+int		 pm_start(struct fpmd_conf *conf);
+void		 pm_stop_all(bool graceful);
+void		 pm_kill_protos(void);
+void		 pm_close_all(void);
 void		 pm_proto_exited(pid_t pid, int status);
 void		 pm_tick(void);
 int		 pm_next_timeout(void);
 bool		 pm_all_ready(void);
 bool		 pm_all_gone(void);
+int		 pm_reload(struct fpmd_conf *conf, char *err, size_t errlen);
+void		 pm_reload_abort(const char *code, const char *message);
+int		 pm_scale(const char *pool, int n, int *previous, char *err,
+		    size_t errlen);
+struct pool	*pm_pool_find(const char *name);
+void		 pm_sample(void);
+void		 pm_conf_unref(struct fpmd_conf *conf);
+
+/* control.c: the JSON control socket. */
+int		 control_open(void);
+void		 control_close(void);
+void		 control_reload_done(bool ok, const char *code,
+		    const char *message);
+int64_t		 control_next_timeout(void);
+void		 control_tick(void);
+void		 control_sweep(void);
+void		 control_signal_reload(void);
+
+/* status.c: what status replies are made of. */
+struct pool_status {
+	uint64_t	 accepted;
+	int		 idle;
+	int		 active;
+	int		 total;
+	int		 listen_queue;
+	int		 listen_queue_len;
+	int		 max_listen_queue;
+	int		 max_active;
+	int		 max_children_reached;
+	uint64_t	 slow_requests;
+};
+void		 status_pool(const struct pool *p, struct pool_status *st);
+int		 listen_queue(const struct listener *ls, int *cur, int *max);
+const char	*status_state_name(int state);
 
 /* listen.c */
 int		 listen_open(const struct pool_conf *pc);
-void		 listen_close(const struct pool_conf *pc, int fd);
+void		 listen_close(const struct listen_addr *addr, int fd);
 
 /* proc.c: process titles and child set-up. */
 void		 proc_title_init(int argc, char **argv);

@@ -137,11 +137,11 @@ fail:
 }
 
 void
-listen_close(const struct pool_conf *pc, int fd)
+listen_close(const struct listen_addr *addr, int fd)
 {
 	if (fd == -1)
 		return;
 	close(fd);
-	if (pc->addr.family == AF_UNIX)
-		unlink(((const struct sockaddr_un *)&pc->addr.ss)->sun_path);
+	if (addr->family == AF_UNIX)
+		unlink(((const struct sockaddr_un *)&addr->ss)->sun_path);
 }

@@ -1,11 +1,18 @@
 /*
- * The process manager, master side: per pool, a prototype process and the
- * workers it forks on our request.  The master owns the scoreboard slots:
- * it picks a free one, asks the prototype to fork a worker into it, and
- * frees it when the prototype reports the worker's exit.  A worker that
- * dies soon after it started is replaced after a growing delay, not in a
- * tight loop; a prototype that dies takes its workers with it and is
- * started again, with the same back-off.
+ * The process manager, master side.  A pool runs as a generation: a
+ * prototype started with one configuration and the workers it forks on our
+ * request.  The master owns the scoreboard slots: it picks a free one, asks
+ * the prototype to fork a worker into it, and frees it when the prototype
+ * reports the worker's exit.  A worker that dies soon after it started is
+ * replaced after a growing delay, not in a tight loop; a prototype that
+ * dies takes its workers with it and is started again, with the same
+ * back-off.
+ *
+ * A reload starts a new generation of every pool beside the serving one,
+ * on the same listening socket when the address did not change.  Only when
+ * every new generation serves do the old ones drain: their workers finish
+ * the request in hand and exit.  If a new generation cannot start, it is
+ * dropped and the old one goes on serving.
  *
  * Children's log lines and (with catch_workers_output) their stdout and
  * stderr come back as datagrams, so a line is never cut or interleaved and
@@ -29,9 +36,61 @@
 #define PM_BACKOFF_MAX		10000
 #define PM_QUICK_DEATH		1000	/* a worker that lived less failed */
 
-static void	pool_on_ctl(struct ev *, uint32_t);
+static void	gen_on_ctl(struct ev *, uint32_t);
 static void	pool_on_log(struct ev *, uint32_t);
 static void	pool_on_out(struct ev *, uint32_t);
+static void	reload_check(void);
+
+/*
+ * A configuration is referenced by every generation started with it, and
+ * by the role it plays: the serving one (fpmd->conf) and the one a reload
+ * is bringing in (fpmd->reload_conf).  It is freed with the last reference.
+ */
+static struct conf_ref {
+	struct fpmd_conf	*conf;
+	int			 refs;
+	struct conf_ref		*next;
+} *conf_refs;
+
+static void
+conf_ref(struct fpmd_conf *conf)
+{
+	struct conf_ref *r;
+
+	for (r = conf_refs; r != NULL; r = r->next)
+		if (r->conf == conf) {
+			r->refs++;
+			return;
+		}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("%s: calloc", __func__);
+	r->conf = conf;
+	r->refs = 1;
+	r->next = conf_refs;
+	conf_refs = r;
+}
+
+void
+pm_conf_unref(struct fpmd_conf *conf)
+{
+	struct conf_ref **rp, *r;
+
+	if (conf == NULL)
+		return;
+	for (rp = &conf_refs; (r = *rp) != NULL; rp = &r->next)
+		if (r->conf == conf)
+			break;
+	if (r == NULL) {
+		log_warnx("%s: configuration %p has no references", __func__,
+		    (void *)conf);
+		return;
+	}
+	if (--r->refs > 0)
+		return;
+	*rp = r->next;
+	free(r);
+	conf_free(conf);
+}
 
 static int
 pair(int type, int fds[2])
@@ -43,54 +102,194 @@ pair(int type, int fds[2])
 	return 0;
 }
 
-int
-pool_init(struct pool *p, const struct pool_conf *pc, int index)
+static int
+sb_pool_alloc(const char *name)
 {
+	uint32_t i;
+
+	for (i = 0; i < fpmd->sb->npools; i++)
+		if (!fpmd->sb->pools[i].used)
+			break;
+	if (i == fpmd->sb->npools)
+		return -1;
+	memset(&fpmd->sb->pools[i], 0, sizeof(fpmd->sb->pools[i]));
+	fpmd->sb->pools[i].used = 1;
+	strncpy(fpmd->sb->pools[i].name, name, SB_POOL_NAME - 1);
+	fpmd->sb->pools[i].start = time(NULL);
+	return (int)i;
+}
+
+static struct pool *
+pool_new(const char *name)
+{
+	struct pool *p;
 	int fds[2], on = 1;
 
-	memset(p, 0, sizeof(*p));
-	p->pc = pc;
-	p->index = index;
-	p->gen = 1;
-	p->target = pc->max_children;
-	p->ctl_fd = p->proto_ctl_fd = -1;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_error("%s: calloc", __func__);
+		return NULL;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->log_rfd = p->log_wfd = -1;
 	p->out_rfd = p->out_wfd = p->err_rfd = p->err_wfd = -1;
-	if ((p->listen_fd = listen_open(pc)) == -1)
-		return -1;
+	if ((p->index = sb_pool_alloc(name)) == -1) {
+		log_errorx("too many pools (at most %d)", FPMD_POOLS_MAX);
+		free(p);
+		return NULL;
+	}
 	if (pair(SOCK_DGRAM, fds) == -1)
-		return -1;
+		goto fail;
 	p->log_rfd = fds[0];
 	p->log_wfd = fds[1];
+	if (pair(SOCK_DGRAM, fds) == -1)
+		goto fail;
+	p->out_rfd = fds[0];
+	p->out_wfd = fds[1];
+	if (pair(SOCK_DGRAM, fds) == -1)
+		goto fail;
+	p->err_rfd = fds[0];
+	p->err_wfd = fds[1];
+	setsockopt(p->out_rfd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+	setsockopt(p->err_rfd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
 	ev_add(&p->ev_log, p->log_rfd, pool_on_log, p);
-	if (pc->catch_workers_output) {
-		if (pair(SOCK_DGRAM, fds) == -1)
-			return -1;
-		p->out_rfd = fds[0];
-		p->out_wfd = fds[1];
-		if (pair(SOCK_DGRAM, fds) == -1)
-			return -1;
-		p->err_rfd = fds[0];
-		p->err_wfd = fds[1];
-		setsockopt(p->out_rfd, SOL_SOCKET, SO_PASSCRED, &on,
-		    sizeof(on));
-		setsockopt(p->err_rfd, SOL_SOCKET, SO_PASSCRED, &on,
-		    sizeof(on));
-		ev_add(&p->ev_out, p->out_rfd, pool_on_out, p);
-		ev_add(&p->ev_err, p->err_rfd, pool_on_out, p);
+	ev_add(&p->ev_out, p->out_rfd, pool_on_out, p);
+	ev_add(&p->ev_err, p->err_rfd, pool_on_out, p);
+	p->link = fpmd->pools;
+	fpmd->pools = p;
+	return p;
+fail:
+	fpmd->sb->pools[p->index].used = 0;
+	if (p->log_rfd != -1) {
+		close(p->log_rfd);
+		close(p->log_wfd);
 	}
-	strncpy(fpmd->sb->pools[index].name, pc->name, SB_POOL_NAME - 1);
-	fpmd->sb->pools[index].start = time(NULL);
-	return 0;
+	if (p->out_rfd != -1) {
+		close(p->out_rfd);
+		close(p->out_wfd);
+	}
+	free(p);
+	return NULL;
+}
+
+static void
+pool_free(struct pool *p)
+{
+	struct pool **pp;
+
+	for (pp = &fpmd->pools; *pp != NULL; pp = &(*pp)->link)
+		if (*pp == p) {
+			*pp = p->link;
+			break;
+		}
+	ev_del(&p->ev_log);
+	ev_del(&p->ev_out);
+	ev_del(&p->ev_err);
+	close(p->log_rfd);
+	close(p->log_wfd);
+	close(p->out_rfd);
+	close(p->out_wfd);
+	close(p->err_rfd);
+	close(p->err_wfd);
+	fpmd->sb->pools[p->index].used = 0;
+	free(p);
+}
+
+struct pool *
+pm_pool_find(const char *name)
+{
+	struct pool *p;
+
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		if (!p->removed && strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* A listener for pc's address: the one in use, or a new socket. */
+static struct listener *
+listener_get(const struct pool_conf *pc)
+{
+	struct listener *ls;
+	struct pool *p;
+	struct gen *g;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		struct gen *gens[2] = { p->cur, p->next_gen };
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			g = gens[i];
+			if (g != NULL && g->ls != NULL &&
+			    strcmp(g->ls->addr.text, pc->addr.text) == 0 &&
+			    strcmp(p->name, pc->name) == 0) {
+				g->ls->refs++;
+				return g->ls;
+			}
+		}
+	}
+	if ((ls = calloc(1, sizeof(*ls))) == NULL) {
+		log_error("%s: calloc", __func__);
+		return NULL;
+	}
+	if ((ls->fd = listen_open(pc)) == -1) {
+		free(ls);
+		return NULL;
+	}
+	ls->addr = pc->addr;
+	ls->backlog = pc->listen_backlog;
+	ls->refs = 1;
+	return ls;
+}
+
+static void
+listener_unref(struct listener *ls)
+{
+	if (ls == NULL || --ls->refs > 0)
+		return;
+	listen_close(&ls->addr, ls->fd);
+	free(ls);
+}
+
+static struct gen *
+gen_new(struct pool *p, struct fpmd_conf *conf, const struct pool_conf *pc)
+{
+	struct gen *g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		log_error("%s: calloc", __func__);
+		return NULL;
+	}
+	if ((g->ls = listener_get(pc)) == NULL) {
+		free(g);
+		return NULL;
+	}
+	g->pool = p;
+	g->conf = conf;
+	conf_ref(conf);
+	g->pc = pc;
+	g->num = fpmd->generation;
+	g->ctl_fd = -1;
+	g->target = pc->max_children;
+	return g;
+}
+
+static void
+gen_free(struct gen *g)
+{
+	if (g->ctl_fd != -1) {
+		ev_del(&g->ev_ctl);
+		close(g->ctl_fd);
+	}
+	listener_unref(g->ls);
+	pm_conf_unref(g->conf);
+	free(g);
 }
 
 /* In the new child: keep only what the prototype needs. */
 static void
-proto_fds_only(const struct pool *p)
+proto_fds_only(int *keep, int n)
 {
-	int keep[] = { p->listen_fd, p->proto_ctl_fd, p->log_wfd, p->out_wfd,
-	    p->err_wfd };
-	int i, j, t, n = (int)(sizeof(keep) / sizeof(keep[0])), next = 3;
+	int i, j, t, next = 3;
 
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
@@ -100,7 +299,7 @@ proto_fds_only(const struct pool *p)
 				keep[j] = t;
 			}
 	for (i = 0; i < n; i++) {
-		if (keep[i] < 0)
+		if (keep[i] < next)
 			continue;
 		if (keep[i] > next)
 			close_range((unsigned)next, (unsigned)keep[i] - 1, 0);
@@ -109,87 +308,91 @@ proto_fds_only(const struct pool *p)
 	close_range((unsigned)next, ~0U, 0);
 }
 
-int
-pool_proto_start(struct pool *p)
+static int
+gen_proto_start(struct gen *g)
 {
+	struct pool *p = g->pool;
 	struct proto_args pa;
-	int fds[2];
+	int fds[2], keep[5];
 	pid_t pid;
 
 	if (pair(SOCK_SEQPACKET, fds) == -1)
 		return -1;
-	p->ctl_fd = fds[0];
-	p->proto_ctl_fd = fds[1];
-	p->ready = false;
+	g->ready = false;
 	switch (pid = fork()) {
 	case -1:
-		log_error("[pool %s] fork", p->pc->name);
+		log_error("[pool %s] fork", p->name);
 		close(fds[0]);
 		close(fds[1]);
-		p->ctl_fd = p->proto_ctl_fd = -1;
 		return -1;
 	case 0:
-		proto_fds_only(p);
+		keep[0] = g->ls->fd;
+		keep[1] = fds[1];
+		keep[2] = p->log_wfd;
+		keep[3] = p->out_wfd;
+		keep[4] = p->err_wfd;
+		proto_fds_only(keep, 5);
 		memset(&pa, 0, sizeof(pa));
-		pa.conf = fpmd->conf;
-		pa.pc = p->pc;
+		pa.conf = g->conf;
+		pa.pc = g->pc;
 		pa.pool_index = p->index;
-		pa.gen = p->gen;
-		pa.listen_fd = p->listen_fd;
-		pa.ctl_fd = p->proto_ctl_fd;
+		pa.gen = g->num;
+		pa.listen_fd = g->ls->fd;
+		pa.ctl_fd = fds[1];
 		pa.log_fd = p->log_wfd;
-		pa.out_fd = p->out_wfd;
-		pa.err_fd = p->err_wfd;
+		pa.out_fd = g->pc->catch_workers_output ? p->out_wfd : -1;
+		pa.err_fd = g->pc->catch_workers_output ? p->err_wfd : -1;
 		pa.sb = fpmd->sb;
 		pa.master = getppid();
 		proto_main(&pa);
 	}
-	close(p->proto_ctl_fd);
-	p->proto_ctl_fd = -1;
-	p->proto_pid = pid;
-	ev_add(&p->ev_ctl, p->ctl_fd, pool_on_ctl, p);
-	log_debug("[pool %s] prototype gen %d started, pid %d", p->pc->name,
-	    p->gen, (int)pid);
+	close(fds[1]);
+	g->ctl_fd = fds[0];
+	g->proto_pid = pid;
+	ev_add(&g->ev_ctl, g->ctl_fd, gen_on_ctl, g);
+	log_debug("[pool %s] prototype gen %d started, pid %d", p->name,
+	    g->num, (int)pid);
 	return 0;
 }
 
 static int
-pool_send(struct pool *p, enum proto_msg_type type, int slot, pid_t pid,
+gen_send(struct gen *g, enum proto_msg_type type, int slot, pid_t pid,
     int status)
 {
 	struct proto_msg m;
 
-	if (p->ctl_fd == -1)
+	if (g->ctl_fd == -1)
 		return -1;
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	m.slot = slot;
 	m.pid = pid;
 	m.status = status;
-	if (send(p->ctl_fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	if (send(g->ctl_fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(m)) {
-		log_warn("[pool %s] message to the prototype", p->pc->name);
+		log_warn("[pool %s] message to the prototype", g->pool->name);
 		return -1;
 	}
 	return 0;
 }
 
 static int
-slot_alloc(struct pool *p)
+slot_alloc(struct gen *g)
 {
 	uint32_t i;
 
 	for (i = 0; i < fpmd->sb->nslots; i++)
-		if (fpmd->slots[i].pool == -1)
+		if (fpmd->slots[i].gen == NULL)
 			break;
 	if (i == fpmd->sb->nslots)
 		return -1;
-	fpmd->slots[i].pool = p->index;
+	fpmd->slots[i].gen = g;
 	fpmd->slots[i].pid = 0;
+	fpmd->slots[i].quitting = false;
 	fpmd->slots[i].started = now_ms();
 	sb_slot_begin(&fpmd->sb->slots[i]);
-	fpmd->sb->slots[i].pool = p->index;
-	fpmd->sb->slots[i].gen = p->gen;
+	fpmd->sb->slots[i].pool = g->pool->index;
+	fpmd->sb->slots[i].gen = g->num;
 	fpmd->sb->slots[i].state = SLOT_STARTING;
 	sb_slot_commit(&fpmd->sb->slots[i]);
 	return (int)i;
@@ -198,31 +401,58 @@ slot_alloc(struct pool *p)
 static void
 slot_free(int slot)
 {
-	fpmd->slots[slot].pool = -1;
+	fpmd->slots[slot].gen = NULL;
 	fpmd->slots[slot].pid = 0;
+	fpmd->slots[slot].quitting = false;
 	sb_slot_clear(&fpmd->sb->slots[slot]);
 }
 
-/* Brings the pool up to its target number of workers. */
+/* Brings a generation to its target number of workers, or down to it. */
 static void
-pm_maintain(struct pool *p)
+pm_maintain(struct gen *g)
 {
-	int slot;
+	uint32_t i;
+	int slot, excess, pass;
 
-	if (fpmd->state != FPMD_RUNNING || !p->ready || p->respawn_at != 0)
+	if (fpmd->state != FPMD_RUNNING || !g->ready || g->draining ||
+	    g->respawn_at != 0 || g->proto_pid == 0)
 		return;
-	while (p->nworkers < p->target) {
-		if ((slot = slot_alloc(p)) == -1) {
+	while (g->nworkers - g->nquitting < g->target) {
+		if ((slot = slot_alloc(g)) == -1) {
 			log_warnx("[pool %s] no free scoreboard slot: raise "
-			    "process.max", p->pc->name);
+			    "process.max", g->pool->name);
 			return;
 		}
-		if (pool_send(p, PMSG_SPAWN, slot, 0, 0) == -1) {
+		if (gen_send(g, PMSG_SPAWN, slot, 0, 0) == -1) {
 			slot_free(slot);
 			return;
 		}
-		p->nworkers++;
+		g->nworkers++;
 	}
+	/* Scaled down: idle workers go first, then any, gracefully. */
+	excess = g->nworkers - g->nquitting - g->target;
+	for (pass = 0; pass < 2 && excess > 0; pass++) {
+		for (i = 0; i < fpmd->sb->nslots && excess > 0; i++) {
+			struct mslot *ms = &fpmd->slots[i];
+
+			if (ms->gen != g || ms->quitting || ms->pid <= 0)
+				continue;
+			if (pass == 0 && fpmd->sb->slots[i].state != SLOT_IDLE)
+				continue;
+			if (gen_send(g, PMSG_KILL, (int)i, ms->pid, SIGQUIT)
+			    == -1)
+				return;
+			ms->quitting = true;
+			g->nquitting++;
+			excess--;
+		}
+	}
+}
+
+static bool
+gen_serving(const struct gen *g)
+{
+	return g != NULL && g->ready && g->nrunning >= g->target;
 }
 
 static void
@@ -235,74 +465,104 @@ pm_announce(void)
 }
 
 static void
-pm_worker_exited(struct pool *p, int slot, pid_t pid, int status)
+gen_drain(struct gen *g)
 {
-	int64_t lived;
-	int sig;
+	struct pool *p = g->pool;
 
-	if (slot < 0 || (uint32_t)slot >= fpmd->sb->nslots ||
-	    fpmd->slots[slot].pool != p->index)
+	if (g->draining)
 		return;
-	lived = now_ms() - fpmd->slots[slot].started;
-	if (pid > 0)
-		p->nrunning--;
-	p->nworkers--;
-	slot_free(slot);
-	if (pid <= 0) {
-		/* the prototype could not fork it */
-		p->fail_streak++;
-	} else if (WIFSIGNALED(status)) {
-		sig = WTERMSIG(status);
-		if (fpmd->state == FPMD_RUNNING || sig != SIGTERM)
-			log_warnx("[pool %s] child %d exited on signal %d "
-			    "(%s%s) after %.3f seconds from start",
-			    p->pc->name, (int)pid, sig, strsignal(sig),
-			    WCOREDUMP(status) ? " - core dumped" : "",
-			    (double)lived / 1000.0);
-		p->fail_streak = lived < PM_QUICK_DEATH ? p->fail_streak + 1 :
-		    0;
-	} else if (WEXITSTATUS(status) != 0) {
-		log_warnx("[pool %s] child %d exited with code %d after %.3f "
-		    "seconds from start", p->pc->name, (int)pid,
-		    WEXITSTATUS(status), (double)lived / 1000.0);
-		p->fail_streak = lived < PM_QUICK_DEATH ? p->fail_streak + 1 :
-		    0;
-	} else {
-		log_debug("[pool %s] child %d exited with code 0 after %.3f "
-		    "seconds from start", p->pc->name, (int)pid,
-		    (double)lived / 1000.0);
-		p->fail_streak = 0;
-	}
-	if (p->fail_streak > 0 && fpmd->state == FPMD_RUNNING) {
-		int64_t delay = PM_BACKOFF_MIN << (p->fail_streak > 7 ? 7 :
-		    p->fail_streak - 1);
-
-		if (delay > PM_BACKOFF_MAX)
-			delay = PM_BACKOFF_MAX;
-		if (p->respawn_at == 0)
-			log_warnx("[pool %s] workers are failing; next start "
-			    "in %lld ms", p->pc->name, (long long)delay);
-		p->respawn_at = now_ms() + delay;
+	g->draining = true;
+	g->respawn_at = 0;
+	g->restart_at = 0;
+	if (p->cur == g)
+		p->cur = NULL;
+	if (p->next_gen == g)
+		p->next_gen = NULL;
+	g->next = p->old;
+	p->old = g;
+	if (g->proto_pid == 0) {
+		pm_proto_exited(-1, 0);	/* nothing to wait for */
 		return;
 	}
-	pm_maintain(p);
+	if (gen_send(g, PMSG_QUIT, -1, 0, 0) == -1)
+		kill(g->proto_pid, SIGQUIT);
 }
 
 static void
-pool_on_ctl(struct ev *e, uint32_t events)
+worker_exited(struct gen *g, int slot, pid_t pid, int status)
 {
-	struct pool *p = e->arg;
+	struct pool *p = g->pool;
+	struct mslot *ms;
+	int64_t lived, delay;
+	bool asked;
+	int sig;
+
+	if (slot < 0 || (uint32_t)slot >= fpmd->sb->nslots ||
+	    fpmd->slots[slot].gen != g)
+		return;
+	ms = &fpmd->slots[slot];
+	lived = now_ms() - ms->started;
+	asked = ms->quitting || g->draining || fpmd->state != FPMD_RUNNING;
+	if (ms->quitting)
+		g->nquitting--;
+	if (pid > 0)
+		g->nrunning--;
+	g->nworkers--;
+	slot_free(slot);
+	if (pid <= 0) {
+		g->fail_streak++;	/* the prototype could not fork */
+	} else if (WIFSIGNALED(status)) {
+		sig = WTERMSIG(status);
+		if (!asked || (sig != SIGTERM && sig != SIGQUIT))
+			log_warnx("[pool %s] child %d exited on signal %d "
+			    "(%s%s) after %.3f seconds from start", p->name,
+			    (int)pid, sig, strsignal(sig),
+			    WCOREDUMP(status) ? " - core dumped" : "",
+			    (double)lived / 1000.0);
+		g->fail_streak = !asked && lived < PM_QUICK_DEATH ?
+		    g->fail_streak + 1 : 0;
+	} else if (WEXITSTATUS(status) != 0) {
+		log_warnx("[pool %s] child %d exited with code %d after %.3f "
+		    "seconds from start", p->name, (int)pid,
+		    WEXITSTATUS(status), (double)lived / 1000.0);
+		g->fail_streak = lived < PM_QUICK_DEATH ? g->fail_streak + 1 :
+		    0;
+	} else {
+		log_debug("[pool %s] child %d exited with code 0 after %.3f "
+		    "seconds from start", p->name, (int)pid,
+		    (double)lived / 1000.0);
+		g->fail_streak = 0;
+	}
+	if (g->fail_streak > 0 && fpmd->state == FPMD_RUNNING &&
+	    !g->draining) {
+		delay = PM_BACKOFF_MIN << (g->fail_streak > 7 ? 7 :
+		    g->fail_streak - 1);
+		if (delay > PM_BACKOFF_MAX)
+			delay = PM_BACKOFF_MAX;
+		if (g->respawn_at == 0)
+			log_warnx("[pool %s] workers are failing; next start "
+			    "in %lld ms", p->name, (long long)delay);
+		g->respawn_at = now_ms() + delay;
+		return;
+	}
+	pm_maintain(g);
+}
+
+static void
+gen_on_ctl(struct ev *e, uint32_t events)
+{
+	struct gen *g = e->arg;
 	struct proto_msg m;
 	ssize_t n;
 
-	n = recv(p->ctl_fd, &m, sizeof(m), MSG_DONTWAIT);
+	n = recv(g->ctl_fd, &m, sizeof(m), MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		/* The prototype is gone; SIGCHLD tells us how. */
-		ev_del(&p->ev_ctl);
-		close(p->ctl_fd);
-		p->ctl_fd = -1;
+		ev_del(&g->ev_ctl);
+		close(g->ctl_fd);
+		g->ctl_fd = -1;
 		return;
 	}
 	if (n != (ssize_t)sizeof(m))
@@ -310,37 +570,45 @@ pool_on_ctl(struct ev *e, uint32_t events)
 	m.text[sizeof(m.text) - 1] = '\0';
 	switch (m.type) {
 	case PMSG_READY:
-		p->ready = true;
-		p->proto_fail_streak = 0;
-		log_debug("[pool %s] PHP %s started in the prototype",
-		    p->pc->name, sapi_php_version());
-		pm_maintain(p);
-		pm_announce();
+		g->ready = true;
+		g->restart_streak = 0;
+		log_debug("[pool %s] gen %d: PHP %s started", g->pool->name,
+		    g->num, sapi_php_version());
+		pm_maintain(g);
 		break;
 	case PMSG_FAILED:
-		log_errorx("[pool %s] cannot start PHP: %s", p->pc->name,
+		log_errorx("[pool %s] cannot start PHP: %s", g->pool->name,
 		    m.text);
 		if (!fpmd->announced) {
 			fpmd->exit_code = FPMD_EXIT_CONFIG;
-			fpmd_stop(false);
+			fpmd_stop(false, 0);
+		} else if (fpmd->reloading && g->pool->next_gen == g) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "pool %s: PHP start-up "
+			    "failed: %s", g->pool->name, m.text);
+			pm_reload_abort("reload_failed", msg);
 		}
 		break;
 	case PMSG_SPAWNED:
 		if (m.slot >= 0 && (uint32_t)m.slot < fpmd->sb->nslots &&
-		    fpmd->slots[m.slot].pool == p->index) {
+		    fpmd->slots[m.slot].gen == g) {
 			fpmd->slots[m.slot].pid = m.pid;
-			p->nrunning++;
+			g->nrunning++;
+			if (g->draining || fpmd->slots[m.slot].quitting)
+				gen_send(g, PMSG_KILL, m.slot, m.pid, SIGQUIT);
 		}
-		pm_announce();
 		break;
 	case PMSG_EXITED:
-		pm_worker_exited(p, m.slot, m.pid, m.status);
+		worker_exited(g, m.slot, m.pid, m.status);
 		break;
 	default:
 		log_warnx("[pool %s] unknown message %u from the prototype",
-		    p->pc->name, m.type);
+		    g->pool->name, m.type);
 		break;
 	}
+	pm_announce();
+	reload_check();
 }
 
 static void
@@ -348,7 +616,7 @@ pool_on_log(struct ev *e, uint32_t events)
 {
 	static char buf[256 * 1024];
 	struct pool *p = e->arg;
-	ssize_t n;
+	ssize_t n, w;
 	size_t off;
 
 	for (;;) {
@@ -358,8 +626,7 @@ pool_on_log(struct ev *e, uint32_t events)
 		/* Children format whole lines; we only write them. */
 		off = 0;
 		while (off < (size_t)n) {
-			ssize_t w = write(log_get_fd(), buf + off,
-			    (size_t)n - off);
+			w = write(log_get_fd(), buf + off, (size_t)n - off);
 			if (w <= 0) {
 				if (w == -1 && errno == EINTR)
 					continue;
@@ -370,6 +637,14 @@ pool_on_log(struct ev *e, uint32_t events)
 	}
 }
 
+static bool
+pool_decorate(const struct pool *p)
+{
+	const struct gen *g = p->cur ? p->cur : p->old;
+
+	return g == NULL || g->pc->decorate_workers_output;
+}
+
 static void
 out_line(struct pool *p, const char *stream, pid_t pid, const char *s,
     size_t len)
@@ -377,7 +652,7 @@ out_line(struct pool *p, const char *stream, pid_t pid, const char *s,
 	char *line;
 	int n;
 
-	if (!p->pc->decorate_workers_output) {
+	if (!pool_decorate(p)) {
 		if ((line = malloc(len + 1)) == NULL)
 			return;
 		memcpy(line, s, len);
@@ -388,7 +663,7 @@ out_line(struct pool *p, const char *stream, pid_t pid, const char *s,
 		return;
 	}
 	n = asprintf(&line, "[pool %s] child %d said into %s: \"%.*s\"",
-	    p->pc->name, (int)pid, stream, (int)len, s);
+	    p->name, (int)pid, stream, (int)len, s);
 	if (n < 0)
 		return;
 	log_raw(LOG_LVL_WARNING, line, (size_t)n);
@@ -438,87 +713,223 @@ pool_on_out(struct ev *e, uint32_t events)
 	}
 }
 
-void
-pool_stop(struct pool *p, bool graceful)
+int
+pm_start(struct fpmd_conf *conf)
 {
-	if (p->proto_pid == 0)
+	struct pool *p;
+	struct gen *g;
+	size_t k;
+
+	fpmd->generation = 1;
+	conf_ref(conf);		/* the serving configuration */
+	for (k = 0; k < conf->npools; k++) {
+		if ((p = pool_new(conf->pools[k].name)) == NULL ||
+		    (g = gen_new(p, conf, &conf->pools[k])) == NULL)
+			return -1;
+		p->cur = g;
+	}
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		if (gen_proto_start(p->cur) == -1)
+			return -1;
+	return 0;
+}
+
+static void
+gen_stop(struct gen *g, bool graceful)
+{
+	if (g == NULL || g->proto_pid == 0)
 		return;
-	if (pool_send(p, graceful ? PMSG_QUIT : PMSG_TERM, -1, 0, 0) == -1)
-		kill(p->proto_pid, graceful ? SIGQUIT : SIGTERM);
+	if (gen_send(g, graceful ? PMSG_QUIT : PMSG_TERM, -1, 0, 0) == -1)
+		kill(g->proto_pid, graceful ? SIGQUIT : SIGTERM);
 }
 
 void
-pool_close(struct pool *p)
+pm_stop_all(bool graceful)
 {
-	ev_del(&p->ev_log);
-	ev_del(&p->ev_out);
-	ev_del(&p->ev_err);
-	listen_close(p->pc, p->listen_fd);
-	p->listen_fd = -1;
+	struct pool *p;
+	struct gen *g;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		gen_stop(p->cur, graceful);
+		gen_stop(p->next_gen, graceful);
+		for (g = p->old; g != NULL; g = g->next)
+			gen_stop(g, graceful);
+	}
+}
+
+void
+pm_kill_protos(void)
+{
+	struct pool *p;
+	struct gen *g;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		struct gen *gens[2] = { p->cur, p->next_gen };
+		int i;
+
+		for (i = 0; i < 2; i++)
+			if (gens[i] != NULL && gens[i]->proto_pid != 0) {
+				log_warnx("[pool %s] prototype %d still there: "
+				    "SIGKILL", p->name,
+				    (int)gens[i]->proto_pid);
+				kill(gens[i]->proto_pid, SIGKILL);
+			}
+		for (g = p->old; g != NULL; g = g->next)
+			if (g->proto_pid != 0)
+				kill(g->proto_pid, SIGKILL);
+	}
+}
+
+void
+pm_close_all(void)
+{
+	struct pool *p;
+	struct gen *g;
+
+	while ((p = fpmd->pools) != NULL) {
+		if (p->cur != NULL)
+			gen_free(p->cur);
+		if (p->next_gen != NULL)
+			gen_free(p->next_gen);
+		while ((g = p->old) != NULL) {
+			p->old = g->next;
+			gen_free(g);
+		}
+		pool_free(p);
+	}
+}
+
+static struct gen *
+gen_by_pid(pid_t pid)
+{
+	struct pool *p;
+	struct gen *g;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if (p->cur != NULL && p->cur->proto_pid == pid)
+			return p->cur;
+		if (p->next_gen != NULL && p->next_gen->proto_pid == pid)
+			return p->next_gen;
+		for (g = p->old; g != NULL; g = g->next)
+			if (g->proto_pid == pid)
+				return g;
+	}
+	return NULL;
+}
+
+/* Drained generations and removed pools with nothing left go away. */
+static void
+pm_collect(void)
+{
+	struct pool *p, *pnext;
+	struct gen **gp, *g;
+
+	for (p = fpmd->pools; p != NULL; p = pnext) {
+		pnext = p->link;
+		for (gp = &p->old; (g = *gp) != NULL;) {
+			if (g->proto_pid == 0) {
+				*gp = g->next;
+				log_debug("[pool %s] generation %d is gone",
+				    p->name, g->num);
+				gen_free(g);
+			} else
+				gp = &g->next;
+		}
+		if (p->removed && p->cur == NULL && p->next_gen == NULL &&
+		    p->old == NULL && fpmd->state == FPMD_RUNNING) {
+			log_notice("[pool %s] removed", p->name);
+			pool_free(p);
+		}
+	}
 }
 
 void
 pm_proto_exited(pid_t pid, int status)
 {
-	struct pool *p = NULL;
+	struct gen *g;
+	struct pool *p;
 	uint32_t i;
 	int64_t delay;
-	size_t k;
 
-	for (k = 0; k < fpmd->npools; k++)
-		if (fpmd->pools[k].proto_pid == pid)
-			p = &fpmd->pools[k];
-	if (p == NULL)
+	if (pid <= 0 || (g = gen_by_pid(pid)) == NULL) {
+		pm_collect();
 		return;
-	p->proto_pid = 0;
-	p->ready = false;
-	if (p->ctl_fd != -1) {
-		ev_del(&p->ev_ctl);
-		close(p->ctl_fd);
-		p->ctl_fd = -1;
+	}
+	p = g->pool;
+	g->proto_pid = 0;
+	g->ready = false;
+	if (g->ctl_fd != -1) {
+		ev_del(&g->ev_ctl);
+		close(g->ctl_fd);
+		g->ctl_fd = -1;
 	}
 	/* Its workers died with it (PR_SET_PDEATHSIG). */
 	for (i = 0; i < fpmd->sb->nslots; i++)
-		if (fpmd->slots[i].pool == p->index)
+		if (fpmd->slots[i].gen == g)
 			slot_free((int)i);
-	p->nworkers = p->nrunning = 0;
-	if (fpmd->state != FPMD_RUNNING)
+	g->nworkers = g->nrunning = g->nquitting = 0;
+	if (g->draining || fpmd->state != FPMD_RUNNING) {
+		pm_collect();
 		return;
+	}
+	if (p->next_gen == g) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "pool %s: the new prototype %s %d "
+		    "during start-up", p->name, WIFSIGNALED(status) ?
+		    "died on signal" : "exited with code", WIFSIGNALED(status) ?
+		    WTERMSIG(status) : WEXITSTATUS(status));
+		pm_reload_abort("reload_failed", msg);
+		return;
+	}
+	if (!fpmd->announced) {
+		/* It never got going: retrying will not help. */
+		log_errorx("[pool %s] prototype %d %s %d before the pool was "
+		    "ready; fpmd stops", p->name, (int)pid,
+		    WIFSIGNALED(status) ? "died on signal" : "exited with code",
+		    WIFSIGNALED(status) ? WTERMSIG(status) :
+		    WEXITSTATUS(status));
+		if (fpmd->exit_code == 0)
+			fpmd->exit_code = FPMD_EXIT_CONFIG;
+		fpmd_stop(false, 0);
+		return;
+	}
 	if (WIFSIGNALED(status))
 		log_errorx("[pool %s] prototype %d died on signal %d (%s); "
-		    "restarting the pool", p->pc->name, (int)pid,
+		    "restarting the pool", p->name, (int)pid,
 		    WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
 		log_errorx("[pool %s] prototype %d exited with code %d; "
-		    "restarting the pool", p->pc->name, (int)pid,
+		    "restarting the pool", p->name, (int)pid,
 		    WEXITSTATUS(status));
-	p->proto_fail_streak++;
-	delay = PM_BACKOFF_MIN << (p->proto_fail_streak > 7 ? 7 :
-	    p->proto_fail_streak - 1);
-	p->proto_restart_at = now_ms() + (delay > PM_BACKOFF_MAX ?
-	    PM_BACKOFF_MAX : delay);
+	g->restart_streak++;
+	delay = PM_BACKOFF_MIN << (g->restart_streak > 7 ? 7 :
+	    g->restart_streak - 1);
+	g->restart_at = now_ms() + (delay > PM_BACKOFF_MAX ? PM_BACKOFF_MAX :
+	    delay);
 }
 
 void
 pm_tick(void)
 {
 	int64_t now = now_ms();
-	size_t k;
 	struct pool *p;
+	struct gen *g;
 
-	for (k = 0; k < fpmd->npools; k++) {
-		p = &fpmd->pools[k];
-		if (fpmd->state != FPMD_RUNNING)
+	if (fpmd->state != FPMD_RUNNING)
+		return;
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if ((g = p->cur) == NULL)
 			continue;
-		if (p->respawn_at != 0 && now >= p->respawn_at) {
-			p->respawn_at = 0;
-			pm_maintain(p);
+		if (g->respawn_at != 0 && now >= g->respawn_at) {
+			g->respawn_at = 0;
+			pm_maintain(g);
 		}
-		if (p->proto_pid == 0 && p->proto_restart_at != 0 &&
-		    now >= p->proto_restart_at) {
-			p->proto_restart_at = 0;
-			if (pool_proto_start(p) == -1)
-				p->proto_restart_at = now + PM_BACKOFF_MAX;
+		if (g->proto_pid == 0 && g->restart_at != 0 &&
+		    now >= g->restart_at) {
+			g->restart_at = 0;
+			if (gen_proto_start(g) == -1)
+				g->restart_at = now + PM_BACKOFF_MAX;
 		}
 	}
 }
@@ -527,13 +938,15 @@ int
 pm_next_timeout(void)
 {
 	int64_t now = now_ms(), next = -1, t;
-	size_t k;
+	struct pool *p;
 
-	for (k = 0; k < fpmd->npools; k++) {
-		t = fpmd->pools[k].respawn_at;
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if (p->cur == NULL)
+			continue;
+		t = p->cur->respawn_at;
 		if (t != 0 && (next == -1 || t < next))
 			next = t;
-		t = fpmd->pools[k].proto_restart_at;
+		t = p->cur->restart_at;
 		if (t != 0 && (next == -1 || t < next))
 			next = t;
 	}
@@ -541,19 +954,23 @@ pm_next_timeout(void)
 		next = fpmd->escalate_at;
 	if (fpmd->kill_at != 0 && (next == -1 || fpmd->kill_at < next))
 		next = fpmd->kill_at;
-	if (next == -1)
-		return -1;
+	t = control_next_timeout();
+	if (t != 0 && (next == -1 || t < next))
+		next = t;
+	/* once a second: listen queue and busy samples */
+	t = now + 1000 - now % 1000;
+	if (next == -1 || t < next)
+		next = t;
 	return next <= now ? 0 : (int)(next - now);
 }
 
 bool
 pm_all_ready(void)
 {
-	size_t k;
+	struct pool *p;
 
-	for (k = 0; k < fpmd->npools; k++)
-		if (!fpmd->pools[k].ready ||
-		    fpmd->pools[k].nrunning < fpmd->pools[k].target)
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		if (!p->removed && !gen_serving(p->cur))
 			return false;
 	return true;
 }
@@ -561,10 +978,197 @@ pm_all_ready(void)
 bool
 pm_all_gone(void)
 {
+	struct pool *p;
+	struct gen *g;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if ((p->cur && p->cur->proto_pid) ||
+		    (p->next_gen && p->next_gen->proto_pid))
+			return false;
+		for (g = p->old; g != NULL; g = g->next)
+			if (g->proto_pid != 0)
+				return false;
+	}
+	return true;
+}
+
+/* Reload */
+
+int
+pm_reload(struct fpmd_conf *conf, char *err, size_t errlen)
+{
+	const struct pool_conf *pc;
+	struct pool *p;
+	struct gen *g;
 	size_t k;
 
-	for (k = 0; k < fpmd->npools; k++)
-		if (fpmd->pools[k].proto_pid != 0)
-			return false;
-	return true;
+	fpmd->generation++;
+	fpmd->reload_conf = conf;
+	fpmd->reload_started = now_ms();
+	fpmd->reloading = true;
+	conf_ref(conf);		/* the reload's, until it commits or fails */
+	for (k = 0; k < conf->npools; k++) {
+		pc = &conf->pools[k];
+		if ((p = pm_pool_find(pc->name)) == NULL) {
+			if ((p = pool_new(pc->name)) == NULL) {
+				snprintf(err, errlen, "pool %s: cannot create "
+				    "it (see the log)", pc->name);
+				goto fail;
+			}
+			p->added = true;
+		}
+		if ((g = gen_new(p, conf, pc)) == NULL) {
+			snprintf(err, errlen, "pool %s: cannot listen on '%s' "
+			    "(see the log)", pc->name, pc->addr.text);
+			goto fail;
+		}
+		p->next_gen = g;
+		if (gen_proto_start(g) == -1) {
+			snprintf(err, errlen, "pool %s: cannot start its "
+			    "prototype (see the log)", pc->name);
+			goto fail;
+		}
+	}
+	log_notice("reloading: generation %d starting", fpmd->generation);
+	reload_check();
+	return 0;
+fail:
+	log_errorx("reload failed: %s", err);
+	pm_reload_abort(NULL, NULL);
+	return -1;
+}
+
+/*
+ * Drops the generations a reload started; the serving ones stay.  code is
+ * NULL when the caller answers the client itself.
+ */
+void
+pm_reload_abort(const char *code, const char *message)
+{
+	struct fpmd_conf *conf = fpmd->reload_conf;
+	struct pool *p;
+	struct gen *g;
+
+	if (!fpmd->reloading)
+		return;
+	fpmd->reloading = false;
+	fpmd->reload_conf = NULL;
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if ((g = p->next_gen) != NULL) {
+			p->next_gen = NULL;
+			if (g->proto_pid != 0) {
+				g->draining = true;
+				g->next = p->old;
+				p->old = g;
+				gen_stop(g, false);
+			} else
+				gen_free(g);
+		}
+		if (p->added) {
+			p->added = false;
+			p->removed = true;
+		}
+	}
+	if (message != NULL)
+		log_errorx("reload failed, generation %d keeps serving: %s",
+		    fpmd->generation - 1, message);
+	if (code != NULL)
+		control_reload_done(false, code, message);
+	pm_conf_unref(conf);	/* the reload's reference */
+	pm_collect();
+}
+
+/* Once every new generation serves, the old ones drain. */
+static void
+reload_check(void)
+{
+	struct fpmd_conf *old = fpmd->conf;
+	struct pool *p;
+	bool keep;
+	size_t k;
+
+	if (!fpmd->reloading)
+		return;
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		if (p->next_gen != NULL && !gen_serving(p->next_gen))
+			return;
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		p->added = false;
+		if (p->next_gen != NULL) {
+			if (p->cur != NULL)
+				gen_drain(p->cur);
+			p->cur = p->next_gen;
+			p->next_gen = NULL;
+			continue;
+		}
+		keep = false;
+		for (k = 0; k < fpmd->reload_conf->npools; k++)
+			if (strcmp(fpmd->reload_conf->pools[k].name, p->name)
+			    == 0)
+				keep = true;
+		if (!keep && !p->removed) {
+			log_notice("[pool %s] not in the new configuration: "
+			    "draining", p->name);
+			p->removed = true;
+			if (p->cur != NULL)
+				gen_drain(p->cur);
+		}
+	}
+	/* The reload's reference becomes the serving one. */
+	fpmd->conf = fpmd->reload_conf;
+	fpmd->reload_conf = NULL;
+	fpmd->reloading = false;
+	log_notice("reloaded: generation %d serves (%lld ms)",
+	    fpmd->generation, (long long)(now_ms() - fpmd->reload_started));
+	control_reload_done(true, NULL, NULL);
+	pm_conf_unref(old);
+	pm_collect();
+}
+
+int
+pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
+{
+	struct pool *p;
+	struct gen *g;
+	uint32_t used = 0, i;
+
+	if ((p = pm_pool_find(name)) == NULL || (g = p->cur) == NULL) {
+		snprintf(err, errlen, "no pool named '%s'", name);
+		return -1;
+	}
+	for (i = 0; i < fpmd->sb->nslots; i++)
+		if (fpmd->slots[i].gen != NULL && fpmd->slots[i].gen != g)
+			used++;
+	if (n < 1 || (uint32_t)n + used > fpmd->sb->nslots) {
+		snprintf(err, errlen, "max_children must be between 1 and %u "
+		    "(the scoreboard's free slots; see process.max)",
+		    fpmd->sb->nslots - used);
+		return -2;
+	}
+	*previous = g->target;
+	g->target = n;
+	log_notice("[pool %s] scaled from %d to %d workers", p->name,
+	    *previous, n);
+	pm_maintain(g);
+	return 0;
+}
+
+/* Once a second: the listen queue, whose maximum php-fpm reports. */
+void
+pm_sample(void)
+{
+	struct pool_status st;
+	struct sb_pool *sp;
+	struct pool *p;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if (p->cur == NULL)
+			continue;
+		status_pool(p, &st);
+		sp = &fpmd->sb->pools[p->index];
+		if (st.listen_queue > sp->max_listen_queue)
+			sp->max_listen_queue = st.listen_queue;
+		if (st.active > sp->max_active)
+			sp->max_active = st.active;
+	}
 }

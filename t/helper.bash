@@ -347,6 +347,13 @@ fpmd_start() {
 	fi
 	[[ -x $FPMD_BIN ]] || { fail "fpmd_start: no executable $FPMD_BIN"; return 1; }
 	[[ -f $conf ]] || { fail "fpmd_start: no config $conf"; return 1; }
+	# Each test's fpmd gets its own control socket (the default one under
+	# /run/fpmd is shared by every fpmd running as root).
+	if ! grep -q '^[[:space:]]*control\.socket' "$conf"; then
+		sed -i "1i control.socket = \"$dir/control.sock\"" "$conf"
+	fi
+	FPMD_CTL=$(sed -n 's/^[[:space:]]*control\.socket[[:space:]]*=[[:space:]]*"\(.*\)".*/\1/p' "$conf" | head -1)
+	export FPMD_CTL
 	FPMD_LOG=$dir/fpmd.log
 	_spawn "$FPMD_LOG" "$FPMD_BIN" -c "$conf" "${args[@]}"
 	FPMD_PID=$SPAWNED_PID

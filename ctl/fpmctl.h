@@ -1,0 +1,66 @@
+/*
+ * fpmctl, the control client of fpmd: what its files share.  fpmctl.c has
+ * main, the options and the command table; client.c the unix socket
+ * transport (connect, one line out, one line in, every step under a
+ * deadline); show.c turns replies into text for people; sockpath.c the
+ * default socket path, shared with fpmd.
+ */
+#ifndef FPMCTL_H
+#define FPMCTL_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Exit codes scripts may rely on; docs/fpmctl.md lists them too. */
+#define FPMCTL_EXIT_OK		0	/* done */
+#define FPMCTL_EXIT_REFUSED	1	/* fpmd said no, or made no sense */
+#define FPMCTL_EXIT_USAGE	2	/* bad command line or -c file */
+#define FPMCTL_EXIT_UNREACHABLE	3	/* no answer from fpmd */
+
+#define FPMCTL_TIMEOUT		30	/* seconds, connect and reply */
+#define FPMCTL_RELOAD_TIMEOUT	120	/* seconds, reload that waits */
+#define FPMCTL_STOP_GRACE	5	/* seconds after stop's timeout */
+#define FPMCTL_WIDTH		80	/* columns of human output */
+
+/* client.c */
+
+struct ctl_conn {
+	int		 fd;
+	char		*buf;		/* read, not yet handed out */
+	size_t		 len;
+	size_t		 cap;
+};
+
+/* Deadlines are CLOCK_MONOTONIC milliseconds; 0 means none. */
+int64_t		 ctl_now_ms(void);
+int64_t		 ctl_deadline(int64_t timeout_ms);
+int		 ctl_connect(struct ctl_conn *c, const char *path,
+		    int64_t deadline);
+int		 ctl_send(struct ctl_conn *c, const char *line, size_t len,
+		    int64_t deadline);
+char		*ctl_recv_line(struct ctl_conn *c, size_t *lenp,
+		    int64_t deadline);
+void		 ctl_close(struct ctl_conn *c);
+int		 ctl_probe(const char *path);
+pid_t		 ctl_peer_pid(struct ctl_conn *c);
+int		 ctl_pid_alive(pid_t pid);
+
+/* show.c: human output of successful replies */
+
+void		 show_ping(json_t *reply);
+void		 show_status(json_t *reply, bool full);
+void		 show_reload(json_t *reply);
+void		 show_stop(json_t *reply);
+void		 show_scale(json_t *reply);
+void		 show_config(json_t *reply);
+/* A field as text for a terminal: control and non-ASCII bytes become '?'. */
+void		 show_sanitize(char *s);
+const char	*show_str(json_t *obj, const char *key);
+bool		 show_int(json_t *obj, const char *key, long long *v);
+
+#endif /* FPMCTL_H */

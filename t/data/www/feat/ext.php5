@@ -1,0 +1,2 @@
+<?php
+echo "php5 script ran\n";

@@ -1,0 +1,3 @@
+<?php
+// The worker's pid.
+echo getmypid(), "\n";

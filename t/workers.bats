@@ -1,0 +1,330 @@
+#!/usr/bin/env bats
+# Process management: how many workers run, their replacement, recycling,
+# back-off, identity, output, environment, working directory and the opcache
+# they share.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# ------------------------------------------------------------ local helpers
+# (candidates for t/helper.bash)
+
+# proc_args PID: the process title (ps -o args).
+proc_args() {
+	ps -o args= -p "$1" 2>/dev/null
+}
+
+# worker_pids [PID]: pids of the workers ("fpmd: pool NAME") under fpmd PID
+# (default $FPMD_PID), sorted.
+worker_pids() {
+	local p a
+	for p in $(proc_descendants "${1:-$FPMD_PID}"); do
+		a=$(proc_args "$p")
+		[[ $a == "fpmd: pool "* && $a != *prototype* ]] && echo "$p"
+	done | sort -n
+	return 0
+}
+
+# prototype_pid [PID]: the pid of the pool prototype under fpmd PID.
+prototype_pid() {
+	local p
+	for p in $(proc_descendants "${1:-$FPMD_PID}"); do
+		[[ $(proc_args "$p") == "fpmd: pool "*" prototype "* ]] && echo "$p"
+	done
+	return 0
+}
+
+# nworkers_is N: true when exactly N workers run.
+nworkers_is() {
+	(($(worker_pids | wc -l) == $1))
+}
+
+# open_path DIR: let every user reach DIR: o+x on it and on its ancestors
+# that lack it (bats makes its temporary directories 0700).
+open_path() {
+	local d
+	d=$(realpath "$1")
+	while [[ -n $d && $d != / ]]; do
+		[[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	chmod o+rx "$1"
+}
+
+# proc_uids PID: real, effective, saved and fs uid of PID.
+proc_uids() {
+	awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"
+}
+
+# mkline TAG N CHAR: the N-byte text the feat/stderr.php and
+# feat/errorlog.php scripts make: "TAG:", CHARs, "<END>".
+mkline() {
+	local fill=$(($2 - ${#1} - 6)) s
+	printf -v s '%*s' "$fill" ''
+	printf '%s:%s<END>\n' "$1" "${s// /$3}"
+}
+
+# get_pid URL: the body of a script that answers with its worker's pid.
+get_pid() {
+	http "$1" || return 1
+	assert_eq 200 "$HTTP_STATUS" "status of $1" || return 1
+	[[ $HTTP_BODY =~ ^[0-9]+$ ]] || { echo "not a pid: $HTTP_BODY" >&2; return 1; }
+	printf '%s\n' "$HTTP_BODY"
+}
+
+teardown() {
+	teardown_stack
+}
+
+# ------------------------------------------------------------------- counts
+
+@test "static pool: exactly pm.max_children workers, also after requests" {
+	fpmd_conf 'pm.max_children = 3'
+	fpmd_start
+	wait_until 5 nworkers_is 3
+	nginx_start
+	for _ in 1 2 3 4 5 6; do
+		assert_body_equals "$BASE_URL/hello.php" "Hello, world!"
+	done
+	nworkers_is 3
+	# and one prototype
+	assert_eq 1 "$(prototype_pid | wc -l)" "prototypes"
+}
+
+@test "a worker killed with SIGKILL is replaced and a WARNING is logged" {
+	local before after victim
+	fpmd_conf 'pm.max_children = 3'
+	fpmd_start
+	wait_until 5 nworkers_is 3
+	before=$(worker_pids)
+	victim=$(head -n 1 <<<"$before")
+	kill -KILL "$victim"
+	wait_log "WARNING: [pool www] child $victim exited on signal 9"
+	wait_until 5 nworkers_is 3
+	after=$(worker_pids)
+	assert_not_contains "$after" "$victim"
+	# the others are untouched
+	for p in $before; do
+		[[ $p == "$victim" ]] || assert_contains "$after" "$p"
+	done
+	nginx_start
+	assert_body_equals "$BASE_URL/hello.php" "Hello, world!"
+}
+
+# max_requests_recycle [--keepalive]: max_children = 1, pm.max_requests = 3.
+max_requests_recycle() {
+	local -a pids=()
+	local i
+	fpmd_conf 'pm.max_children = 1' 'pm.max_requests = 3'
+	fpmd_start
+	nginx_start "$@"
+	for i in 1 2 3 4 5 6 7; do
+		pids+=("$(get_pid "$BASE_URL/feat/pid.php")") || fail "request $i failed"
+	done
+	echo "pids: ${pids[*]}" >&2
+	assert_eq "${pids[0]}" "${pids[1]}" "requests 1 and 2"
+	assert_eq "${pids[0]}" "${pids[2]}" "requests 1 and 3"
+	[[ ${pids[3]} != "${pids[0]}" ]] || fail "the 4th request ran in the old worker ${pids[0]}"
+	assert_eq "${pids[3]}" "${pids[4]}" "requests 4 and 5"
+	assert_eq "${pids[3]}" "${pids[5]}" "requests 4 and 6"
+	[[ ${pids[6]} != "${pids[3]}" && ${pids[6]} != "${pids[0]}" ]] ||
+		fail "the 7th request ran in an old worker"
+	# A worker that reached max_requests is not a failure.
+	run ! grep -E "WARNING|ERROR" "$FPMD_LOG"
+	wait_until 5 nworkers_is 1
+}
+
+@test "pm.max_requests = 3: the worker is replaced after 3 requests, none fails" {
+	max_requests_recycle
+}
+
+@test "pm.max_requests = 3: the same through nginx keepalive" {
+	max_requests_recycle --keepalive
+}
+
+@test "a worker that keeps crashing is restarted with a back-off" {
+	local deadline n requests=0
+	fpmd_conf 'pm.max_children = 1' 'rlimit_core = 0'
+	fpmd_start
+	nginx_start
+	# Crash the worker again and again for 3 seconds: each new worker
+	# takes the next crashing request at once.
+	deadline=$(($(now_ms) + 3000))
+	while (($(now_ms) < deadline)); do
+		curl -sS -o /dev/null --max-time 10 "$BASE_URL/feat/crash.php" 2>/dev/null || true
+		requests=$((requests + 1))
+	done
+	n=$(grep -c "exited on signal 11" "$FPMD_LOG" || true)
+	echo "crashes in 3 s: $n ($requests requests)" >&2
+	((n >= 2)) || fail "expected the worker to crash at least twice, got $n"
+	# 100, 200, 400, 800, 1600 ms: about 5 in 3 s; a tight loop makes dozens
+	((n <= 10)) || fail "$n restarts in 3 s: no back-off"
+	assert_log_contains "next start in"
+	# The pool comes back once the crashes stop.
+	assert_body_equals "$BASE_URL/hello.php" "Hello, world!"
+	wait_until 15 nworkers_is 1
+}
+
+# ----------------------------------------------------------------- identity
+
+@test "user = nobody (as root, no -R): PHP, prototype and workers run as nobody, the master as root" {
+	((EUID == 0)) || skip "needs root"
+	local d=$BATS_TEST_TMPDIR/www p
+	mkdir -p "$d/feat"
+	cp "$WWW_ROOT/feat/whoami.php" "$d/feat/"
+	open_path "$d"
+	chmod 755 "$d/feat"
+	chmod 644 "$d/feat/whoami.php"
+	fpmd_conf 'user = nobody' 'pm.max_children = 2'
+	fpmd_start --no-R
+	WWW_ROOT=$d nginx_start
+	http "$BASE_URL/feat/whoami.php"
+	assert_eq 200 "$HTTP_STATUS"
+	assert_contains "$HTTP_BODY" "euid=65534 egid=65534 uid=65534 user=nobody"
+	assert_eq root "$(ps -o user= -p "$FPMD_PID" | tr -d ' ')" "master's user"
+	assert_eq "0 0 0 0" "$(proc_uids "$FPMD_PID")" "master's uids"
+	p=$(prototype_pid)
+	[[ -n $p ]]
+	assert_eq nobody "$(ps -o user= -p "$p" | tr -d ' ')" "prototype's user"
+	assert_eq "65534 65534 65534 65534" "$(proc_uids "$p")" "prototype's uids"
+	wait_until 5 nworkers_is 2
+	for p in $(worker_pids); do
+		assert_eq nobody "$(ps -o user= -p "$p" | tr -d ' ')" "worker $p's user"
+		assert_eq "65534 65534 65534 65534" "$(proc_uids "$p")" "worker $p's uids"
+	done
+}
+
+@test "user naming a user that does not exist: refused at start with FILE:LINE" {
+	((EUID == 0)) || skip "user is only applied as root"
+	fpmd_conf 'user = no-such-user-fpmd'
+	run timeout 20 "$FPMD_BIN" -c "$FPMD_CONF"
+	[[ $status -ne 0 && $status -ne 124 ]]
+	# the user line is the 8th of fpmd_conf's file
+	assert_contains "$output" "$FPMD_CONF:8: pool www: user 'no-such-user-fpmd' does not exist"
+	[[ ! -e $FPMD_SOCK ]]
+}
+
+# ------------------------------------------------------------------- output
+
+@test "catch_workers_output = yes: stderr and stdout of a worker reach the log, 5000-byte line whole" {
+	local pid line
+	fpmd_conf 'catch_workers_output = yes'
+	fpmd_start
+	nginx_start
+	pid=$(get_pid "$BASE_URL/feat/stderr.php?tag=short")
+	wait_log "[pool www] child $pid said into stderr: \"short:"
+	assert_log_contains "WARNING: [pool www] child $pid said into stderr: \"$(mkline short 20 e)\""
+	wait_log "[pool www] child $pid said into stdout: \"out-short<END>\""
+
+	pid=$(get_pid "$BASE_URL/feat/stderr.php?tag=long&n=5000")
+	line=$(mkline long 5000 e)
+	assert_eq 5000 "${#line}"
+	wait_log "[pool www] child $pid said into stderr: \"$line\""
+}
+
+@test "catch_workers_output = no: worker output does not reach the log" {
+	local pid
+	fpmd_conf 'catch_workers_output = no'
+	fpmd_start
+	nginx_start
+	pid=$(get_pid "$BASE_URL/feat/stderr.php?tag=hidden")
+	# a later event shows the log is up to date
+	get_pid "$BASE_URL/feat/errorlog.php?tag=marker" >/dev/null
+	wait_log "marker:"
+	run ! grep -F "hidden" "$FPMD_LOG"
+	run ! grep -F "said into" "$FPMD_LOG"
+}
+
+@test "error_log() from PHP reaches the fpmd log with pool and pid, 3000 bytes whole" {
+	local pid msg l
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	pid=$(get_pid "$BASE_URL/feat/errorlog.php?tag=hello")
+	msg=$(mkline hello 20 m)
+	wait_log "$msg"
+	l=$(grep -F "$msg" "$FPMD_LOG")
+	assert_contains "$l" "[pool www]"
+	assert_contains "$l" "$pid"
+	assert_contains "$l" "PHP message: hello:"
+
+	pid=$(get_pid "$BASE_URL/feat/errorlog.php?tag=big&n=3000")
+	msg=$(mkline big 3000 m)
+	assert_eq 3000 "${#msg}"
+	wait_log "$msg"
+	l=$(grep -F "$msg" "$FPMD_LOG")
+	assert_contains "$l" "[pool www]"
+	assert_contains "$l" "$pid"
+}
+
+# -------------------------------------------------------------- environment
+
+@test "clear_env = yes: the master's environment is hidden, env { } is seen" {
+	export FPMD_TEST_MARKER=from-the-master
+	fpmd_conf 'clear_env = yes' 'env {' '    FOO = "bar"' '    COPIED = "$FPMD_TEST_MARKER"' '}'
+	fpmd_start
+	nginx_start
+	http "$BASE_URL/feat/env.php?k=FPMD_TEST_MARKER,FOO,COPIED,PATH"
+	assert_eq 200 "$HTTP_STATUS"
+	assert_contains "$HTTP_BODY" "FPMD_TEST_MARKER=false"
+	assert_contains "$HTTP_BODY" "FOO='bar'"
+	assert_contains "$HTTP_BODY" "COPIED='from-the-master'"
+	assert_contains "$HTTP_BODY" "PATH=false"
+}
+
+@test "clear_env = no: the master's environment is seen" {
+	export FPMD_TEST_MARKER=from-the-master
+	fpmd_conf 'clear_env = no' 'env { FOO = "bar" }'
+	fpmd_start
+	nginx_start
+	http "$BASE_URL/feat/env.php?k=FPMD_TEST_MARKER,FOO"
+	assert_eq 200 "$HTTP_STATUS"
+	assert_contains "$HTTP_BODY" "FPMD_TEST_MARKER='from-the-master'"
+	assert_contains "$HTTP_BODY" "FOO='bar'"
+}
+
+# ------------------------------------------------------------------- chdir
+
+@test "chdir = /tmp: workers live in /tmp, a script runs in its own directory (as php-fpm)" {
+	local pid p
+	fpmd_conf 'chdir = "/tmp"' 'pm.max_children = 1'
+	fpmd_start
+	nginx_start
+	wait_until 5 nworkers_is 1
+	p=$(worker_pids)
+	assert_eq /tmp "$(readlink "/proc/$p/cwd")" "worker's cwd before a request"
+	http "$BASE_URL/feat/cwd.php"
+	assert_eq 200 "$HTTP_STATUS"
+	# PHP itself changes to the script's directory for the request
+	assert_contains "$HTTP_BODY" "getcwd=$WWW_ROOT/feat"
+	assert_contains "$HTTP_BODY" "pid=$p"
+	# and back afterwards
+	assert_eq /tmp "$(readlink "/proc/$p/cwd")" "worker's cwd after a request"
+}
+
+# ------------------------------------------------------------------ opcache
+
+@test "opcache is shared by the pool's workers" {
+	local -A seen=()
+	local i pid hits prev=-1 cached body
+	fpmd_conf 'pm.max_children = 2'
+	fpmd_start
+	nginx_start
+	for i in $(seq 1 20); do
+		http "$BASE_URL/feat/opcache.php"
+		assert_eq 200 "$HTTP_STATUS"
+		body=$HTTP_BODY
+		assert_contains "$body" "enabled=true"
+		[[ $body =~ pid=([0-9]+) ]] && pid=${BASH_REMATCH[1]}
+		[[ $body =~ hits=([0-9-]+) ]] && hits=${BASH_REMATCH[1]}
+		[[ $body =~ cached=([0-9-]+) ]] && cached=${BASH_REMATCH[1]}
+		echo "request $i: pid $pid hits $hits cached $cached" >&2
+		assert_eq 1 "$cached" "num_cached_scripts"
+		# one counter for all workers: it grows whichever worker answers
+		((hits > prev)) || fail "hits went from $prev to $hits (pid $pid)"
+		prev=$hits
+		seen[$pid]=1
+		((${#seen[@]} >= 2 && i >= 6)) && break
+	done
+	((${#seen[@]} == 2)) || fail "only one worker answered: ${!seen[*]}"
+}
