@@ -95,8 +95,7 @@ static const struct cmd cmds[] = {
 	  "hand, then exit, and fpmd exits after the last one.\n"
 	  "  --now            stop at once; requests in hand are cut.\n"
 	  "  --timeout SECS   how long workers may take before they are\n"
-	  "                   killed (fpmd's default: process_control_timeout;\n"
-	  "                   0: as long as it takes).\n"
+	  "                   killed; 0 or none: process_control_timeout.\n"
 	  "  --no-wait        return once fpmd has accepted the stop.\n"
 	  "Otherwise fpmctl waits until fpmd has exited, at most SECS + 5 s\n"
 	  "(without --timeout: fpmctl's own --timeout, 30 s by default), and\n"
@@ -104,9 +103,9 @@ static const struct cmd cmds[] = {
 	{ "scale", cmd_scale, "POOL N",
 	  "set a pool's pm.max_children at run time",
 	  "Sets pool POOL's pm.max_children to N (1 or more) without a\n"
-	  "reload.  A static pool starts or stops workers to have N; idle\n"
-	  "workers go first.  The setting lasts until the next reload, which\n"
-	  "takes the configuration's value again.\n" },
+	  "reload; fpmd starts or stops workers to match.  The setting lasts\n"
+	  "until the next reload, which takes the configuration's value\n"
+	  "again.\n" },
 	{ "reopen-logs", cmd_reopen_logs, "",
 	  "reopen fpmd's log files (after rotating them)",
 	  "Makes fpmd close and reopen its log files, as SIGUSR1 does: run it\n"
@@ -142,13 +141,42 @@ static const struct {
 	  "the generation) and try again" },
 	{ "reload_failed", "fpmd keeps running the previous generation; its "
 	  "log has the details" },
-	{ "stopping", "fpmd is stopping and takes no more commands" },
+	{ "stopping", "fpmd is stopping: it answers ping and status, but "
+	  "takes no reload or scale any more" },
 	{ "permission_denied", "run fpmctl as root, as the user fpmd runs "
 	  "as, or as a member of its control.group" },
 	{ "busy", "too many control clients at once: try again in a moment" },
+	{ "reopen_failed", "fpmd keeps writing to the file it had open; "
+	  "check the directory of error_log and its permissions" },
 };
 
 static const char *progname = "fpmctl";
+
+/* "hint: TEXT" on stderr, folded to fit FPMCTL_WIDTH. */
+static void __attribute__((format(printf, 1, 2)))
+hint(const char *fmt, ...)
+{
+	va_list		 ap;
+	char		 buf[1024], *p, *sp;
+	const char	*lead = "hint: ";
+	int		 room;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	p = buf;
+	room = FPMCTL_WIDTH - 1 - (int)strlen(lead);
+	while ((int)strlen(p) > room) {
+		for (sp = p + room; sp > p && *sp != ' '; sp--)
+			;
+		if (sp == p)
+			break;
+		fprintf(stderr, "%s%.*s\n", lead, (int)(sp - p), p);
+		p = sp + 1;
+		lead = "      ";
+	}
+	fprintf(stderr, "%s%s\n", lead, p);
+}
 
 static void
 usage_brief(FILE *f)
@@ -197,8 +225,9 @@ usage_full(FILE *f)
 	    "\n"
 	    "Exit status:\n"
 	    "  0  done\n"
-	    "  1  fpmd refused (the reason is on stderr), or its reply made "
-	    "no sense\n"
+	    "  1  fpmd refused (the reason is on stderr), its reply made "
+	    "no sense, or\n"
+	    "     (stop) it was still running when the wait ended\n"
 	    "  2  usage error: a bad command line, or a CONFIG that cannot be "
 	    "read\n"
 	    "  3  fpmd cannot be reached: no socket, nobody listening, no "
@@ -352,8 +381,7 @@ ctl_socket(struct ctl *x)
 			fprintf(stderr, "%s: cannot find the control socket "
 			    "in %s, it has errors:\n%s", progname, x->config,
 			    errors != NULL ? errors : "(unknown error)\n");
-			fprintf(stderr, "hint: fix it, or name the socket "
-			    "with -s SOCKET\n");
+			hint("fix it, or name the socket with -s SOCKET");
 			free(errors);
 			exit(FPMCTL_EXIT_USAGE);
 		}
@@ -389,35 +417,40 @@ check:
 }
 
 static void
-ctl_unreachable(struct ctl *x, int err)
+ctl_unreachable(struct ctl *x, int err, int ferr)
 {
 	fprintf(stderr, "%s: cannot reach fpmd at %s (%s): %s\n", progname,
 	    x->sock, x->why, err == ETIMEDOUT ? "it accepts no connection" :
 	    strerror(err));
+	if (ferr != 0) {
+		fprintf(stderr, "%s: nor at %s (root's default): %s\n",
+		    progname, x->fallback, ferr == ETIMEDOUT ?
+		    "it accepts no connection" : strerror(ferr));
+		if (ferr != ENOENT)
+			err = ferr;
+	}
 	switch (err) {
 	case ENOENT:
 	case ENOTDIR:
-		fprintf(stderr, "hint: no socket there: is fpmd running? Is "
-		    "this its control.socket? Name the right one\n"
-		    "      with -s SOCKET, $FPMCTL_SOCKET or -c CONFIG\n");
+		hint("no socket there: is fpmd running? Is this its "
+		    "control.socket? Name the right one with -s SOCKET, "
+		    "$FPMCTL_SOCKET or -c CONFIG");
 		break;
 	case ECONNREFUSED:
-		fprintf(stderr, "hint: nothing listens there: fpmd is not "
-		    "running (the socket is left from an\n"
-		    "      earlier run), or -s names the wrong file\n");
+		hint("nothing listens there: fpmd is not running (the socket "
+		    "is left from an earlier run), or this is not its socket");
 		break;
 	case EACCES:
 	case EPERM:
-		fprintf(stderr, "hint: you may not open it: run fpmctl as "
-		    "root, as the user fpmd runs as, or\n"
-		    "      as a member of its control.group\n");
+		hint("you may not open it: run fpmctl as root, as the user "
+		    "fpmd runs as, or as a member of its control.group");
 		break;
 	case ETIMEDOUT:
-		fprintf(stderr, "hint: its backlog is full: is fpmd hung? "
-		    "--timeout SECS waits longer\n");
+		hint("its backlog is full: is fpmd hung? --timeout SECS waits "
+		    "longer");
 		break;
 	default:
-		fprintf(stderr, "hint: is fpmd running? Is -s right?\n");
+		hint("is fpmd running? Is -s right?");
 		break;
 	}
 }
@@ -426,7 +459,7 @@ static void
 ctl_refused(struct ctl *x, json_t *reply)
 {
 	json_t		*err, *errors, *line;
-	const char	*code, *msg, *hint = NULL;
+	const char	*code, *msg, *h = NULL;
 	char		*m;
 	size_t		 i;
 
@@ -453,12 +486,11 @@ ctl_refused(struct ctl *x, json_t *reply)
 	}
 	for (i = 0; code != NULL && i < sizeof(hints) / sizeof(hints[0]); i++)
 		if (strcmp(hints[i].code, code) == 0)
-			hint = hints[i].hint;
+			h = hints[i].hint;
 	if (code != NULL && strcmp(code, "invalid_argument") == 0)
-		fprintf(stderr, "hint: '%s help %s' shows the arguments\n",
-		    progname, x->cmd);
-	else if (hint != NULL)
-		fprintf(stderr, "hint: %s\n", hint);
+		hint("'%s help %s' shows the arguments", progname, x->cmd);
+	else if (h != NULL)
+		hint("%s", h);
 }
 
 static void
@@ -472,29 +504,28 @@ ctl_bad_reply(struct ctl *x, const char *line, size_t len, const char *why)
 	show_sanitize(m);
 	fprintf(stderr, "%s: %s: fpmd's reply %s: %s%s\n", progname, x->cmd,
 	    why, m, len > CTL_SHOW_MAX ? "..." : "");
-	fprintf(stderr, "hint: is %s fpmd's control socket? Are fpmctl and "
-	    "fpmd the same version?\n", x->sock);
+	hint("is %s fpmd's control socket? Are fpmctl and fpmd the same "
+	    "version?", x->sock);
 	free(m);
 }
 
 static int
 ctl_connect_any(struct ctl *x, struct ctl_conn *c, int64_t deadline)
 {
-	int	 err;
+	int	 err, ferr = 0;
 
 	if (ctl_connect(c, x->sock, deadline) == 0)
 		return 0;
 	err = errno;
-	if (err == ENOENT && x->fallback != NULL &&
-	    ctl_connect(c, x->fallback, deadline) == 0) {
-		x->sock = x->fallback;
-		x->why = "root's default, as there is no socket at the user's";
-		return 0;
+	if (err == ENOENT && x->fallback != NULL) {
+		if (ctl_connect(c, x->fallback, deadline) == 0) {
+			x->sock = x->fallback;
+			x->why = "root's default; there is none at yours";
+			return 0;
+		}
+		ferr = errno;
 	}
-	ctl_unreachable(x, err);
-	if (err == ENOENT && x->fallback != NULL)
-		fprintf(stderr, "      (%s does not exist either)\n",
-		    x->fallback);
+	ctl_unreachable(x, err, ferr);
 	return -1;
 }
 
@@ -512,7 +543,7 @@ ctl_call(struct ctl *x, json_t *req, int64_t timeout_ms, json_t **replyp)
 	char		*out = NULL, *line = NULL;
 	size_t		 len;
 	int64_t		 deadline;
-	int		 rc;
+	int		 rc, serr;
 
 	*replyp = NULL;
 	if (x->sock == NULL || x->why == NULL)
@@ -532,28 +563,37 @@ ctl_call(struct ctl *x, json_t *req, int64_t timeout_ms, json_t **replyp)
 		fprintf(stderr, "%s: %s: out of memory\n", progname, x->cmd);
 		goto done;
 	}
+	/*
+	 * fpmd answers permission_denied and busy as it accepts, then
+	 * closes: the send may fail while that reply waits to be read.
+	 */
+	serr = 0;
 	if (ctl_send(&c, out, strlen(out), deadline) == -1 ||
-	    ctl_send(&c, "\n", 1, deadline) == -1) {
+	    ctl_send(&c, "\n", 1, deadline) == -1)
+		serr = errno;
+	if (serr != 0 && serr != EPIPE && serr != ECONNRESET)
+		errno = serr;
+	else if ((line = ctl_recv_line(&c, &len, deadline)) != NULL)
+		serr = 0;
+	if (serr != 0) {
 		fprintf(stderr, "%s: %s: cannot send to fpmd at %s: %s\n",
-		    progname, x->cmd, x->sock, errno == ETIMEDOUT ?
-		    "timed out" : strerror(errno));
+		    progname, x->cmd, x->sock, serr == ETIMEDOUT ?
+		    "timed out" : strerror(serr));
 		goto done;
 	}
-	if ((line = ctl_recv_line(&c, &len, deadline)) == NULL) {
+	if (line == NULL) {
 		if (errno == ETIMEDOUT) {
 			fprintf(stderr, "%s: %s: fpmd did not reply within "
 			    "%.3g s\n", progname, x->cmd, timeout_ms / 1e3);
 			if (strcmp(x->cmd, "reload") == 0)
-				fprintf(stderr, "hint: the reload may still "
-				    "be going on: 'fpmctl status' shows the "
-				    "generation\n");
-			fprintf(stderr, "hint: --timeout SECS waits "
-			    "longer\n");
-		} else if (errno == 0)
+				hint("the reload may still be going on: "
+				    "'fpmctl status' shows the generation");
+			hint("--timeout SECS waits longer");
+		} else if (errno == 0) {
 			fprintf(stderr, "%s: %s: fpmd closed the connection "
-			    "without a reply\nhint: fpmd's log may say why\n",
-			    progname, x->cmd);
-		else
+			    "without a reply\n", progname, x->cmd);
+			hint("fpmd's log may say why");
+		} else
 			fprintf(stderr, "%s: %s: reading fpmd's reply: %s\n",
 			    progname, x->cmd, strerror(errno));
 		goto done;
@@ -706,7 +746,7 @@ cmd_stop(struct ctl *x, int argc, char **argv)
 			break;
 		case 't':
 			secs = parse_secs(optarg);
-			if (secs < 0 || secs != floor(secs) || secs > INT_MAX)
+			if (secs < 0 || secs != (double)(long long)secs || secs > INT_MAX)
 				usage_error(c, "--timeout: '%s' is not a "
 				    "whole number of seconds", optarg);
 			break;
@@ -731,9 +771,7 @@ cmd_stop(struct ctl *x, int argc, char **argv)
 	if (!wait)
 		return FPMCTL_EXIT_OK;
 
-	if (secs == 0)
-		bound_ms = 0;
-	else if (secs > 0)
+	if (secs > 0)
 		bound_ms = ((int64_t)secs + FPMCTL_STOP_GRACE) * 1000;
 	else if (x->timeout_ms >= 0)
 		bound_ms = x->timeout_ms;
@@ -743,11 +781,11 @@ cmd_stop(struct ctl *x, int argc, char **argv)
 	while (!ctl_gone(x)) {
 		if (deadline != 0 && ctl_now_ms() >= deadline) {
 			fprintf(stderr, "%s: stop: fpmd (pid %ld) is still "
-			    "running after %lld s\n", progname, (long)x->peer,
-			    (long long)(bound_ms / 1000));
-			fprintf(stderr, "hint: its workers are finishing "
-			    "their requests ('fpmctl status --full');\n"
-			    "      'fpmctl stop --now' cuts them\n");
+			    "running after %.3g s\n", progname, (long)x->peer,
+			    bound_ms / 1e3);
+			hint("its workers may still be finishing their "
+			    "requests ('fpmctl status --full' shows them); "
+			    "'fpmctl stop --now' cuts them");
 			return FPMCTL_EXIT_REFUSED;
 		}
 		usleep(CTL_PROBE_MS * 1000);
@@ -859,7 +897,7 @@ main(int argc, char *argv[])
 	const struct cmd	*c;
 	struct ctl		 x;
 	double			 secs;
-	int			 ch;
+	int			 ch, rc;
 
 	memset(&x, 0, sizeof(x));
 	x.timeout_ms = -1;
@@ -908,5 +946,12 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	optind = 0;		/* glibc: start over, on the command's words */
-	return c->run(&x, argc, argv);
+	rc = c->run(&x, argc, argv);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "%s: %s: writing the output: %s\n", progname,
+		    c->name, strerror(errno));
+		if (rc == FPMCTL_EXIT_OK)
+			rc = FPMCTL_EXIT_REFUSED;
+	}
+	return rc;
 }

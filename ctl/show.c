@@ -347,6 +347,8 @@ void
 show_status(json_t *reply, bool full)
 {
 	json_t		*pools, *p;
+	const char	*state;
+	char		*st;
 	long long	 v;
 	size_t		 i, n;
 
@@ -357,7 +359,14 @@ show_status(json_t *reply, bool full)
 		printf(" pid %lld", v);
 	if (show_int(reply, "generation", &v))
 		printf(", generation %lld", v);
-	printf(", %zu pool%s\n", n, n == 1 ? "" : "s");
+	printf(", %zu pool%s", n, n == 1 ? "" : "s");
+	if ((state = show_str(reply, "state")) != NULL &&
+	    strcmp(state, "running") != 0 && (st = strdup(state)) != NULL) {
+		show_sanitize(st);
+		printf(", %s", st);
+		free(st);
+	}
+	printf("\n");
 	json_array_foreach(pools, i, p) {
 		printf("\n");
 		if (json_is_object(p))
@@ -375,7 +384,8 @@ show_reload(json_t *reply)
 		if (show_int(reply, "generation", &gen))
 			printf("reload started: generation %lld\n", gen);
 		else
-			printf("reload started\n");
+			printf("reload started; 'fpmctl status' shows the "
+			    "generation\n");
 		return;
 	}
 	if (!show_int(reply, "generation", &gen)) {
@@ -441,7 +451,7 @@ static int
 show_flat_add(struct show_flat *f, const char *key, json_t *v)
 {
 	char		**k, **x, *val;
-	const char	*s;
+	const char	*s, *m;
 	size_t		 cap;
 
 	if (f->n == f->cap) {
@@ -455,9 +465,17 @@ show_flat_add(struct show_flat *f, const char *key, json_t *v)
 		f->cap = cap;
 	}
 	s = json_is_string(v) ? json_string_value(v) : NULL;
+	m = strrchr(key, '.');
+	m = m != NULL ? m + 1 : key;
 	if (s != NULL && *s != '\0' && strcspn(s, " \t\"\\#") == strlen(s))
 		val = strdup(s);
-	else
+	else if (json_is_integer(v) && strcmp(m, "mode") == 0 &&
+	    json_integer_value(v) >= 0 && json_integer_value(v) <= 07777) {
+		/* a file mode reads best the way it is written: 0660 */
+		if (asprintf(&val, "%04llo",
+		    (unsigned long long)json_integer_value(v)) == -1)
+			val = NULL;
+	} else
 		val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (val == NULL)
 		return -1;

@@ -17,9 +17,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include "fpmd.h"
+#include "sockpath.h"
 
 #define CTL_LINE_MAX	(64 * 1024)
 #define CTL_OUT_MAX	(4 * 1024 * 1024)
@@ -183,6 +186,8 @@ status_processes(const struct pool *p)
 		s.query[sizeof(s.query) - 1] = '\0';
 		s.script[sizeof(s.script) - 1] = '\0';
 		s.user[sizeof(s.user) - 1] = '\0';
+		/* the path as requested, then the query, as php-fpm shows */
+		s.uri[strcspn(s.uri, "?")] = '\0';
 		snprintf(uri, sizeof(uri), "%s%s%s", s.uri, s.query[0] ? "?" :
 		    "", s.query);
 		if (s.state > SLOT_IDLE) {
@@ -305,7 +310,7 @@ reload_start(struct ctl_client *c, json_t *id, bool wait)
 	/* From here pm owns conf, on failure too. */
 	if (pm_reload(conf, err, sizeof(err)) == -1) {
 		return err_reply("reload_failed", "%s; generation %d keeps "
-		    "serving", err, fpmd->generation - 1);
+		    "serving", err, fpmd->generation);
 	}
 	if (!fpmd->reloading)	/* done already */
 		return NULL;
@@ -373,8 +378,8 @@ cmd_stop(struct ctl_client *c, json_t *req)
 		timeout = (int)json_integer_value(t);
 	}
 	fpmd_stop(!now, timeout);
-	return json_pack("{s:b, s:s}", "ok", 1, "stopping", now ? "now" :
-	    "graceful");
+	return json_pack("{s:b, s:s, s:i}", "ok", 1, "stopping", now ? "now" :
+	    "graceful", "timeout", now ? 2 : fpmd->stop_timeout);
 }
 
 static json_t *
@@ -423,18 +428,25 @@ str_or_null(const char *s)
 static json_t *
 conf_json(const struct fpmd_conf *conf)
 {
-	json_t *pools = json_array(), *o, *php, *env, *ext;
+	static const char *const kinds[] = { "php_value", "php_flag",
+	    "php_admin_value", "php_admin_flag" };
+	json_t *pools = json_array(), *o, *php[4], *env, *ext;
 	const struct pool_conf *pc;
+	char mode[8];
 	size_t k, i;
+	int kind;
 
 	for (k = 0; k < conf->npools; k++) {
 		pc = &conf->pools[k];
-		php = json_array();
-		for (i = 0; i < pc->nphp; i++)
-			json_array_append_new(php, json_pack("{s:s, s:s, s:b, "
-			    "s:b}", "name", pc->php[i].name, "value",
-			    pc->php[i].value, "admin", pc->php[i].admin,
-			    "flag", pc->php[i].flag));
+		/* shaped like the file: php_value { name = value } ... */
+		for (kind = 0; kind < 4; kind++)
+			php[kind] = json_object();
+		for (i = 0; i < pc->nphp; i++) {
+			kind = (pc->php[i].admin ? 2 : 0) +
+			    (pc->php[i].flag ? 1 : 0);
+			json_object_set_new(php[kind], pc->php[i].name,
+			    json_string(pc->php[i].value));
+		}
 		env = json_object();
 		for (i = 0; i < pc->nenv; i++)
 			json_object_set_new(env, pc->env[i].key,
@@ -469,7 +481,7 @@ conf_json(const struct fpmd_conf *conf)
 		    "env", env,
 		    "php_ini", str_or_null(pc->php_ini),
 		    "php_ini_scan_dir", str_or_null(pc->php_ini_scan_dir),
-		    "php", php,
+		    "php_value", php[0],
 		    "php_value_params", pc->allow_php_value_param,
 		    "security.limit_extensions", ext,
 		    "catch_workers_output", pc->catch_workers_output,
@@ -479,21 +491,29 @@ conf_json(const struct fpmd_conf *conf)
 		    "rlimit_core", pc->rlimit_core,
 		    "request_terminate_timeout",
 		    pc->request_terminate_timeout);
-		json_object_set_new(o, "listen.mode",
-		    json_integer(pc->listen_mode));
+		for (kind = 1; kind < 4; kind++)
+			json_object_set_new(o, kinds[kind], php[kind]);
+		snprintf(mode, sizeof(mode), "%04o", pc->listen_mode);
+		json_object_set_new(o, "listen.mode", json_string(mode));
 		json_array_append_new(pools, o);
 	}
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:i, "
+	char cmode[8], level[16];
+
+	snprintf(cmode, sizeof(cmode), "%04o", conf->control_mode);
+	snprintf(level, sizeof(level), "%s", log_level_name(conf->log_level));
+	for (k = 0; level[k]; k++)
+		level[k] = (char)tolower((unsigned char)level[k]);
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, "
 	    "s:o}",
 	    "file", conf->file,
-	    "log_level", log_level_name(conf->log_level),
+	    "log_level", level,
 	    "error_log", str_or_null(conf->error_log),
 	    "php_ini", str_or_null(conf->php_ini),
 	    "php_ini_scan_dir", str_or_null(conf->php_ini_scan_dir),
 	    "process_control_timeout", conf->process_control_timeout,
 	    "process.max", conf->process_max,
 	    "control.socket", json_string(fpmd->ctl_path),
-	    "control.mode", conf->control_mode,
+	    "control.mode", cmode,
 	    "pools", pools);
 }
 
@@ -642,15 +662,27 @@ client_on_io(struct ev *e, uint32_t events)
 	}
 }
 
+/* Root, our own uid, and members of control.group (any of their groups). */
 static bool
 peer_allowed(const struct ucred *cr)
 {
 	const struct fpmd_conf *conf = fpmd->conf;
+	struct passwd *pw;
+	gid_t groups[256];
+	int n = 256, i;
 
 	if (cr->uid == 0 || cr->uid == geteuid())
 		return true;
-	if (conf->control_gid != (gid_t)-1 && cr->gid == conf->control_gid)
+	if (conf->control_gid == (gid_t)-1)
+		return false;
+	if (cr->gid == conf->control_gid)
 		return true;
+	if ((pw = getpwuid(cr->uid)) == NULL ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+		return false;
+	for (i = 0; i < n; i++)
+		if (groups[i] == conf->control_gid)
+			return true;
 	return false;
 }
 
@@ -737,24 +769,6 @@ control_tick(void)
 	}
 }
 
-static char *
-control_default_path(void)
-{
-	const char *xdg;
-	char *path = NULL;
-
-	if (geteuid() == 0)
-		return strdup("/run/fpmd/control.sock");
-	if ((xdg = getenv("XDG_RUNTIME_DIR")) != NULL && *xdg == '/') {
-		if (asprintf(&path, "%s/fpmd/control.sock", xdg) == -1)
-			return NULL;
-		return path;
-	}
-	if (asprintf(&path, "/tmp/fpmd-%d/control.sock", (int)geteuid()) == -1)
-		return NULL;
-	return path;
-}
-
 int
 control_open(void)
 {
@@ -765,10 +779,15 @@ control_open(void)
 	int fd, probe;
 
 	fpmd->ctl_fd = -1;
-	fpmd->ctl_path = conf->control_socket ? strdup(conf->control_socket) :
-	    control_default_path();
-	if (fpmd->ctl_path == NULL)
+	if (conf->control_socket != NULL)
+		fpmd->ctl_path = strdup(conf->control_socket);
+	else if (sockpath_default(sun.sun_path, sizeof(sun.sun_path), NULL)
+	    == 0)
+		fpmd->ctl_path = strdup(sun.sun_path);
+	if (fpmd->ctl_path == NULL) {
+		log_errorx("no usable control socket path: set control.socket");
 		return -1;
+	}
 	if (strlen(fpmd->ctl_path) >= sizeof(sun.sun_path)) {
 		log_errorx("control.socket '%s' is too long", fpmd->ctl_path);
 		return -1;

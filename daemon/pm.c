@@ -122,7 +122,7 @@ sb_pool_alloc(const char *name)
 static struct pool *
 pool_new(const char *name)
 {
-	struct pool *p;
+	struct pool *p, **pp;
 	int fds[2], on = 1;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -154,8 +154,9 @@ pool_new(const char *name)
 	ev_add(&p->ev_log, p->log_rfd, pool_on_log, p);
 	ev_add(&p->ev_out, p->out_rfd, pool_on_out, p);
 	ev_add(&p->ev_err, p->err_rfd, pool_on_out, p);
-	p->link = fpmd->pools;
-	fpmd->pools = p;
+	for (pp = &fpmd->pools; *pp != NULL; pp = &(*pp)->link)
+		;
+	*pp = p;	/* in config order */
 	return p;
 fail:
 	fpmd->sb->pools[p->index].used = 0;
@@ -1053,6 +1054,7 @@ pm_reload_abort(const char *code, const char *message)
 		return;
 	fpmd->reloading = false;
 	fpmd->reload_conf = NULL;
+	fpmd->generation--;	/* the number goes to the next reload */
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		if ((g = p->next_gen) != NULL) {
 			p->next_gen = NULL;
@@ -1071,7 +1073,7 @@ pm_reload_abort(const char *code, const char *message)
 	}
 	if (message != NULL)
 		log_errorx("reload failed, generation %d keeps serving: %s",
-		    fpmd->generation - 1, message);
+		    fpmd->generation, message);
 	if (code != NULL)
 		control_reload_done(false, code, message);
 	pm_conf_unref(conf);	/* the reload's reference */
@@ -1150,6 +1152,11 @@ pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 	log_notice("[pool %s] scaled from %d to %d workers", p->name,
 	    *previous, n);
 	pm_maintain(g);
+	/* A generation a reload is starting takes the new size too. */
+	if (p->next_gen != NULL) {
+		p->next_gen->target = n;
+		pm_maintain(p->next_gen);
+	}
 	return 0;
 }
 

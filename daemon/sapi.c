@@ -848,6 +848,30 @@ sapi_answer(int code, const char *body)
 	} zend_end_try();
 }
 
+/*
+ * Apache's mod_proxy_fcgi sends "proxy:fcgi://host:port/path?query" as
+ * SCRIPT_FILENAME: keep the path, as php-fpm does.
+ */
+static const char *
+path_unproxy(const char *spt)
+{
+	const char *p = strstr(spt, "://") + 3;
+	char *path, *q;
+	const char *r;
+
+	p += strcspn(p, "/");
+	if (*p == '\0')
+		return spt;
+	if ((path = strdup(p)) == NULL)
+		return spt;
+	if ((q = strchr(path, '?')) != NULL)
+		*q = '\0';
+	ovr_put("ORIG_SCRIPT_FILENAME", spt);
+	r = ovr_put("SCRIPT_FILENAME", path);
+	free(path);
+	return r ? r : spt;
+}
+
 static char *
 request_info_init(void)
 {
@@ -865,6 +889,9 @@ request_info_init(void)
 	SG(sapi_headers).http_response_code = 200;
 
 	spt = ENV("SCRIPT_FILENAME");
+	if (spt != NULL && (strncasecmp(spt, "proxy:fcgi://", 13) == 0 ||
+	    strncasecmp(spt, "proxy:balancer://", 17) == 0))
+		spt = path_unproxy(spt);
 	if (spt == NULL)
 		spt = ENV("PATH_TRANSLATED");
 	if (spt != NULL) {

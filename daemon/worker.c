@@ -17,6 +17,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +35,77 @@ static sigset_t			 worker_quitmask;
 static struct fpmd_req		 worker_req;
 static struct rusage		 worker_ru;
 static struct sb_pool		*worker_sbpool;
+
+/* listen.allowed_clients, as IPv6 addresses (IPv4 ones mapped) */
+static struct in6_addr		*worker_clients;
+static size_t			 worker_nclients;
+
+static void
+worker_clients_parse(const char *list)
+{
+	char one[INET6_ADDRSTRLEN + 1];
+	struct in_addr a4;
+	const char *p = list;
+	size_t len;
+
+	if (list == NULL)
+		return;
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			return;
+		len = strcspn(p, " \t,");
+		snprintf(one, sizeof(one), "%.*s", (int)len, p);
+		p += len;
+		worker_clients = reallocarray(worker_clients,
+		    worker_nclients + 1, sizeof(*worker_clients));
+		if (worker_clients == NULL)
+			fatal("%s: reallocarray", __func__);
+		if (inet_pton(AF_INET, one, &a4) == 1) {
+			memset(&worker_clients[worker_nclients], 0,
+			    sizeof(struct in6_addr));
+			worker_clients[worker_nclients].s6_addr[10] = 0xff;
+			worker_clients[worker_nclients].s6_addr[11] = 0xff;
+			memcpy(&worker_clients[worker_nclients].s6_addr[12],
+			    &a4, 4);
+		} else if (inet_pton(AF_INET6, one,
+		    &worker_clients[worker_nclients]) != 1)
+			continue;	/* the config check let it through? */
+		worker_nclients++;
+	}
+}
+
+/* php-fpm's check, after accept: unix peers are always allowed. */
+static bool
+worker_client_allowed(const struct sockaddr_storage *ss)
+{
+	struct in6_addr a;
+	char text[INET6_ADDRSTRLEN];
+	size_t i;
+
+	if (worker_nclients == 0)
+		return true;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		memset(&a, 0, sizeof(a));
+		a.s6_addr[10] = a.s6_addr[11] = 0xff;
+		memcpy(&a.s6_addr[12], &sin->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+	} else
+		return true;
+	for (i = 0; i < worker_nclients; i++)
+		if (memcmp(&a, &worker_clients[i], sizeof(a)) == 0)
+			return true;
+	if (IN6_IS_ADDR_V4MAPPED(&a))
+		inet_ntop(AF_INET, &a.s6_addr[12], text, sizeof(text));
+	else
+		inet_ntop(AF_INET6, &a, text, sizeof(text));
+	log_errorx("Connection disallowed: IP address '%s' has been dropped "
+	    "(listen.allowed_clients)", text);
+	return false;
+}
 
 static void
 worker_sigquit(int sig)
@@ -588,6 +661,8 @@ worker_main(const struct proto_args *pa, int slot)
 	struct fpmd_req *r = &worker_req;
 	struct sigaction sa;
 	struct sb_slot *s;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
 	char prefix[128];
 	int fd, served = 0, budget, devnull;
 
@@ -635,6 +710,8 @@ worker_main(const struct proto_args *pa, int slot)
 	r->fd = -1;
 	r->slot = s = &pa->sb->slots[slot];
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
+	if (pc->addr.family != AF_UNIX)
+		worker_clients_parse(pc->listen_allowed_clients);
 	getrusage(RUSAGE_SELF, &worker_ru);
 
 	sb_slot_begin(s);
@@ -650,7 +727,9 @@ worker_main(const struct proto_args *pa, int slot)
 		worker_allow_quit(true);
 		if (worker_quit)
 			break;
-		fd = accept4(pa->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		peerlen = sizeof(peer);
+		fd = accept4(pa->listen_fd, (struct sockaddr *)&peer, &peerlen,
+		    SOCK_CLOEXEC);
 		worker_allow_quit(false);
 		if (fd == -1) {
 			if (errno == EINTR || errno == EAGAIN ||
@@ -660,6 +739,10 @@ worker_main(const struct proto_args *pa, int slot)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
 				sleep(1);
+			continue;
+		}
+		if (!worker_client_allowed(&peer)) {
+			close(fd);
 			continue;
 		}
 		budget = pc->max_requests > 0 ? pc->max_requests - served : 0;

@@ -2,11 +2,23 @@
 # fpmd as a process: command line, configuration check, start-up refusals,
 # listening sockets, signals, process titles and logging.
 
+# FPMD_BIN and friends come from helper.bash.
+# shellcheck disable=SC2153
+
 load helper
 bats_require_minimum_version 1.5.0
 
 # ------------------------------------------------------------ local helpers
 # (candidates for t/helper.bash)
+
+# fpmd_conf, plus a control socket of the test's own at the end of the
+# file (line numbers stay those of helper.bash's template): fpmd_start adds
+# one, but fpmd started otherwise here would use the shared default path.
+eval "$(declare -f fpmd_conf | sed '1s/^fpmd_conf /_fpmd_conf_base /')"
+fpmd_conf() {
+	_fpmd_conf_base "$@" || return 1
+	echo "control.socket = \"$(t_tmp)/control.sock\"" >>"$FPMD_CONF"
+}
 
 # fpmd_run ARGS...: run fpmd to completion (bounded by a timeout), as `run`
 # does: $status and $output (stdout and stderr together).
@@ -14,11 +26,9 @@ fpmd_run() {
 	run timeout 20 "$FPMD_BIN" "$@"
 }
 
-# as_root_args: -R when running as root (a pool without 'user' needs it).
-as_root_args() {
-	((EUID == 0)) && echo -R
-	return 0
-}
+# ROOT_ARGS: -R when running as root (a pool without 'user' needs it).
+ROOT_ARGS=()
+((EUID == 0)) && ROOT_ARGS=(-R)
 
 # assert_err_line FILE LINE WORD...: $output has a line starting with
 # "FILE:LINE: " that contains every WORD.
@@ -138,6 +148,7 @@ fpmd_spawn_split() {
 	local out=$1 err=$2
 	shift 2
 	FPMD_LOG=$err
+	# shellcheck disable=SC2016
 	_spawn "$out" bash -c 'e=$1; shift; exec "$@" 2>"$e"' _ "$err" "$FPMD_BIN" "$@"
 	FPMD_PID=$SPAWNED_PID
 }
@@ -196,7 +207,7 @@ teardown() {
 
 @test "fpmd -D is refused: fpmd never daemonizes" {
 	fpmd_conf
-	fpmd_run -D $(as_root_args) -c "$FPMD_CONF"
+	fpmd_run -D "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	[[ $status -ne 0 ]]
 	assert_contains "$output" "never daemonizes"
 	# and it did not start anything
@@ -207,7 +218,7 @@ teardown() {
 
 @test "-t on a good config exits 0 and says the test is successful" {
 	fpmd_conf
-	fpmd_run -t $(as_root_args) -c "$FPMD_CONF"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	assert_eq 0 "$status" "exit status"
 	assert_contains "$output" "test is successful"
 	# a check starts nothing
@@ -226,7 +237,7 @@ pool www {
     pm.max_children = 1
 }
 EOF
-	fpmd_run -t $(as_root_args) -c "$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
 	[[ $status -ne 0 ]]
 	assert_err_line "$c" 2 "unknown option" "bogus_global"
 	assert_err_line "$c" 6 "pool www" "unknown option" "bogus_pool"
@@ -246,7 +257,7 @@ pool www {
     request_terminate_timeout = 10x
 }
 EOF
-	fpmd_run -t $(as_root_args) -c "$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
 	[[ $status -ne 0 ]]
 	assert_err_line "$c" 4 "pool www" "pm.max_children" "many"
 	assert_err_line "$c" 5 "pool www" "catch_workers_output" "maybe"
@@ -266,7 +277,7 @@ pool www {
     pm.max_requests = -5
 }
 EOF
-	fpmd_run -t $(as_root_args) -c "$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
 	[[ $status -ne 0 ]]
 	assert_err_line "$c" 1 "process.max" "-1"
 	assert_err_line "$c" 5 "pool www" "pm.max_children" "0"
@@ -289,7 +300,7 @@ pool www {
     pm.max_children = 1
 }
 EOF
-	fpmd_run -t $(as_root_args) -c "$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
 	[[ $status -ne 0 ]]
 	assert_err_line "$c" 7 "www" "already defined" "$c:1"
 	assert_eq 1 "$(count_err_lines "$c")" "number of FILE:LINE lines"
@@ -319,7 +330,7 @@ pool tcp2 {
     pm.max_children = 1
 }
 EOF
-	fpmd_run -t $(as_root_args) -c "$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
 	[[ $status -ne 0 ]]
 	assert_err_line "$c" 9 "pool api" "$BATS_TEST_TMPDIR/a.sock" "pool www" "$c:2"
 	assert_err_line "$c" 18 "pool tcp2" "9123" "pool tcp1" "$c:12"
@@ -348,7 +359,7 @@ pool api {
     pm.max_children = 1
 }
 EOF
-	fpmd_run -t $(as_root_args) -c "$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
 	[[ $status -ne 0 ]]
 	assert_err_line "$c" 2 "unknown option" "bogus_option"
 	assert_err_line "$c" 6 "pm.max_children" "many"
@@ -369,7 +380,7 @@ pool www {
     pm.max_children = 1
 }
 EOF
-	fpmd_run -t $(as_root_args) -c "$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
 	[[ $status -ne 0 ]]
 	assert_err_line "$c" 2 "$BATS_TEST_TMPDIR/no-such-php.ini"
 }
@@ -403,8 +414,8 @@ EOF
 	nginx_start
 	# A second fpmd on the same socket path.
 	local c2=$BATS_TEST_TMPDIR/second.conf
-	sed 's/^pool www {/pool second {/' "$FPMD_CONF" >"$c2"
-	fpmd_run $(as_root_args) -c "$c2"
+	sed -e 's/^pool www {/pool second {/' -e 's#/control\.sock"#/control2.sock"#' "$FPMD_CONF" >"$c2"
+	fpmd_run "${ROOT_ARGS[@]}" -c "$c2"
 	[[ $status -ne 0 && $status -ne 124 ]]
 	assert_contains "$output" "$FPMD_SOCK"
 	assert_contains "$output" "another server is listening"
@@ -414,12 +425,15 @@ EOF
 }
 
 @test "a stale unix socket (left by kill -9) is replaced" {
+	local -a kids
 	fpmd_conf
 	fpmd_start
+	mapfile -t kids < <(proc_descendants "$FPMD_PID")
 	fpmd_kill9
+	wait_until 5 none_alive "${kids[@]}"
 	# kill -9 leaves the file; nobody answers on it.
 	[[ -S $FPMD_SOCK ]]
-	! unix_connect "$FPMD_SOCK"
+	run ! unix_connect "$FPMD_SOCK"
 	fpmd_start
 	nginx_start
 	assert_body_equals "$BASE_URL/hello.php" "Hello, world!"
@@ -429,22 +443,28 @@ EOF
 # ------------------------------------------------------- kill -9, TCP port
 
 @test "kill -9 of the master: the children die, a new fpmd binds the TCP port at once" {
-	local port kids
+	local port p t0 t1
+	local -a kids
 	port=$(free_port)
 	fpmd_conf_tcp "$port" 'pm.max_children = 3'
 	fpmd_start
 	wait_until 5 _count_is 3 worker_pids "$FPMD_PID"
-	kids=$(proc_descendants "$FPMD_PID" | tr '\n' ' ')
-	[[ $(wc -w <<<"$kids") -eq 4 ]] # prototype + 3 workers
+	mapfile -t kids < <(proc_descendants "$FPMD_PID")
+	assert_eq 4 "${#kids[@]}" "prototype + 3 workers"
 	fpmd_kill9
 	# PR_SET_PDEATHSIG: every child goes with the master.
-	if ! wait_until 2 none_alive $kids; then
-		for p in $kids; do proc_alive "$p" && echo "left: $p $(proc_args "$p")" >&2; done
-		for p in $kids; do kill -KILL "$p" 2>/dev/null || true; done
+	if ! wait_until 2 none_alive "${kids[@]}"; then
+		for p in "${kids[@]}"; do
+			proc_alive "$p" && echo "left: $p $(proc_args "$p")" >&2
+			kill -KILL "$p" 2>/dev/null || true
+		done
 		false
 	fi
 	# The new master binds at once and serves.
+	t0=$(now_ms)
 	fpmd_start
+	t1=$(now_ms)
+	(((t1 - t0) < 3000)) || fail "the new fpmd took $((t1 - t0)) ms to be ready"
 	run ! grep -i "already in use" "$FPMD_LOG"
 	run fcgi_get 127.0.0.1 "$port" "$WWW_ROOT/hello.php"
 	[[ $status -eq 0 ]]
@@ -559,7 +579,7 @@ fast_stop() {
 @test "logs go to stderr by default, nothing to stdout" {
 	local d=$BATS_TEST_TMPDIR
 	fpmd_conf
-	fpmd_spawn_split "$d/stdout.log" "$d/stderr.log" $(as_root_args) -c "$FPMD_CONF"
+	fpmd_spawn_split "$d/stdout.log" "$d/stderr.log" "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	wait_log "$READY_LINE"
 	assert_match "$(grep -F "$READY_LINE" "$d/stderr.log")" \
 		'^\[[0-9]{2}-[A-Z][a-z]{2}-[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\] NOTICE: ready to handle connections$'
@@ -572,7 +592,7 @@ fast_stop() {
 	local d=$BATS_TEST_TMPDIR
 	fpmd_conf
 	sed -i "1i error_log = \"$d/error.log\"" "$FPMD_CONF"
-	_spawn "$d/fpmd.out" "$FPMD_BIN" $(as_root_args) -c "$FPMD_CONF"
+	_spawn "$d/fpmd.out" "$FPMD_BIN" "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	FPMD_PID=$SPAWNED_PID
 	FPMD_LOG=$d/error.log
 	wait_log "$READY_LINE"
@@ -587,7 +607,7 @@ fast_stop() {
 	local d=$BATS_TEST_TMPDIR w
 	fpmd_conf
 	sed -i "1i error_log = \"$d/error.log\"" "$FPMD_CONF"
-	_spawn "$d/fpmd.out" "$FPMD_BIN" $(as_root_args) -c "$FPMD_CONF"
+	_spawn "$d/fpmd.out" "$FPMD_BIN" "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	FPMD_PID=$SPAWNED_PID
 	FPMD_LOG=$d/error.log
 	wait_log "$READY_LINE"
@@ -611,7 +631,7 @@ fast_stop() {
 @test "a pool whose php_ini does not exist: fpmd exits non-zero naming the file" {
 	local ini=$BATS_TEST_TMPDIR/no-such-php.ini
 	fpmd_conf "php_ini = \"$ini\""
-	fpmd_run $(as_root_args) -c "$FPMD_CONF"
+	fpmd_run "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	[[ $status -ne 0 && $status -ne 124 ]]
 	assert_contains "$output" "$ini"
 	assert_contains "$output" "pool www"
@@ -637,7 +657,7 @@ fast_stop() {
 	fpmd_conf 'php_admin_value {' "    opcache.preload = \"$d/preload.php\"" \
 		'    opcache.preload_user = nobody' '}'
 	t0=$(now_ms)
-	fpmd_run $(as_root_args) -c "$FPMD_CONF"
+	fpmd_run "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	t1=$(now_ms)
 	[[ $status -ne 0 && $status -ne 124 ]]
 	assert_contains "$output" "no_such_function_in_preload"

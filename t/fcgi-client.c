@@ -4,11 +4,41 @@
  * small script that sends exact records or bytes, and prints what comes
  * back one record a line, so that a test can compare the exchange with what
  * it expects.  It encodes and parses with fpmd's own codec (daemon/fcgi.c),
- * which has its own unit tests; a test here checks the daemon, not the codec.
+ * which has unit tests of its own: a test here checks the daemon.
+ *
+ * Commands (usage() lists them, with the output lines):
+ *   begin [ID] [ROLE] [keep]	BEGIN_REQUEST for ID (default 1), which becomes
+ *				the current id; ROLE responder, authorizer,
+ *				filter or a number
+ *   id ID			later records are for request ID
+ *   param NAME=VALUE		add a pair to the params, which -p starts and
+ *				'params' sends (each time, kept)
+ *   params [SPLIT] [noend]	the params in PARAMS records of at most SPLIT
+ *				bytes (default 65535), then the empty PARAMS
+ *				record unless noend;  params-end: that one
+ *   stdin TEXT, stdin-file FILE [SPLIT], stdin-end, abort
+ *   get-values NAME...		GET_VALUES (id 0) asking for NAMEs
+ *   record TYPE ID [HEX...]	any record; TYPE a number or a name (PARAMS)
+ *   pad N			padding of every record sent from now on
+ *   raw HEX..., raw-file FILE	bytes as they are, records or not
+ *   request			begin, params, --stdin, stdin-end, read-end
+ *   read [N]			print N records (default 1)
+ *   read-end [ID]		print records up to END_REQUEST (for ID)
+ *   read-eof			print records up to the end of the connection
+ *   shutdown, close, connect	of the write side, of the connection; anew
+ *   sleep SECS, echo TEXT	for tests that run the client in background
+ * TEXT, NAME and VALUE take \n \r \t \\ \xHH escapes.  --body prints the
+ * STDOUT content of a request before its END_REQUEST line (or EOF).
+ *
+ * Each record goes out in one write.  Writes to a server that has closed
+ * the connection are dropped silently: tests of bad input expect that, and
+ * the reads tell what happened.  The client sends before it reads, so a
+ * server that answers a large body before reading it stalls it (--timeout).
  *
  * Exit status: 0 the script ran to its end, 1 the exchange went otherwise
- * (connection closed or no answer before what a read command waits for, a
- * record that is not FastCGI), 2 usage or script error, 3 cannot connect.
+ * (the connection closed or nothing came before what a read command waits
+ * for, the server's bytes are not FastCGI), 2 usage or script error,
+ * 3 cannot connect.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -28,7 +58,9 @@
 
 #include "fcgi.h"
 
-#define IN_CAP		(2 * (FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255))
+#define RECORD_MAX	(FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255)
+#define IN_CAP		(2 * RECORD_MAX)
+#define READ_EOF	-2	/* read_until: up to the end of the connection */
 
 struct client {
 	const char	*addr;
@@ -41,10 +73,10 @@ struct client {
 	const char	*stdin_file;	/* body of 'request' */
 	uint8_t		*params;	/* encoded pairs, sent by 'params' */
 	size_t		 params_len, params_cap;
-	bool		 body;		/* print STDOUT content at the end */
-	FILE		*out;		/* STDOUT content, raw */
+	bool		 body;		/* print STDOUT content */
 	char		*bodybuf;
 	size_t		 body_len, body_cap;
+	FILE		*out;		/* STDOUT content, raw */
 	uint8_t		 in[IN_CAP];
 	size_t		 in_off, in_len;
 };
@@ -58,37 +90,26 @@ static const char *const type_names[] = {
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr,
-"usage: fcgi-client [OPTIONS] ADDRESS [COMMAND...]  (options anywhere)\n"
-"ADDRESS is a unix socket path (with a '/') or HOST:PORT.  Each COMMAND is\n"
-"one argument; '-' reads commands from stdin, one a line.  Without commands:\n"
-"'request' (and 'read-eof' unless --keep), --requests times.\n"
-"options:\n"
-"  -p NAME=VALUE   add a param      -k, --keep        FCGI_KEEP_CONN\n"
-"  -i, --stdin F   request body     -n, --requests N  default script N times\n"
-"  -b, --body      print STDOUT content before END_REQUEST (and EOF)\n"
-"  -o, --out F     write STDOUT content to F\n"
-"  -t, --timeout S seconds to wait for each read and write (default 10)\n"
-"commands (TEXT and VALUE take \\n \\r \\t \\\\ \\xHH escapes):\n"
-"  begin [ID] [ROLE] [keep]  BEGIN_REQUEST; ID (default 1) becomes current\n"
-"  id ID                     records below are for request ID\n"
-"  param NAME=VALUE          add a pair;  param-clear: drop them all\n"
-"  params [SPLIT] [noend]    the pairs in records of at most SPLIT bytes,\n"
-"                            then the empty PARAMS record unless noend\n"
-"  params-end                the empty PARAMS record\n"
-"  stdin TEXT                one STDIN record\n"
-"  stdin-file FILE [SPLIT]   FILE in STDIN records;  stdin-end: empty STDIN\n"
-"  abort                     ABORT_REQUEST\n"
-"  get-values NAME...        GET_VALUES (id 0)\n"
-"  record TYPE ID [HEX]      any record;  pad N: padding of records sent\n"
-"  raw HEX | raw-file FILE   bytes as they are\n"
-"  request                   begin, params, --stdin, stdin-end, read-end\n"
-"  read [N] | read-end [ID] | read-eof   print N records | up to END_REQUEST\n"
-"                            (of ID) | until the server closes\n"
+	fputs(
+"usage: fcgi-client [OPTIONS] ADDRESS [COMMAND...]   (options anywhere)\n"
+"ADDRESS: a unix socket path (with a '/') or HOST:PORT.  A COMMAND is one\n"
+"argument; '-' reads them from stdin, one a line.  No command: 'request'\n"
+"(and 'read-eof' unless --keep), --requests times.\n"
+"  -p NAME=VALUE  add a param     -k, --keep  FCGI_KEEP_CONN in 'request'\n"
+"  -i, --stdin F  request body    -n, --requests N    -t, --timeout SECS\n"
+"  -b, --body     print STDOUT content   -o, --out F  write it to F\n"
+"commands (TEXT, NAME, VALUE take \\n \\r \\t \\\\ \\xHH escapes):\n"
+"  begin [ID] [ROLE] [keep] | id ID      (ID: the records below are for it)\n"
+"  param NAME=VALUE | params [SPLIT] [noend] | params-end\n"
+"  stdin TEXT | stdin-file FILE [SPLIT] | stdin-end | abort\n"
+"  get-values NAME... | record TYPE ID [HEX...] | pad N\n"
+"  raw HEX... | raw-file FILE | request\n"
+"  read [N] | read-end [ID] | read-eof\n"
 "  shutdown | close | connect | sleep SECS | echo TEXT\n"
-"output: STDOUT N bytes | STDERR \"TEXT\" | END_REQUEST id=I app=A proto=P |\n"
-"  GET_VALUES_RESULT NAME=VALUE... | UNKNOWN_TYPE T |\n"
-"  RECORD type=T id=I N bytes | EOF | TIMEOUT\n");
+"prints: STDOUT N bytes | STDERR \"TEXT\" | END_REQUEST id=I app=A proto=P\n"
+"  | GET_VALUES_RESULT NAME=VALUE... | UNKNOWN_TYPE T\n"
+"  | RECORD type=T id=I N bytes | TRUNCATED N bytes | EOF | TIMEOUT\n",
+	    stderr);
 	exit(2);
 }
 
@@ -99,38 +120,42 @@ grow(void *buf, size_t *cap, size_t need)
 
 	while (ncap < need)
 		ncap *= 2;
-	if (ncap == *cap)
-		return buf;
-	if ((buf = realloc(buf, ncap)) == NULL)
+	if (ncap != *cap && (buf = realloc(buf, ncap)) == NULL)
 		err(2, "realloc");
 	*cap = ncap;
 	return buf;
 }
 
 static unsigned long
-number_base(const char *s, unsigned long max, int base)
+number(const char *s, unsigned long max)
 {
 	unsigned long	 v;
 	char		*end;
 
 	errno = 0;
-	v = strtoul(s, &end, base);
+	v = strtoul(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0 || v > max)
 		errx(2, "bad number '%s' (at most %lu)", s, max);
 	return v;
 }
 
-static unsigned long
-number(const char *s, unsigned long max)
+static char
+hexbyte(const char *s)
 {
-	return number_base(s, max, 10);
+	static const char	 digits[] = "0123456789abcdef";
+	const char		*h, *l;
+
+	if (s[0] == '\0' || (h = strchr(digits, s[0] | 0x20)) == NULL ||
+	    s[1] == '\0' || (l = strchr(digits, s[1] | 0x20)) == NULL)
+		errx(2, "bad hex byte '%.2s'", s);
+	return (char)((h - digits) << 4 | (l - digits));
 }
 
 /* Decodes escapes in place; returns the new length. */
 static size_t
 unescape(char *s)
 {
-	char	*i = s, *o = s, hex[3] = { 0 };
+	char	*i = s, *o = s;
 
 	while (*i != '\0') {
 		if (*i != '\\' || i[1] == '\0') {
@@ -141,14 +166,7 @@ unescape(char *s)
 		case 'n': *o++ = '\n'; break;
 		case 'r': *o++ = '\r'; break;
 		case 't': *o++ = '\t'; break;
-		case 'x':
-			if (i[1] == '\0' || i[2] == '\0')
-				errx(2, "bad \\x escape");
-			hex[0] = i[1];
-			hex[1] = i[2];
-			*o++ = (char)number_base(hex, 255, 16);
-			i += 2;
-			break;
+		case 'x': *o++ = hexbyte(i + 1); i += 2; break;
 		default: *o++ = *i; break;
 		}
 		i++;
@@ -156,26 +174,14 @@ unescape(char *s)
 	return (size_t)(o - s);
 }
 
-/* Hex digits (blanks between them are ignored) to bytes, in place. */
+/* Hex digits to bytes, in place; returns the count. */
 static size_t
 unhex(char *s)
 {
-	char	*i, hex[3] = { 0 };
-	size_t	 n = 0;
+	size_t	 n;
 
-	for (i = s; *i != '\0'; i++) {
-		if (*i == ' ' || *i == '\t')
-			continue;
-		if (hex[0] == '\0') {
-			hex[0] = *i;
-			continue;
-		}
-		hex[1] = *i;
-		s[n++] = (char)number_base(hex, 255, 16);
-		hex[0] = '\0';
-	}
-	if (hex[0] != '\0')
-		errx(2, "odd number of hex digits");
+	for (n = 0; s[2 * n] != '\0'; n++)
+		s[n] = hexbyte(s + 2 * n);
 	return n;
 }
 
@@ -195,14 +201,15 @@ print_escaped(const uint8_t *p, size_t len)
 		else
 			putchar(p[i]);
 	}
-	putchar('"');
+	puts("\"");
 }
 
 static void
 conn_open(struct client *c)
 {
-	struct sockaddr_un	 sun;
-	struct addrinfo		 hints, *res, *ai;
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	struct addrinfo		 hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo		*res, *ai;
 	struct timeval		 tv = { c->timeout, 0 };
 	char			 host[256], *port;
 	int			 e;
@@ -213,8 +220,6 @@ conn_open(struct client *c)
 	c->wclosed = false;
 	c->in_off = c->in_len = 0;
 	if (strchr(c->addr, '/') != NULL) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
 		if (strlen(c->addr) >= sizeof(sun.sun_path))
 			errx(3, "%s: path too long", c->addr);
 		strcpy(sun.sun_path, c->addr);
@@ -225,10 +230,8 @@ conn_open(struct client *c)
 	} else {
 		if (strlen(c->addr) >= sizeof(host) ||
 		    (port = strrchr(strcpy(host, c->addr), ':')) == NULL)
-			errx(3, "%s: not a path nor HOST:PORT", c->addr);
+			errx(3, "%s: neither a path nor HOST:PORT", c->addr);
 		*port++ = '\0';
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
 		if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
 			errx(3, "%s: %s", c->addr, gai_strerror(e));
 		for (ai = res; ai != NULL && c->fd == -1; ai = ai->ai_next) {
@@ -247,10 +250,6 @@ conn_open(struct client *c)
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/*
- * A write to a server that has closed the connection is not an error here:
- * a test of bad input expects exactly that; the reads tell what happened.
- */
 static void
 send_bytes(struct client *c, const void *buf, size_t len)
 {
@@ -260,19 +259,15 @@ send_bytes(struct client *c, const void *buf, size_t len)
 	if (c->fd == -1)
 		errx(2, "not connected");
 	while (len > 0 && !c->wclosed) {
-		n = send(c->fd, p, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			errx(1, "write blocked for %d s", c->timeout);
-		if (n == -1 && errno != EPIPE && errno != ECONNRESET)
-			err(1, "write");
-		if (n == -1)
-			c->wclosed = true;
-		else {
+		if ((n = send(c->fd, p, len, MSG_NOSIGNAL)) >= 0) {
 			p += n;
 			len -= (size_t)n;
-		}
+		} else if (errno == EPIPE || errno == ECONNRESET)
+			c->wclosed = true;
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			errx(1, "write blocked for %d s", c->timeout);
+		else if (errno != EINTR)
+			err(1, "write");
 	}
 }
 
@@ -280,13 +275,14 @@ static void
 send_record(struct client *c, uint8_t type, uint16_t id, const void *content,
     size_t len)
 {
-	static const uint8_t	 zeros[255];
-	uint8_t			 hdr[FCGI_HEADER_LEN];
+	static uint8_t	 rec[RECORD_MAX];
 
-	fcgi_header_encode(hdr, type, id, (uint16_t)len, c->pad);
-	send_bytes(c, hdr, sizeof(hdr));
-	send_bytes(c, content, len);
-	send_bytes(c, zeros, c->pad);
+	if (len > FCGI_MAX_CONTENT)
+		errx(2, "record content of %zu bytes", len);
+	fcgi_header_encode(rec, type, id, (uint16_t)len, c->pad);
+	memcpy(rec + FCGI_HEADER_LEN, content, len);
+	memset(rec + FCGI_HEADER_LEN + len, 0, c->pad);
+	send_bytes(c, rec, FCGI_HEADER_LEN + len + c->pad);
 }
 
 /* data in records of at most split bytes; nothing when len is 0. */
@@ -296,36 +292,41 @@ send_stream(struct client *c, uint8_t type, const uint8_t *data, size_t len,
 {
 	size_t	 n;
 
-	if (split == 0 || split > FCGI_MAX_CONTENT)
-		split = FCGI_MAX_CONTENT;
 	for (; len > 0; data += n, len -= n) {
 		n = len < split ? len : split;
 		send_record(c, type, c->id, data, n);
 	}
 }
 
+/* A file in records of type (0: as it is), at most split bytes each. */
 static void
 send_file(struct client *c, uint8_t type, const char *path, size_t split)
 {
-	uint8_t	*buf = NULL;
-	size_t	 len = 0, cap = 0, n;
-	FILE	*fp;
+	static uint8_t	 buf[FCGI_MAX_CONTENT];
+	size_t		 n;
+	FILE		*fp;
 
 	if ((fp = fopen(path, "rb")) == NULL)
 		err(2, "%s", path);
-	do {
-		buf = grow(buf, &cap, len + 65536);
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
-	} while (n > 0);
+	while ((n = fread(buf, 1, split, fp)) > 0) {
+		if (type == 0)
+			send_bytes(c, buf, n);
+		else
+			send_record(c, type, c->id, buf, n);
+	}
 	if (ferror(fp))
 		err(2, "%s", path);
 	fclose(fp);
-	if (type == 0)
-		send_bytes(c, buf, len);
-	else
-		send_stream(c, type, buf, len, split);
-	free(buf);
+}
+
+static size_t
+split_arg(const char *s)
+{
+	size_t	 n = s == NULL ? FCGI_MAX_CONTENT : number(s, FCGI_MAX_CONTENT);
+
+	if (n == 0)
+		errx(2, "a split of 0 bytes");
+	return n;
 }
 
 static void
@@ -351,7 +352,7 @@ param_add(struct client *c, char *arg)
 static void
 body_flush(struct client *c)
 {
-	if (!c->body || c->body_len == 0)
+	if (c->body_len == 0)
 		return;
 	fwrite(c->bodybuf, 1, c->body_len, stdout);
 	if (c->bodybuf[c->body_len - 1] != '\n')
@@ -359,7 +360,7 @@ body_flush(struct client *c)
 	c->body_len = 0;
 }
 
-/* The next record: 1, or 0 at EOF (printed), -1 on timeout (printed). */
+/* The next record: 1, or 0 at EOF, -1 on timeout (both printed). */
 static int
 read_record(struct client *c, struct fcgi_record *rec)
 {
@@ -376,80 +377,72 @@ read_record(struct client *c, struct fcgi_record *rec)
 			c->in_off += (size_t)n;
 			return 1;
 		}
-		if (c->in_off > 0) {
-			memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-			c->in_len -= c->in_off;
-			c->in_off = 0;
-		}
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
 		if (c->fd == -1)
 			errx(2, "not connected");
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
-		n = poll(&pfd, 1, c->timeout * 1000);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			err(1, "poll");
-		if (n == 0) {
+		if ((n = poll(&pfd, 1, c->timeout * 1000)) == 0) {
 			body_flush(c);
 			puts("TIMEOUT");
 			return -1;
 		}
-		n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
+		if (n > 0)
+			n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			continue;
+		}
 		if (n == -1 && errno == EINTR)
 			continue;
 		/* A unix socket closed with our data unread says ECONNRESET. */
 		if (n == -1 && errno != ECONNRESET)
 			err(1, "read");
-		if (n <= 0) {
-			body_flush(c);
-			if (c->in_len > 0)
-				printf("TRUNCATED %zu bytes\n", c->in_len);
-			puts("EOF");
-			return 0;
-		}
-		c->in_len += (size_t)n;
+		body_flush(c);
+		if (c->in_len > 0)
+			printf("TRUNCATED %zu bytes\n", c->in_len);
+		puts("EOF");
+		return 0;
 	}
 }
 
 static void
 print_record(struct client *c, const struct fcgi_record *rec)
 {
-	struct fcgi_params	 p;
+	struct fcgi_params	 p = { 0 };
+	const uint8_t		*b = rec->content;
 	size_t			 i;
 
 	switch (rec->type) {
 	case FCGI_STDOUT:
 		printf("STDOUT %u bytes\n", rec->clen);
 		if (c->out != NULL)
-			fwrite(rec->content, 1, rec->clen, c->out);
+			fwrite(b, 1, rec->clen, c->out);
 		if (c->body) {
 			c->bodybuf = grow(c->bodybuf, &c->body_cap,
 			    c->body_len + rec->clen);
-			memcpy(c->bodybuf + c->body_len, rec->content,
-			    rec->clen);
+			memcpy(c->bodybuf + c->body_len, b, rec->clen);
 			c->body_len += rec->clen;
 		}
 		break;
 	case FCGI_STDERR:
 		fputs("STDERR ", stdout);
-		print_escaped(rec->content, rec->clen);
-		putchar('\n');
+		print_escaped(b, rec->clen);
 		break;
 	case FCGI_END_REQUEST:
 		body_flush(c);
-		if (rec->clen < 8) {
+		if (rec->clen < 8)
 			printf("END_REQUEST id=%u short\n", rec->id);
-			break;
-		}
-		printf("END_REQUEST id=%u app=%u proto=%u\n", rec->id,
-		    (unsigned)rec->content[0] << 24 | rec->content[1] << 16 |
-		    rec->content[2] << 8 | rec->content[3], rec->content[4]);
+		else
+			printf("END_REQUEST id=%u app=%u proto=%u\n", rec->id,
+			    (unsigned)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3],
+			    b[4]);
 		break;
 	case FCGI_GET_VALUES_RESULT:
-		memset(&p, 0, sizeof(p));
 		fputs("GET_VALUES_RESULT", stdout);
-		if (fcgi_params_append(&p, rec->content, rec->clen) == -1 ||
+		if (fcgi_params_append(&p, b, rec->clen) == -1 ||
 		    fcgi_params_decode(&p) == -1)
 			fputs(" malformed", stdout);
 		for (i = 0; i < p.n; i++)
@@ -458,7 +451,7 @@ print_record(struct client *c, const struct fcgi_record *rec)
 		fcgi_params_free(&p);
 		break;
 	case FCGI_UNKNOWN_TYPE:
-		printf("UNKNOWN_TYPE %u\n", rec->clen > 0 ? rec->content[0] : 0);
+		printf("UNKNOWN_TYPE %u\n", rec->clen > 0 ? b[0] : 0);
 		break;
 	default:
 		printf("RECORD type=%u id=%u %u bytes\n", rec->type, rec->id,
@@ -467,7 +460,7 @@ print_record(struct client *c, const struct fcgi_record *rec)
 	}
 }
 
-/* Prints records until one of type (and id unless -1), or n of them. */
+/* Prints records up to one of type (for id unless -1), or n of them. */
 static void
 read_until(struct client *c, int type, long id, unsigned long n)
 {
@@ -475,8 +468,8 @@ read_until(struct client *c, int type, long id, unsigned long n)
 	int			 r;
 
 	for (; n > 0; n--) {
-		if ((r = read_record(c, &rec)) == 0 && type == -2)
-			return;		/* read-eof */
+		if ((r = read_record(c, &rec)) == 0 && type == READ_EOF)
+			return;
 		if (r <= 0) {
 			fflush(stdout);
 			errx(1, r == 0 ? "connection closed by the server" :
@@ -488,29 +481,17 @@ read_until(struct client *c, int type, long id, unsigned long n)
 	}
 }
 
-static uint8_t
-type_parse(const char *s)
-{
-	size_t	 i;
-
-	for (i = 1; i < sizeof(type_names) / sizeof(type_names[0]); i++)
-		if (strcasecmp(s, type_names[i]) == 0)
-			return (uint8_t)i;
-	return (uint8_t)number(s, 255);
-}
-
 static void
 cmd_begin(struct client *c, char **av, int ac)
 {
 	uint8_t		 body[8] = { 0 };
 	unsigned long	 role = FCGI_RESPONDER, nums = 0;
-	bool		 keep = false;
 	int		 i;
 
 	c->id = 1;
 	for (i = 0; i < ac; i++) {
 		if (strcmp(av[i], "keep") == 0)
-			keep = true;
+			body[2] = FCGI_KEEP_CONN;
 		else if (strcmp(av[i], "responder") == 0)
 			role = FCGI_RESPONDER;
 		else if (strcmp(av[i], "authorizer") == 0)
@@ -524,33 +505,52 @@ cmd_begin(struct client *c, char **av, int ac)
 	}
 	body[0] = (uint8_t)(role >> 8);
 	body[1] = (uint8_t)role;
-	body[2] = keep ? FCGI_KEEP_CONN : 0;
 	send_record(c, FCGI_BEGIN_REQUEST, c->id, body, sizeof(body));
 }
 
 static void
 cmd_get_values(struct client *c, char **av, int ac)
 {
-	uint8_t	 buf[FCGI_MAX_CONTENT];
-	size_t	 len = 0, n;
-	int	 i;
+	static uint8_t	 buf[FCGI_MAX_CONTENT];
+	size_t		 len = 0, n;
+	int		 i;
 
-	for (i = 0; i < ac; i++) {
+	for (i = 0; i < ac; i++, len += n) {
 		n = fcgi_pair_encode(buf + len, sizeof(buf) - len, av[i],
 		    strlen(av[i]), "", 0);
 		if (n == 0)
 			errx(2, "get-values: too many names");
-		len += n;
 	}
 	send_record(c, FCGI_GET_VALUES, 0, buf, len);
+}
+
+/* record TYPE ID HEX...: the hex words are joined in place into av[2]. */
+static void
+cmd_record(struct client *c, char **av, int ac)
+{
+	uint8_t	 type = 0;
+	size_t	 len = 0, n;
+	int	 i;
+
+	for (i = 1; i < (int)(sizeof(type_names) / sizeof(type_names[0])); i++)
+		if (strcasecmp(av[0], type_names[i]) == 0)
+			type = (uint8_t)i;
+	if (type == 0)
+		type = (uint8_t)number(av[0], 255);
+	for (i = 2; i < ac; i++, len += n) {
+		n = unhex(av[i]);
+		memmove(av[2] + len, av[i], n);
+	}
+	send_record(c, type, (uint16_t)number(av[1], 65535),
+	    ac > 2 ? av[2] : "", len);
 }
 
 static void
 run_command(struct client *c, char *line)
 {
-	char		*av[64], *cmd, *rest, *save, buf[32];
-	int		 ac = 0, i;
-	size_t		 len, n;
+	char	*av[65], *cmd, *rest, *save, buf[32];
+	int	 ac = 0, i;
+	size_t	 len;
 
 	line[strcspn(line, "\r\n")] = '\0';
 	cmd = line + strspn(line, " \t");
@@ -559,72 +559,64 @@ run_command(struct client *c, char *line)
 	rest = cmd + strcspn(cmd, " \t");
 	if (*rest != '\0')
 		*rest++ = '\0';
-	/* param and stdin take the rest of the line as it is. */
+	/* These take the rest of the line as it is. */
 	if (strcmp(cmd, "param") == 0) {
 		param_add(c, rest);
 		return;
-	}
-	if (strcmp(cmd, "echo") == 0) {
+	} else if (strcmp(cmd, "stdin") == 0) {
+		len = unescape(rest);
+		send_record(c, FCGI_STDIN, c->id, rest, len);
+		return;
+	} else if (strcmp(cmd, "echo") == 0) {
 		puts(rest);
 		fflush(stdout);
 		return;
 	}
-	if (strcmp(cmd, "stdin") == 0) {
-		len = unescape(rest);
-		send_record(c, FCGI_STDIN, c->id, rest, len);
-		return;
-	}
-	for (rest = strtok_r(rest, " \t", &save); rest != NULL && ac < 64;
-	    rest = strtok_r(NULL, " \t", &save))
+	for (rest = strtok_r(rest, " \t", &save); rest != NULL;
+	    rest = strtok_r(NULL, " \t", &save)) {
+		if (ac == 64)
+			errx(2, "%s: too many arguments", cmd);
 		av[ac++] = rest;
+	}
+	av[ac] = NULL;
 
 	if (strcmp(cmd, "begin") == 0)
 		cmd_begin(c, av, ac);
 	else if (strcmp(cmd, "id") == 0 && ac == 1)
 		c->id = (uint16_t)number(av[0], 65535);
-	else if (strcmp(cmd, "param-clear") == 0)
-		c->params_len = 0;
-	else if (strcmp(cmd, "params") == 0) {
+	else if (strcmp(cmd, "params") == 0 && ac <= 2) {
+		i = ac > 0 && strcmp(av[ac - 1], "noend") == 0;
 		send_stream(c, FCGI_PARAMS, c->params, c->params_len,
-		    ac > 0 && strcmp(av[0], "noend") != 0 ?
-		    number(av[0], FCGI_MAX_CONTENT) : 0);
-		if (ac == 0 || strcmp(av[ac - 1], "noend") != 0)
+		    split_arg(ac > i ? av[0] : NULL));
+		if (!i)
 			send_record(c, FCGI_PARAMS, c->id, "", 0);
-	} else if (strcmp(cmd, "params-end") == 0)
+	} else if (strcmp(cmd, "params-end") == 0 && ac == 0)
 		send_record(c, FCGI_PARAMS, c->id, "", 0);
 	else if (strcmp(cmd, "stdin-file") == 0 && (ac == 1 || ac == 2))
-		send_file(c, FCGI_STDIN, av[0],
-		    ac == 2 ? number(av[1], FCGI_MAX_CONTENT) : 0);
-	else if (strcmp(cmd, "stdin-end") == 0)
+		send_file(c, FCGI_STDIN, av[0], split_arg(av[1]));
+	else if (strcmp(cmd, "stdin-end") == 0 && ac == 0)
 		send_record(c, FCGI_STDIN, c->id, "", 0);
-	else if (strcmp(cmd, "abort") == 0)
+	else if (strcmp(cmd, "abort") == 0 && ac == 0)
 		send_record(c, FCGI_ABORT_REQUEST, c->id, "", 0);
 	else if (strcmp(cmd, "get-values") == 0)
 		cmd_get_values(c, av, ac);
-	else if (strcmp(cmd, "record") == 0 && ac >= 2) {
-		for (len = 0, i = 2; i < ac; i++) {
-			n = unhex(av[i]);
-			memmove(av[2] + len, av[i], n);
-			len += n;
-		}
-		if (len > FCGI_MAX_CONTENT)
-			errx(2, "record: content too long");
-		send_record(c, type_parse(av[0]),
-		    (uint16_t)number(av[1], 65535), ac > 2 ? av[2] : "", len);
-	} else if (strcmp(cmd, "pad") == 0 && ac == 1)
+	else if (strcmp(cmd, "record") == 0 && ac >= 2)
+		cmd_record(c, av, ac);
+	else if (strcmp(cmd, "pad") == 0 && ac == 1)
 		c->pad = (uint8_t)number(av[0], 255);
 	else if (strcmp(cmd, "raw") == 0) {
 		for (i = 0; i < ac; i++)
 			send_bytes(c, av[i], unhex(av[i]));
 	} else if (strcmp(cmd, "raw-file") == 0 && ac == 1)
-		send_file(c, 0, av[0], 0);
+		send_file(c, 0, av[0], FCGI_MAX_CONTENT);
 	else if (strcmp(cmd, "request") == 0 && ac == 0) {
 		snprintf(buf, sizeof(buf), "begin %u%s", c->id,
 		    c->keep ? " keep" : "");
 		run_command(c, buf);
 		run_command(c, strcpy(buf, "params"));
 		if (c->stdin_file != NULL)
-			send_file(c, FCGI_STDIN, c->stdin_file, 0);
+			send_file(c, FCGI_STDIN, c->stdin_file,
+			    FCGI_MAX_CONTENT);
 		send_record(c, FCGI_STDIN, c->id, "", 0);
 		read_until(c, FCGI_END_REQUEST, c->id, ~0UL);
 	} else if (strcmp(cmd, "read") == 0 && ac <= 1)
@@ -633,10 +625,10 @@ run_command(struct client *c, char *line)
 		read_until(c, FCGI_END_REQUEST,
 		    ac == 1 ? (long)number(av[0], 65535) : -1, ~0UL);
 	else if (strcmp(cmd, "read-eof") == 0 && ac == 0)
-		read_until(c, -2, -1, ~0UL);
+		read_until(c, READ_EOF, -1, ~0UL);
 	else if (strcmp(cmd, "shutdown") == 0 && ac == 0) {
 		if (c->fd == -1 || shutdown(c->fd, SHUT_WR) == -1)
-			warn("shutdown");
+			err(1, "shutdown");
 	} else if (strcmp(cmd, "close") == 0 && ac == 0) {
 		if (c->fd != -1)
 			close(c->fd);
@@ -662,16 +654,13 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct client cl;
+	static struct client cl = { .fd = -1, .id = 1, .timeout = 10 };
 	struct client *c = &cl;
 	unsigned long requests = 1, i;
 	char *line = NULL, buf[32];
 	size_t cap = 0;
 	int ch;
 
-	c->fd = -1;
-	c->id = 1;
-	c->timeout = 10;
 	while ((ch = getopt_long(argc, argv, "bkn:o:p:i:t:", longopts, NULL))
 	    != -1) {
 		switch (ch) {
@@ -692,22 +681,19 @@ main(int argc, char *argv[])
 		usage();
 	c->addr = argv[optind++];
 	conn_open(c);
-	if (optind == argc) {
-		for (i = 0; i < requests; i++) {
-			if (i > 0 && !c->keep)
-				run_command(c, strcpy(buf, "connect"));
-			run_command(c, strcpy(buf, "request"));
-			if (!c->keep)
-				run_command(c, strcpy(buf, "read-eof"));
-		}
+	for (i = 0; optind == argc && i < requests; i++) {
+		if (i > 0 && !c->keep)
+			run_command(c, strcpy(buf, "connect"));
+		run_command(c, strcpy(buf, "request"));
+		if (!c->keep)
+			run_command(c, strcpy(buf, "read-eof"));
 	}
 	for (; optind < argc; optind++) {
-		if (strcmp(argv[optind], "-") != 0) {
+		if (strcmp(argv[optind], "-") != 0)
 			run_command(c, argv[optind]);
-			continue;
-		}
-		while (getline(&line, &cap, stdin) != -1)
-			run_command(c, line);
+		else
+			while (getline(&line, &cap, stdin) != -1)
+				run_command(c, line);
 	}
 	free(line);
 	if (c->out != NULL && fclose(c->out) == EOF)

@@ -30,6 +30,8 @@ start() {
 	shift
 	fpmd_conf "$@"
 	sed -i "s/pm.max_children = 2\$/pm.max_children = $n/" "$FPMD_CONF"
+	grep -q "pm.max_children = $n\$" "$FPMD_CONF" ||
+		fail "start: cannot set pm.max_children in $FPMD_CONF"
 	# Not the default control socket: other fpmd may run beside the tests.
 	grep -q '^control.socket' "$FPMD_CONF" ||
 		sed -i "1i control.socket = \"$BATS_TEST_TMPDIR/control.sock\"" "$FPMD_CONF"
@@ -41,17 +43,17 @@ fcgi() {
 	"$CLIENT" -t 5 "$FPMD_SOCK" "$@"
 }
 
-# get SCRIPT [CLIENT_ARGS...]: options for a GET of SCRIPT (under t/data/www)
-# then the client's own arguments, printing the body: run fcgi "${GET[@]}".
+# get SCRIPT: GET holds the client options for a GET of SCRIPT (a path
+# under t/data/www).
 get() {
-	GET=(-b -p "SCRIPT_FILENAME=$WWW_ROOT/$1" -p REQUEST_METHOD=GET)
+	GET=(-p "SCRIPT_FILENAME=$WWW_ROOT/$1" -p REQUEST_METHOD=GET)
 }
 
 # worker_pid: the pid of the worker that serves a plain request.
 worker_pid() {
 	local out
 	get proto/pid.php
-	out=$("$CLIENT" -t 5 "${GET[@]}" "$FPMD_SOCK") || {
+	out=$("$CLIENT" -t 5 -b "${GET[@]}" "$FPMD_SOCK") || {
 		echo "worker_pid: $out" >&2
 		return 1
 	}
@@ -93,7 +95,7 @@ md5() {
 @test "GET: STDOUT with the response, empty STDOUT, END_REQUEST, close" {
 	start 2
 	get hello.php
-	run fcgi -o "$BATS_TEST_TMPDIR/out" "${GET[@]:1}"
+	run fcgi -o "$BATS_TEST_TMPDIR/out" "${GET[@]}"
 	assert_eq 0 "$status" "$output"
 	assert_match "${lines[0]}" '^STDOUT [0-9]+ bytes$'
 	assert_eq 'STDOUT 0 bytes' "${lines[1]}"
@@ -107,7 +109,7 @@ md5() {
 @test "FCGI_KEEP_CONN: three requests on one connection, one worker" {
 	start 2
 	get proto/pid.php
-	run fcgi -k -n 3 "${GET[@]}"
+	run fcgi -b -k -n 3 "${GET[@]}"
 	assert_eq 0 "$status" "$output"
 	local -a pids ends
 	mapfile -t pids < <(grep '^pid=' <<<"$output")
@@ -133,7 +135,7 @@ md5() {
 @test "GET_VALUES: FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS=0" {
 	start 1
 	get hello.php
-	run fcgi "${GET[@]}" \
+	run fcgi -b "${GET[@]}" \
 		'get-values FCGI_MAX_CONNS FCGI_MAX_REQS FCGI_MPXS_CONNS NOT_A_VAR' \
 		read request
 	assert_eq 0 "$status" "$output"
@@ -145,7 +147,7 @@ md5() {
 @test "unknown record type: UNKNOWN_TYPE, and the connection goes on" {
 	start 1
 	get hello.php
-	run fcgi "${GET[@]}" 'record 42 0 0001020304050607' read request
+	run fcgi -b "${GET[@]}" 'record 42 0 0001020304050607' read request
 	assert_eq 0 "$status" "$output"
 	assert_eq 'UNKNOWN_TYPE 42' "${lines[0]}"
 	assert_contains "$output" 'Hello, world!'
@@ -162,7 +164,7 @@ md5() {
 @test "role FILTER with FCGI_KEEP_CONN: FCGI_UNKNOWN_ROLE, the connection goes on" {
 	start 1
 	get hello.php
-	run fcgi "${GET[@]}" 'begin 7 filter keep' read request
+	run fcgi -b "${GET[@]}" 'begin 7 filter keep' read request
 	assert_eq 0 "$status" "$output"
 	assert_eq 'END_REQUEST id=7 app=0 proto=3' "${lines[0]}"
 	assert_contains "$output" 'Hello, world!'
@@ -171,7 +173,7 @@ md5() {
 @test "second BEGIN_REQUEST while PARAMS are read: FCGI_CANT_MPX_CONN for it" {
 	start 1
 	get hello.php
-	run fcgi "${GET[@]}" 'begin 1 keep' 'params noend' 'begin 2' read \
+	run fcgi -b "${GET[@]}" 'begin 1 keep' 'params noend' 'begin 2' read \
 		'id 1' params-end stdin-end read-end
 	assert_eq 0 "$status" "$output"
 	assert_eq 'END_REQUEST id=2 app=0 proto=1' "${lines[0]}"
@@ -229,7 +231,7 @@ md5() {
 @test "PARAMS in 1-byte records" {
 	start 1
 	get proto/env.php
-	run fcgi "${GET[@]}" -p 'X_ONE=hello' -p 'X_TWO=' 'begin 1' 'params 1' \
+	run fcgi -b "${GET[@]}" -p 'X_ONE=hello' -p 'X_TWO=' 'begin 1' 'params 1' \
 		stdin-end read-end
 	assert_eq 0 "$status" "$output"
 	assert_contains "$output" "X_ONE 5 $(printf hello | md5)"
@@ -239,17 +241,17 @@ md5() {
 
 @test "names and values of 127, 128 and 300 bytes (1- and 4-byte lengths)" {
 	start 1
-	local n127 n128 v127 v128 v300
-	n127=$(repeat A 127) n128=$(repeat B 128)
+	local n127 n128 n300 v127 v128 v300
+	n127=$(repeat A 127) n128=$(repeat B 128) n300=$(repeat C 300)
 	v127=$(repeat a 127) v128=$(repeat b 128) v300=$(repeat c 300)
 	get proto/env.php
-	run fcgi "${GET[@]}" -p "$n127=$v128" -p "$n128=$v127" -p "X_300=$v300" \
-		-p "X_EMPTY_NAME_NEXT=$n128"
+	run fcgi -b "${GET[@]}" -p "$n127=$v128" -p "$n128=$v127" \
+		-p "$n300=$v300" -p "X_300=$v300"
 	assert_eq 0 "$status" "$output"
 	assert_contains "$output" "$n127 128 $(printf %s "$v128" | md5)"
 	assert_contains "$output" "$n128 127 $(printf %s "$v127" | md5)"
+	assert_contains "$output" "$n300 300 $(printf %s "$v300" | md5)"
 	assert_contains "$output" "X_300 300 $(printf %s "$v300" | md5)"
-	assert_contains "$output" "X_EMPTY_NAME_NEXT 128 $(printf %s "$n128" | md5)"
 }
 
 @test "a 60 KB param value, its pair split across PARAMS records" {
@@ -257,7 +259,7 @@ md5() {
 	local v
 	v=$(repeat v 61440)
 	get proto/env.php
-	run fcgi "${GET[@]}" -p "X_BEFORE=$(repeat w 8000)" -p "X_BIG=$v"
+	run fcgi -b "${GET[@]}" -p "X_BEFORE=$(repeat w 8000)" -p "X_BIG=$v"
 	assert_eq 0 "$status" "${output:0:2000}"
 	assert_contains "$output" "X_BIG 61440 $(printf %s "$v" | md5)"
 	assert_contains "$output" 'X_BEFORE 8000 '
@@ -292,7 +294,7 @@ md5() {
 	start 1
 	local out=$BATS_TEST_TMPDIR/out line n sum=0 records=0
 	get output.php
-	run fcgi -o "$out" "${GET[@]:1}" -p QUERY_STRING=n=200000
+	run fcgi -o "$out" "${GET[@]}" -p QUERY_STRING=n=200000
 	assert_eq 0 "$status" "$output"
 	for line in "${lines[@]}"; do
 		[[ $line =~ ^STDOUT\ ([0-9]+)\ bytes$ ]] || continue
@@ -440,7 +442,7 @@ listen_queue_empty() {
 	STALL_PID=$!
 	wait_until 5 grep -q sent "$log" || fail "the stalling client did not start"
 	wait_until 5 listen_queue_empty || fail "the stalled connection was not accepted"
-	run fcgi "${GET[@]}"
+	run fcgi -b "${GET[@]}"
 	assert_eq 0 "$status" "$output"
 	assert_contains "$output" pid=
 	proc_alive "$STALL_PID" || fail "the stalling client is gone"
@@ -450,16 +452,19 @@ listen_queue_empty() {
 
 @test "no REQUEST_METHOD: headers only, the script does not run (php-fpm)" {
 	start 1
-	run fcgi -b -p "SCRIPT_FILENAME=$WWW_ROOT/hello.php"
+	local mark=$BATS_TEST_TMPDIR/mark
+	run fcgi -b -p "SCRIPT_FILENAME=$PROTO/mark.php" -p "MARK=$mark"
 	assert_eq 0 "$status" "$output"
-	assert_not_contains "$output" 'Hello'
+	assert_contains "$output" 'Content-type: text/html'
+	assert_not_contains "$output" marked
 	assert_eq 'END_REQUEST id=1 app=0 proto=0' "${lines[-2]}"
+	[[ ! -e $mark ]] || fail "mark.php ran"
 }
 
 @test "SCRIPT_FILENAME outside security.limit_extensions: 403 Access denied." {
 	start 1
 	get x.txt
-	run fcgi "${GET[@]}"
+	run fcgi -b "${GET[@]}"
 	assert_eq 0 "$status" "$output"
 	assert_contains "$output" $'Status: 403 Forbidden\r'
 	assert_contains "$output" $'\r\n\r\nAccess denied.\n'
@@ -468,7 +473,7 @@ listen_queue_empty() {
 @test "'..' in SCRIPT_FILENAME: 404 File not found." {
 	start 1
 	get proto/../hello.php
-	run fcgi "${GET[@]}"
+	run fcgi -b "${GET[@]}"
 	assert_eq 0 "$status" "$output"
 	assert_contains "$output" $'Status: 404 Not Found\r'
 	assert_contains "$output" $'\r\n\r\nFile not found.\n'

@@ -29,6 +29,7 @@ _nginx_conf() {
 		EXTRA=$extra awk '{ print } /^ *index index\.php/ { print ENVIRON["EXTRA"] }'
 }
 
+# shellcheck disable=SC2016 # nginx variables
 # A location whose URL is /PREFIX/path/to/script.php runs
 # $document_root/path/to/script.php with extra fastcgi_param lines.
 _prefixed_location() {
@@ -70,11 +71,12 @@ body_value() {
 	return 1
 }
 
-# get_ok URL [CURL_ARGS...]: http, and the status must be 200.
+# get_ok URL [CURL_ARGS...]: http (no curl globbing: URLs have "[]"), and
+# the status must be 200.
 get_ok() {
 	local url=$1
 	shift
-	http "$@" "$url" || return 1
+	http -g "$@" "$url" || return 1
 	assert_eq 200 "$HTTP_STATUS" "status of $url" || {
 		printf '%s\n' "$HTTP_BODY" >&2
 		return 1

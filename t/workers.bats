@@ -261,6 +261,7 @@ max_requests_recycle() {
 
 @test "clear_env = yes: the master's environment is hidden, env { } is seen" {
 	export FPMD_TEST_MARKER=from-the-master
+	# shellcheck disable=SC2016 # fpmd expands $NAME in env values
 	fpmd_conf 'clear_env = yes' 'env {' '    FOO = "bar"' '    COPIED = "$FPMD_TEST_MARKER"' '}'
 	fpmd_start
 	nginx_start

@@ -29,12 +29,12 @@ sockpath_default(char *buf, size_t len, const char **why)
 		    xdg[strlen(xdg) - 1] == '/' ? "" : "/",
 		    SOCKPATH_NAME);
 		if (why != NULL)
-			*why = "the default under $XDG_RUNTIME_DIR";
+			*why = "the default in $XDG_RUNTIME_DIR";
 	} else {
 		n = snprintf(buf, len, "/tmp/fpmd-%lu/control.sock",
 		    (unsigned long)uid);
 		if (why != NULL)
-			*why = "the default for a user without "
+			*why = "the default without "
 			    "$XDG_RUNTIME_DIR";
 	}
 	if (n < 0 || (size_t)n >= len) {
