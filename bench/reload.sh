@@ -7,6 +7,8 @@
 # and connection errors) as wrk reports them.
 #
 # usage: bench/reload.sh [DURATION] [RELOADS] [CONNECTIONS]
+# PCT=SECONDS sets process_control_timeout for both servers (default: not
+# set, each server's own default, which is what most php-fpm pools run).
 # needs: a built tree (contrib/setup.sh), nginx, php-fpm8.2, wrk (apt-get
 # install wrk).  Not a test: it prints numbers for docs/BENCHMARKS.md.
 set -eu
@@ -47,7 +49,7 @@ PHP
 cat > "$work/fpmd.conf" <<CONF
 php_ini = "/etc/php/8.2/fpm/php.ini"
 control.socket = "$work/control.sock"
-process_control_timeout = 30
+${PCT:+process_control_timeout = $PCT}
 pool www {
     listen = "$work/fpmd.sock"
     listen.mode = 0666
@@ -60,7 +62,7 @@ cat > "$work/php-fpm.conf" <<CONF
 [global]
 error_log = $work/php-fpm.log
 daemonize = no
-process_control_timeout = 30
+${PCT:+process_control_timeout = $PCT}
 [www]
 listen = $work/php-fpm.sock
 listen.mode = 0666
@@ -139,6 +141,6 @@ run() {
 	    "$(awk '/Requests\/sec/ { print $2 }' "$work/wrk-$name.txt")"
 }
 
-echo "reload under load: ${duration}s, $conns connections, $reloads reloads, 8 static workers"
+echo "reload under load: ${duration}s, $conns connections, $reloads reloads, 8 static workers, process_control_timeout ${PCT:-default}"
 run fpmd "$port_fpmd" "$top/fpmctl" -s "$work/control.sock" reload
 run php-fpm "$port_fpm" kill -USR2 "$fpm_pid"

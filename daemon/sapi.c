@@ -953,11 +953,16 @@ sapi_run_script(char *path)
 	if (!ext_allowed(path)) {
 		log_notice("Access to the script '%s' has been denied (see "
 		    "security.limit_extensions)", path);
-		if (cgi.logging)
-			req_stderr(cur, "Access to the script has been denied "
-			    "(see security.limit_extensions)",
-			    sizeof("Access to the script has been denied "
-			    "(see security.limit_extensions)") - 1);
+		if (cgi.logging) {
+			char msg[1024];
+			int n = snprintf(msg, sizeof(msg), "Access to the "
+			    "script '%s' has been denied (see "
+			    "security.limit_extensions)", path);
+
+			if (n > 0)
+				req_stderr(cur, msg, (size_t)n < sizeof(msg) ?
+				    (size_t)n : sizeof(msg) - 1);
+		}
 		sapi_answer(403, "Access denied.\n");
 		return;
 	}

@@ -229,17 +229,25 @@ req_send_end(struct fpmd_req *r, uint16_t id, uint8_t protocol_status)
 	return req_sendv(r, &iov, 1);
 }
 
-/* Management records and unknown types, whatever phase we are in. */
+/*
+ * Management records, unknown types and records for other request ids,
+ * whatever phase we are in.  While a request is under way (busy), a new
+ * BEGIN_REQUEST is told we do not multiplex.
+ */
 static int
-req_answer_other(struct fpmd_req *r, const struct fcgi_record *rec)
+req_answer_other(struct fpmd_req *r, const struct fcgi_record *rec, bool busy)
 {
 	uint8_t buf[256];
 	struct iovec iov = { buf, 0 };
 
+	if (busy && rec->type == FCGI_BEGIN_REQUEST && rec->id != 0)
+		return req_send_end(r, rec->id, FCGI_CANT_MPX_CONN);
 	switch (rec->type) {
 	case FCGI_GET_VALUES:
+		/* the pool as a whole: one connection per worker */
 		iov.iov_len = fcgi_get_values_answer(rec, buf, sizeof(buf),
-		    1, 1);
+		    (unsigned)r->pc->max_children,
+		    (unsigned)r->pc->max_children);
 		if (iov.iov_len == 0) {
 			log_warnx("FastCGI: malformed GET_VALUES, closing the "
 			    "connection");
@@ -273,11 +281,15 @@ req_read_head(struct fpmd_req *r, bool first)
 	bool begun = false;
 
 	for (;;) {
-		if (req_next_record(r, &rec, !begun && !first) == -1)
+		if (req_next_record(r, &rec, !begun && !first) == -1) {
+			if (begun && r->in_off == r->in_len)
+				log_warnx("FastCGI: connection closed before "
+				    "the end of PARAMS");
 			return -1;
+		}
 		if (!begun) {
 			if (rec.type != FCGI_BEGIN_REQUEST || rec.id == 0) {
-				if (req_answer_other(r, &rec) == -1)
+				if (req_answer_other(r, &rec, false) == -1)
 					return -1;
 				continue;
 			}
@@ -301,11 +313,7 @@ req_read_head(struct fpmd_req *r, bool first)
 			continue;
 		}
 		if (rec.id != r->id) {
-			if (rec.type == FCGI_BEGIN_REQUEST) {
-				if (req_send_end(r, rec.id, FCGI_CANT_MPX_CONN)
-				    == -1)
-					return -1;
-			} else if (req_answer_other(r, &rec) == -1)
+			if (req_answer_other(r, &rec, true) == -1)
 				return -1;
 			continue;
 		}
@@ -340,7 +348,7 @@ req_read_head(struct fpmd_req *r, bool first)
 			    "PARAMS, closing the connection");
 			return -1;
 		default:
-			if (req_answer_other(r, &rec) == -1)
+			if (req_answer_other(r, &rec, true) == -1)
 				return -1;
 			break;
 		}
@@ -365,14 +373,10 @@ req_read_body(struct fpmd_req *r, char *buf, size_t len)
 		}
 		if (r->stdin_eof || r->broken || r->aborted)
 			break;
-		/* Hand over what we have rather than wait for more. */
-		if (done > 0 && fcgi_record_parse(r->in + r->in_off,
-		    r->in_len - r->in_off, &rec) == 0)
-			break;
 		if (req_next_record(r, &rec, false) == -1)
 			break;
 		if (rec.id != r->id) {
-			if (req_answer_other(r, &rec) == -1)
+			if (req_answer_other(r, &rec, true) == -1)
 				break;
 			continue;
 		}
@@ -392,7 +396,7 @@ req_read_body(struct fpmd_req *r, char *buf, size_t len)
 		case FCGI_DATA:
 			break;
 		default:
-			if (req_answer_other(r, &rec) == -1)
+			if (req_answer_other(r, &rec, true) == -1)
 				return -1;
 			break;
 		}

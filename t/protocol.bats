@@ -278,6 +278,15 @@ md5() {
 	assert_contains "$output" "20000 $(md5 <"$f")"
 }
 
+@test "STDIN records that arrive 0.2 s apart: the script waits for all" {
+	start 1
+	run fcgi -b -p "SCRIPT_FILENAME=$PROTO/input.php" -p REQUEST_METHOD=PUT \
+		-p CONTENT_LENGTH=5 'begin 1' params 'stdin he' 'sleep 0.2' \
+		'stdin llo' stdin-end read-end
+	assert_eq 0 "$status" "$output"
+	assert_contains "$output" "5 $(printf hello | md5)"
+}
+
 @test "a 10 MB request body" {
 	start 1 'php_admin_value { post_max_size = "16M" }'
 	local f=$BATS_TEST_TMPDIR/body

@@ -83,8 +83,63 @@ get_ok() {
 	}
 }
 
+# The shared stack, for the tests that need no pool settings of their own:
+# one fpmd with two pools of one worker each, "www" behind a plain nginx
+# ($PLAIN) and "ka" behind a keepalive one ($KA) (one worker cannot serve
+# two nginx when one keeps its connection). Tests with settings of their
+# own start their own fpmd and nginx (stopped by teardown).
+setup_file() {
+	local d=$BATS_FILE_TMPDIR pool
+	mkdir -p "$d/upload"
+	FPMD_CONF=$d/fpmd.conf
+	{
+		echo 'log_level = notice'
+		echo "php_ini = \"$PHP_INI\""
+		echo "control.socket = \"$d/control.sock\""
+		for pool in www ka; do
+			echo "pool $pool {"
+			echo "    listen = \"$d/$pool.sock\""
+			echo '    listen.mode = 0666'
+			echo '    pm = static'
+			echo '    pm.max_children = 1'
+			echo "    php_admin_value { upload_tmp_dir = \"$d/upload\" }"
+			echo '}'
+		done
+	} >"$FPMD_CONF"
+	check_sock_path "$d/www.sock"
+	fpmd_start
+	export SHARED_LOG=$FPMD_LOG SHARED_UPLOAD=$d/upload
+	nginx_start -n nginx-plain "$d/www.sock"
+	export PLAIN=$BASE_URL
+	nginx_start --keepalive -n nginx-ka "$d/ka.sock"
+	export KA=$BASE_URL
+}
+
+teardown_file() {
+	teardown_stack
+}
+
 teardown() {
 	teardown_stack
+}
+
+# shared [--keepalive]: BASE_URL and FPMD_LOG of the shared stack.
+shared() {
+	if [[ ${1:-} == --keepalive ]]; then
+		BASE_URL=$KA
+	else
+		BASE_URL=$PLAIN
+	fi
+	FPMD_LOG=$SHARED_LOG
+}
+
+# log_count TEXT: lines of the fpmd log with TEXT.
+log_count() {
+	grep -cF -- "$1" "$FPMD_LOG" || true
+}
+
+_log_count_above() {
+	(($(log_count "$2") > $1))
 }
 
 # --------------------------------------------------------- PHP_VALUE param
@@ -92,9 +147,7 @@ teardown() {
 # php_value_one_request [--keepalive]
 php_value_one_request() {
 	local pid
-	fpmd_conf 'pm.max_children = 1'
-	fpmd_start
-	nginx_start "$@"
+	shared "$@"
 	get_ok "$BASE_URL/feat/ini.php?k=precision"
 	pid=$(body_value pid)
 	assert_eq "'14'" "$(body_value precision)" "default precision"
@@ -122,9 +175,7 @@ php_value_one_request() {
 
 @test "PHP_ADMIN_VALUE cannot be changed by ini_set in its request, and lasts one request" {
 	local pid
-	fpmd_conf 'pm.max_children = 1'
-	fpmd_start
-	nginx_start --keepalive
+	shared --keepalive
 	get_ok "$BASE_URL/pav/feat/ini.php?k=precision&set[]=precision:9"
 	pid=$(body_value pid)
 	assert_eq "'5'" "$(body_value precision)" "precision with PHP_ADMIN_VALUE"
@@ -223,9 +274,7 @@ finish_request() {
 # ------------------------------------------------------------------ misc
 
 @test "getallheaders() has the request headers" {
-	fpmd_conf
-	fpmd_start
-	nginx_start
+	shared
 	get_ok "$BASE_URL/getallheaders.php" -H 'X-Foo-Bar: baz qux' -H 'Content-Type: text/plain' -d 'x=1'
 	assert_contains "$HTTP_BODY" "X-Foo-Bar: baz qux"
 	assert_contains "$HTTP_BODY" "Content-Type: text/plain"
@@ -249,18 +298,14 @@ finish_request() {
 }
 
 @test "security.limit_extensions default: .php5 is denied" {
-	fpmd_conf
-	fpmd_start
-	nginx_start
+	shared
 	http "$BASE_URL/feat/ext.php5"
 	assert_eq 403 "$HTTP_STATUS"
 	assert_eq "Access denied." "$HTTP_BODY"
 }
 
 @test "httpoxy: a Proxy header does not become HTTP_PROXY" {
-	fpmd_conf
-	fpmd_start
-	nginx_start
+	shared
 	get_ok "$BASE_URL/feat/proxy.php" -H 'Proxy: http://evil.example:3128' -H 'X-Other: fine'
 	assert_eq "false" "$(body_value 'getenv(HTTP_PROXY)')"
 	assert_eq "false" "$(body_value 'SERVER[HTTP_PROXY]')"
@@ -271,9 +316,7 @@ finish_request() {
 
 @test "REQUEST_TIME and REQUEST_TIME_FLOAT are there and close to now" {
 	local before after rt rtf now
-	fpmd_conf
-	fpmd_start
-	nginx_start
+	shared
 	before=$(date +%s)
 	get_ok "$BASE_URL/feat/reqtime.php"
 	after=$(date +%s)
@@ -293,9 +336,7 @@ finish_request() {
 # reaches the client before the second is written.
 flush_streams() {
 	local d=$BATS_TEST_TMPDIR t1 t2
-	fpmd_conf
-	fpmd_start
-	nginx_start "$@"
+	shared "$@"
 	curl -sS -N --max-time 30 "$BASE_URL/stream/feat/flush.php" | while IFS= read -r line; do
 		printf '%s %s\n' "$(now_ms)" "$line"
 	done >"$d/stream.out"
@@ -317,10 +358,7 @@ flush_streams() {
 
 @test "uploads: 3 files land in \$_FILES, their tmp files are gone after the request" {
 	local d=$BATS_TEST_TMPDIR f
-	mkdir -p "$d/upload"
-	fpmd_conf 'pm.max_children = 1' "php_admin_value { upload_tmp_dir = \"$d/upload\" }"
-	fpmd_start
-	nginx_start
+	shared
 	printf 'first file\n' >"$d/a.txt"
 	head -c 100000 /dev/urandom >"$d/b.bin"
 	: >"$d/c.empty"
@@ -332,11 +370,11 @@ flush_streams() {
 	assert_contains "$HTTP_BODY" "c c.empty 0 0 $(md5sum <"$d/c.empty" | cut -d' ' -f1) true"
 	# they were in upload_tmp_dir, and are gone now
 	while IFS= read -r f; do
-		[[ $f == "$d/upload/php"* ]] || fail "tmp file $f not in upload_tmp_dir"
+		[[ $f == "$SHARED_UPLOAD/php"* ]] || fail "tmp file $f not in upload_tmp_dir"
 		[[ ! -e $f ]] || fail "tmp file $f is still there"
 	done <"$d/tmp.list"
 	assert_eq 3 "$(wc -l <"$d/tmp.list")"
-	assert_eq "" "$(ls -A "$d/upload")" "upload_tmp_dir after the request"
+	assert_eq "" "$(ls -A "$SHARED_UPLOAD")" "upload_tmp_dir after the request"
 }
 
 # fatal_then_next [--keepalive] SCRIPT LOG_TEXT: SCRIPT ends in a fatal error
@@ -347,21 +385,21 @@ fatal_then_next() {
 		ka=(--keepalive)
 		shift
 	fi
-	local script=$1 text=$2 pid
-	fpmd_conf 'pm.max_children = 1'
-	fpmd_start
-	nginx_start "${ka[@]}"
+	local script=$1 text=$2 pid n
+	shared "${ka[@]}"
 	get_ok "$BASE_URL/feat/pid.php"
 	pid=$HTTP_BODY
+	n=$(log_count "$text")
 	http "$BASE_URL/$script"
 	assert_eq 500 "$HTTP_STATUS" "status of $script"
 	assert_not_contains "$HTTP_BODY" "Fatal error"
-	wait_log "$text"
+	wait_until 5 _log_count_above "$n" "$text" || fail "no new log line: $text"
+	assert_contains "$(grep -F -- "$text" "$FPMD_LOG" | tail -n 1)" "$pid"
 	get_ok "$BASE_URL/feat/pid.php"
 	assert_eq "$pid" "$HTTP_BODY" "the same worker serves the next request"
 	get_ok "$BASE_URL/hello.php"
 	assert_eq "Hello, world!" "$HTTP_BODY"
-	run ! grep -F "exited" "$FPMD_LOG"
+	run ! grep -F "child $pid exited" "$FPMD_LOG"
 }
 
 @test "max_execution_time overrun: 500, the worker serves the next request" {

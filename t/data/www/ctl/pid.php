@@ -1,0 +1,3 @@
+<?php
+// Which worker answered.
+echo getmypid(), "\n";
