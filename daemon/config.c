@@ -986,6 +986,11 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 		if (*v != '\0' && (*sp = conf_path_abs(cl->cur->dir, v)) ==
 		    NULL)
 			cl->oom = true;
+		/* PHP would silently run on its defaults without it. */
+		if (*sp != NULL && (o == &global_opts[GO_PHP_INI] ||
+		    o == &pool_opts[PO_PHP_INI]) && access(*sp, R_OK) == -1)
+			conf_err(cl, file, line, pool, "php_ini: cannot read "
+			    "'%s': %s", *sp, strerror(errno));
 		return;
 	case CT_LISTEN:
 		free(*sp);

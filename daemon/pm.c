@@ -371,7 +371,10 @@ gen_send(struct gen *g, enum proto_msg_type type, int slot, pid_t pid,
 	m.status = status;
 	if (send(g->ctl_fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(m)) {
-		log_warn("[pool %s] message to the prototype", g->pool->name);
+		/* EPIPE: it is exiting, and SIGCHLD will say so */
+		if (errno != EPIPE && errno != ECONNRESET)
+			log_warn("[pool %s] message to the prototype",
+			    g->pool->name);
 		return -1;
 	}
 	return 0;

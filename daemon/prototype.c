@@ -93,23 +93,42 @@ proto_rlimit(int resource, int value, const char *name, char *err,
 	return 0;
 }
 
-/* The pool's environment: php-fpm's clear_env and env semantics. */
+/*
+ * The pool's environment: php-fpm's clear_env and env semantics.  A value
+ * "$NAME" is NAME from fpmd's own environment (empty if unset), read
+ * before the environment is cleared.
+ */
 static int
 proto_env(const struct pool_conf *pc, const struct passwd *pw)
 {
+	const char **vals;
+	const char *v;
 	size_t i;
 	bool user = false, home = false;
 
+	if ((vals = calloc(pc->nenv + 1, sizeof(*vals))) == NULL)
+		return -1;
+	for (i = 0; i < pc->nenv; i++) {
+		v = pc->env[i].value;
+		if (v[0] == '$' && v[1] != '\0') {
+			v = getenv(v + 1);
+			v = v ? strdup(v) : "";
+		}
+		vals[i] = v;
+	}
 	if (pc->clear_env)
 		clearenv();
 	for (i = 0; i < pc->nenv; i++) {
-		if (setenv(pc->env[i].key, pc->env[i].value, 1) == -1)
+		if (vals[i] == NULL || setenv(pc->env[i].key, vals[i], 1) == -1) {
+			free(vals);
 			return -1;
+		}
 		if (strcmp(pc->env[i].key, "USER") == 0)
 			user = true;
 		if (strcmp(pc->env[i].key, "HOME") == 0)
 			home = true;
 	}
+	free(vals);	/* the strings stay: the environment points at them */
 	if (pw != NULL) {
 		if (!user)
 			setenv("USER", pw->pw_name, 1);
@@ -332,6 +351,8 @@ proto_main(const struct proto_args *pa)
 	snprintf(prefix, sizeof(prefix), "[pool %s] ", pa->pc->name);
 	log_set_prefix(prefix);
 	log_set_fd(pa->log_fd);
+	/* What PHP or an extension prints on stderr goes to fpmd's log too. */
+	dup2(pa->log_fd, STDERR_FILENO);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

@@ -1,0 +1,557 @@
+#!/usr/bin/env bats
+# Reload and stop, through real nginx: generations side by side, no
+# request refused or cut, a bad configuration or a failed PHP start-up
+# changes nothing, listeners and pools follow the new configuration, and
+# the three ways to stop.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# ------------------------------------------------------------ local helpers
+# (candidates for t/helper.bash; control.bats has the same ones)
+
+FPMCTL=$FPMD_BUILDDIR/fpmctl
+
+# ctl ARGS...: fpmctl on this test's fpmd.
+ctl() {
+	"$FPMCTL" -s "$FPMD_CTL" "$@"
+}
+
+# json EXPR: evaluate the python expression EXPR on the JSON document read
+# from stdin (as d); a string is printed as it is, anything else as JSON.
+json() {
+	"$PYTHON" -c 'import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))' "$1"
+}
+
+declare -gA BG=()
+
+# bg_get NAME URL [CURL_ARGS...]: a request in the background; its status,
+# body and errors go to $(t_tmp)/NAME.{code,body,err}.
+bg_get() {
+	local name=$1 url=$2 d
+	shift 2
+	d=$(t_tmp)
+	curl -sS --max-time 60 -H 'Expect:' -o "$d/$name.body" -w '%{http_code}' \
+		"$@" "$url" >"$d/$name.code" 2>"$d/$name.err" 3>&- &
+	BG[$name]=$!
+}
+
+# bg_slow NAME SECS [BASE]: bg_get of ctl/sleep.php for SECS seconds
+# through BASE (default $BASE_URL); returns once PHP runs it (its mark file
+# holds the worker's pid).
+bg_slow() {
+	local name=$1 secs=$2 base=${3:-$BASE_URL} d
+	d=$(t_tmp)
+	bg_get "$name" "$base/ctl/sleep.php?s=$secs&mark=$d/$name.mark"
+	wait_until 15 test -s "$d/$name.mark" ||
+		fail "bg_slow $name: the script did not start within 15 s"
+}
+
+# bg_wait NAME: wait for a background request; sets BG_CODE.
+bg_wait() {
+	local d
+	d=$(t_tmp)
+	wait "${BG[$1]}" || true
+	unset "BG[$1]"
+	BG_CODE=$(cat "$d/$1.code")
+}
+
+# assert_full_body NAME: background request NAME of ctl/sleep.php ended
+# with 200 and its whole body.
+assert_full_body() {
+	local d size
+	d=$(t_tmp)
+	bg_wait "$1"
+	assert_eq 200 "$BG_CODE" "status of request $1 ($(cat "$d/$1.err"))" || return 1
+	size=$(stat -c %s "$d/$1.body")
+	assert_eq 100011 "$size" "body size of request $1" || return 1
+	assert_eq end "$(tail -n 1 "$d/$1.body")" "last line of request $1"
+}
+
+# status_pids [POOL]: "pid:generation" of the workers status --full lists
+# for POOL (default www), sorted, on one line.
+status_pids() {
+	ctl --json status --full |
+		json "' '.join(sorted('%d:%d' % (p['pid'], p['generation']) for q in d['pools'] if q['pool'] == '${1:-www}' for p in q['processes']))"
+}
+
+# generation: the latest generation, from ping.
+generation() {
+	ctl --json ping | json 'd["generation"]'
+}
+
+# procs_titled PATTERN: pids of this fpmd's descendants whose process title
+# matches the glob PATTERN.
+procs_titled() {
+	local p a
+	for p in $(proc_descendants "$FPMD_PID"); do
+		a=$(ps -o args= -p "$p" 2>/dev/null) || continue
+		# shellcheck disable=SC2053
+		[[ $a == $1 ]] && echo "$p"
+	done
+	return 0
+}
+
+# worker_procs / proto_procs [POOL]: live workers / prototypes (of POOL).
+worker_procs() {
+	local p
+	for p in $(procs_titled "fpmd: pool ${1:-*}"); do
+		[[ $(ps -o args= -p "$p") != *prototype* ]] && echo "$p"
+	done
+	return 0
+}
+proto_procs() {
+	procs_titled "fpmd: pool ${1:-*} prototype*"
+}
+
+count_is() {
+	[[ $("${@:2}") == "$1" ]]
+}
+
+# settled N: the pools run N workers and one prototype each of the latest
+# generation, and nothing else (old generations are gone).
+settled() {
+	local n=$1 np
+	np=$(ctl --json status | json 'len(d["pools"])')
+	[[ $(worker_procs | wc -l) == "$n" && $(proto_procs | wc -l) == "$np" ]]
+}
+
+# open_path DIR: let every user reach DIR (bats makes its directories 0700).
+open_path() {
+	local d
+	d=$(realpath "$1")
+	while [[ -n $d && $d != / ]]; do
+		[[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	chmod o+rx "$1"
+}
+
+# slow_startup SECS: make the pool's PHP start-up take SECS seconds (an
+# opcache.preload script that sleeps), from the next reload on.
+slow_startup() {
+	local d=$BATS_TEST_TMPDIR
+	printf '<?php\nsleep(%d);\n' "$1" >"$d/preload.php"
+	open_path "$d"
+	chmod 644 "$d/preload.php"
+	sed -i "s|^    pm = static|    php_admin_value {\\n        opcache.preload = \"$d/preload.php\"\\n        opcache.preload_user = nobody\\n    }\\n    pm = static|" "$FPMD_CONF"
+	grep -q preload.php "$FPMD_CONF"
+}
+
+# fpmd_gone: fpmd exited; check its status is 0 and nothing of it is left.
+# Clears FPMD_PID (the teardown has nothing to stop then).
+fpmd_gone() {
+	local pid=$FPMD_PID rc=0
+	wait_until 10 _exited "$pid" || fail "fpmd (pid $pid) still runs"
+	wait "$pid" 2>/dev/null || rc=$?
+	FPMD_PID=
+	wait_until 5 _no_group_left "$pid" || {
+		proc_group_members "$pid" >&2
+		_kill_group "$pid"
+		fail "fpmd (pid $pid) left processes behind"
+	}
+	assert_eq 0 "$rc" "fpmd's exit status"
+}
+
+teardown() {
+	local n
+	[[ -n ${BATS_TEST_TMPDIR:-} ]] && touch "$BATS_TEST_TMPDIR/stop"
+	for n in "${!BG[@]}"; do
+		kill "${BG[$n]}" 2>/dev/null || true
+	done
+	teardown_stack
+}
+
+# load_loop URL OUT: requests to URL, 10 a curl, until the file "stop"
+# appears; one line "HTTP_CODE BYTES" per request in OUT.
+load_loop() {
+	local url=$1 out=$2 i
+	local -a args=()
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		args+=(-o /dev/null "$url")
+	done
+	while [[ ! -e $BATS_TEST_TMPDIR/stop ]]; do
+		curl -s --max-time 20 -w '%{http_code} %{size_download}\n' "${args[@]}" >>"$out"
+	done
+}
+
+load_count() {
+	cat "$BATS_TEST_TMPDIR"/load.* 2>/dev/null | wc -l
+}
+
+# load_past N MS: at least N requests answered and MS ms gone since the
+# last mark (set LOAD_MARK/LOAD_T first).
+load_past() {
+	(($(load_count) >= LOAD_MARK + $1 && $(now_ms) >= LOAD_T + $2))
+}
+
+# ------------------------------------------------------------------ tests
+
+@test "20 reloads under load through nginx (with and without keepalive): no request fails" {
+	local d=$BATS_TEST_TMPDIR i r n bad total f
+	fpmd_conf 'pm.max_children = 4'
+	fpmd_start
+	nginx_start -n plain
+	local plain=$BASE_URL
+	nginx_start --keepalive -n ka
+	local ka=$BASE_URL
+	for i in 1 2 3; do
+		load_loop "$plain/ctl/ok.php" "$d/load.plain$i" 3>&- &
+		BG[plain$i]=$!
+		load_loop "$ka/ctl/ok.php" "$d/load.ka$i" 3>&- &
+		BG[ka$i]=$!
+	done
+	LOAD_MARK=0 LOAD_T=$(now_ms)
+	wait_until 20 load_past 50 0 || fail "the load does not run: $(load_count) answers"
+	# (not $i: bats 1.8's `run --separate-stderr` sets a global i)
+	for r in $(seq 20); do
+		LOAD_MARK=$(load_count) LOAD_T=$(now_ms)
+		run --separate-stderr ctl reload
+		[[ $status -eq 0 ]] || fail "reload $r: exit $status: $stderr"
+		assert_match "$output" "^reloaded: generation $((r + 1)) in [0-9]+ ms$"
+		# about a second of traffic per generation
+		wait_until 20 load_past 30 900 || fail "the load stalled after reload $r: $(load_count) answers"
+	done
+	touch "$d/stop"
+	for n in "${!BG[@]}"; do
+		wait "${BG[$n]}" || true
+		unset "BG[$n]"
+	done
+	total=$(load_count)
+	bad=$(cat "$d"/load.* | grep -vc '^200 3$' || true)
+	echo "# $total requests, $bad failed" >&3
+	if ((bad)); then
+		for f in "$d"/load.*; do
+			echo "${f##*/}: $(grep -v '^200 3$' "$f" | sort | uniq -c | tr '\n' ';')" >&2
+		done
+		grep -h 'upstream' "$d"/plain/error.log "$d"/ka/error.log | tail -n 20 >&2
+		fail "$bad of $total requests failed across 20 reloads"
+	fi
+	((total >= 500)) || fail "only $total requests in the test"
+
+	assert_eq 21 "$(generation)" "generation after 20 reloads"
+	assert_eq 21 "$(ctl --json status | json 'd["pools"][0]["generation"]')"
+	wait_until 20 settled 4 ||
+		fail "old generations still there: $(ctl status --full)"
+	assert_eq 4 "$(status_pids | tr ' ' '\n' | grep -c ':21$')" "workers of generation 21"
+	assert_eq 4 "$(status_pids | wc -w)" "workers listed"
+}
+
+@test "a 3 s request in flight during a reload completes with its whole body" {
+	local old st
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	bg_slow slow 3
+	old=$(cat "$BATS_TEST_TMPDIR/slow.mark")
+	run --separate-stderr ctl reload
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	# While it drains: the old worker, Running, of generation 1, beside two
+	# new ones.
+	st=$(ctl --json status --full)
+	assert_eq "1 Running" "$(json "' '.join('%d %s' % (p['generation'], p['state']) for p in d['pools'][0]['processes'] if p['pid'] == $old)" <<<"$st")"
+	assert_eq 2 "$(json "len([p for p in d['pools'][0]['processes'] if p['generation'] == 2])" <<<"$st")"
+	assert_eq 2 "$(json 'd["pools"][0]["generation"]' <<<"$st")"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	assert_full_body slow
+	wait_until 10 settled 2 || fail "the old generation did not go: $(ctl status --full)"
+	proc_alive "$old" && fail "old worker $old still alive"
+	assert_eq 2 "$(status_pids | tr ' ' '\n' | grep -c ':2$')"
+}
+
+@test "after a reload, a changed php_admin_value is what new requests see" {
+	local i
+	fpmd_conf 'php_admin_value { precision = 10 }'
+	fpmd_start
+	nginx_start
+	assert_body_equals "$BASE_URL/ctl/ini.php?k=precision" 10
+	sed -i 's/precision = 10/precision = 17/' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	for i in 1 2 3 4 5 6; do
+		assert_body_equals "$BASE_URL/ctl/ini.php?k=precision" 17
+	done
+}
+
+@test "reload with a typo: exit 1 with FILE:LINE, the serving generation is untouched" {
+	local before line
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	before=$(status_pids)
+	sed -i 's/pm.max_children = 2/pm.max_chlidren = 3/' "$FPMD_CONF"
+	line=$(grep -n 'pm.max_chlidren' "$FPMD_CONF" | cut -d: -f1)
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "(config_invalid)"
+	assert_contains "$stderr" "$FPMD_CONF:$line: "
+	assert_contains "$stderr" "pm.max_chlidren"
+	assert_eq "" "$output"
+	run --separate-stderr ctl --json reload
+	assert_eq 1 "$status"
+	assert_eq config_invalid "$(json 'd["error"]["code"]' <<<"$output")"
+	assert_match "$(json 'd["errors"][0]' <<<"$output")" "^$FPMD_CONF:$line: "
+
+	assert_eq 1 "$(generation)" "generation"
+	assert_eq "$before" "$(status_pids)" "workers"
+	assert_eq running "$(ctl --json status | json 'd["state"]')"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	# Fixed: the next reload is generation 2.
+	sed -i 's/pm.max_chlidren = 3/pm.max_children = 3/' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	assert_eq "reloaded: generation 2" "${output% in *}"
+	wait_until 10 settled 3 || fail "$(ctl status --full)"
+}
+
+@test "reload whose PHP start-up fails (unreadable php_ini): reload_failed, the old generation serves, nothing left over" {
+	local before procs
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	before=$(status_pids)
+	procs=$(proc_descendants "$FPMD_PID" | sort)
+	sed -i "s|^    pm = static|    php_ini = \"$BATS_TEST_TMPDIR/no-such-php.ini\"\\n    pm = static|" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "(reload_failed)"
+	assert_contains "$stderr" "no-such-php.ini"
+	run --separate-stderr ctl --json reload
+	assert_eq 1 "$status"
+	assert_eq reload_failed "$(json 'd["error"]["code"]' <<<"$output")"
+
+	assert_eq 1 "$(ctl --json status | json 'd["pools"][0]["generation"]')" "serving generation"
+	assert_eq "$before" "$(status_pids)" "workers"
+	assert_eq running "$(ctl --json status | json 'd["state"]')"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	wait_until 10 count_is "$procs" eval 'proc_descendants "$FPMD_PID" | sort' ||
+		fail "processes before: $(echo $procs), now: $(proc_descendants "$FPMD_PID" | tr '\n' ' ')"
+	assert_log_contains "reload failed"
+}
+
+@test "SIGUSR2 reloads as fpmctl reload does" {
+	local before
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	before=$(status_pids)
+	kill -USR2 "$FPMD_PID"
+	wait_until 10 count_is 2 generation || fail "generation $(generation) after SIGUSR2"
+	wait_log "reloaded: generation 2 serves"
+	assert_log_contains "reloading: generation 2 starting"
+	wait_until 10 settled 2 || fail "$(ctl status --full)"
+	assert_eq 2 "$(status_pids | tr ' ' '\n' | grep -c ':2$')"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	# And a typo by signal: logged, nothing changes.
+	echo 'bogus_option = 1' >>"$FPMD_CONF"
+	before=$(status_pids)
+	kill -USR2 "$FPMD_PID"
+	wait_log "bogus_option"
+	assert_eq 2 "$(generation)"
+	assert_eq "$before" "$(status_pids)"
+}
+
+@test "reload --no-wait returns at once; status shows reloading, then the new generation" {
+	local t0 t1
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	slow_startup 2
+	t0=$(now_ms)
+	run --separate-stderr ctl reload --no-wait
+	t1=$(now_ms)
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	assert_eq "reload started: generation 2" "$output"
+	(((t1 - t0) < 1500)) || fail "reload --no-wait took $((t1 - t0)) ms"
+	assert_eq reloading "$(ctl --json status | json 'd["state"]')"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	wait_until 15 count_is 2 eval 'ctl --json status | json "d[\"pools\"][0][\"generation\"]"' ||
+		fail "generation 2 does not serve: $(ctl status)"
+	wait_until 10 count_is running eval 'ctl --json status | json "d[\"state\"]"'
+	wait_log "reloaded: generation 2 serves"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+}
+
+@test "a reload while one is under way: reload_in_progress; the first one finishes" {
+	local d=$BATS_TEST_TMPDIR
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	slow_startup 3
+	"$FPMCTL" -s "$FPMD_CTL" reload >"$d/first.out" 2>"$d/first.err" 3>&- &
+	BG[first]=$!
+	wait_until 10 count_is reloading eval 'ctl --json status | json "d[\"state\"]"' ||
+		fail "status never said reloading"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "exit status of the second reload ($stderr)"
+	assert_contains "$stderr" "(reload_in_progress)"
+	run --separate-stderr ctl reload --no-wait
+	assert_eq 1 "$status" "exit status of a --no-wait reload meanwhile ($stderr)"
+	assert_contains "$stderr" "(reload_in_progress)"
+	# Generation 1 serves meanwhile.
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	assert_eq 1 "$(ctl --json status | json 'd["pools"][0]["generation"]')"
+	local rc=0
+	wait "${BG[first]}" || rc=$?
+	unset "BG[first]"
+	assert_eq 0 "$rc" "exit status of the first reload ($(cat "$d/first.err"))"
+	assert_match "$(cat "$d/first.out")" '^reloaded: generation 2 in [0-9]+ ms$'
+	assert_eq running "$(ctl --json status | json 'd["state"]')"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+}
+
+@test "a stop while a reload is under way: the reload gets stopping, fpmd exits cleanly" {
+	local d=$BATS_TEST_TMPDIR rc=0
+	fpmd_conf
+	fpmd_start
+	slow_startup 3
+	"$FPMCTL" -s "$FPMD_CTL" reload >"$d/first.out" 2>"$d/first.err" 3>&- &
+	BG[first]=$!
+	wait_until 10 count_is reloading eval 'ctl --json status | json "d[\"state\"]"' ||
+		fail "status never said reloading"
+	run --separate-stderr ctl stop
+	assert_eq 0 "$status" "exit status of stop ($stderr)"
+	wait "${BG[first]}" || rc=$?
+	unset "BG[first]"
+	assert_eq 1 "$rc" "exit status of the reload ($(cat "$d/first.err"))"
+	assert_contains "$(cat "$d/first.err")" "(stopping)"
+	fpmd_gone
+	[[ ! -e $FPMD_SOCK ]] || fail "$FPMD_SOCK left behind"
+	[[ ! -e $FPMD_CTL ]] || fail "$FPMD_CTL left behind"
+}
+
+@test "listen address changed by a reload: the new one serves, the old one goes once drained" {
+	local d=$BATS_TEST_TMPDIR a b
+	a=$d/a.sock b=$d/b.sock
+	fpmd_conf
+	sed -i "s|listen = \".*\"|listen = \"$a\"|" "$FPMD_CONF"
+	fpmd_start
+	nginx_start -n a "$a"
+	local url_a=$BASE_URL
+	bg_slow slow 2 "$url_a"
+	sed -i "s|listen = \".*\"|listen = \"$b\"|" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	nginx_start -n b "$b"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	assert_eq "$b" "$(ctl --json status | json 'd["pools"][0]["listen"]')"
+	assert_full_body slow
+	wait_until 10 settled 2 || fail "$(ctl status --full)"
+	wait_until 10 test ! -e "$a" || fail "$a still there after the old generation went"
+	unix_connect "$a" && fail "something still answers on $a"
+	[[ -S $b ]]
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+}
+
+@test "a pool added and a pool removed by a reload" {
+	local d=$BATS_TEST_TMPDIR api_pids
+	fpmd_conf
+	cat >>"$FPMD_CONF" <<EOF
+pool api {
+    listen = "$d/api.sock"
+    listen.mode = 0666
+    pm = static
+    pm.max_children = 2
+}
+EOF
+	fpmd_start
+	nginx_start -n api "$d/api.sock"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	api_pids=$(worker_procs api; proto_procs api)
+	assert_eq 3 "$(wc -l <<<"$api_pids")" "api's processes"
+	sed -i "s|^pool api {|pool new {|; s|$d/api.sock|$d/new.sock|" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	assert_eq '["www", "new"]' "$(ctl --json status | json '[p["pool"] for p in d["pools"]]')"
+	nginx_start -n new "$d/new.sock"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	http "$BASE_URL/ctl/pid.php"
+	assert_contains " $(status_pids new) " " $HTTP_BODY:2 " "the worker that answered on new.sock"
+	wait_until 10 test ! -e "$d/api.sock" || fail "api.sock still there"
+	local p
+	for p in $api_pids; do
+		wait_until 10 _exited "$p" || fail "process $p of pool api still alive"
+	done
+	assert_eq "" "$(worker_procs api; proto_procs api)" "processes of pool api"
+	wait_until 10 settled 4 || fail "$(ctl status --full)"
+	run --separate-stderr ctl scale api 3
+	assert_eq 1 "$status"
+	assert_contains "$stderr" "(unknown_pool)"
+}
+
+@test "fpmctl stop: graceful with a request in flight; fpmd exits 0, no process or socket left" {
+	local d=$BATS_TEST_TMPDIR t0 t1 rc=0
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	bg_slow slow 3
+	t0=$(now_ms)
+	"$FPMCTL" -s "$FPMD_CTL" stop >"$d/stop.out" 2>"$d/stop.err" 3>&- &
+	BG[stop]=$!
+	wait_until 10 count_is stopping eval 'ctl --json status | json "d[\"state\"]"' ||
+		fail "status never said stopping"
+	# While it stops: ping answers, scale and reload are refused.
+	run --separate-stderr ctl ping
+	assert_eq 0 "$status" "ping while stopping ($stderr)"
+	run --separate-stderr ctl scale www 3
+	assert_eq 1 "$status" "scale while stopping ($stderr)"
+	assert_contains "$stderr" "(stopping)"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "reload while stopping ($stderr)"
+	assert_contains "$stderr" "(stopping)"
+	assert_full_body slow
+	wait "${BG[stop]}" || rc=$?
+	t1=$(now_ms)
+	unset "BG[stop]"
+	assert_eq 0 "$rc" "fpmctl stop's exit status ($(cat "$d/stop.err"))"
+	assert_contains "$(cat "$d/stop.out")" "fpmd is stopping (graceful)"
+	assert_contains "$(cat "$d/stop.out")" "fpmd stopped"
+	# fpmctl returned once fpmd had gone
+	_exited "$FPMD_PID" || fail "fpmctl stop returned while fpmd still runs"
+	fpmd_gone
+	[[ ! -e $FPMD_SOCK ]] || fail "$FPMD_SOCK left behind"
+	[[ ! -e $FPMD_CTL ]] || fail "$FPMD_CTL left behind"
+	run --separate-stderr ctl ping
+	assert_eq 3 "$status"
+	echo "# stop took $((t1 - t0)) ms" >&3
+}
+
+@test "fpmctl stop --now: exits at once, the request in flight is cut" {
+	local t0 t1 d=$BATS_TEST_TMPDIR
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	bg_slow slow 5
+	t0=$(now_ms)
+	run --separate-stderr ctl stop --now
+	t1=$(now_ms)
+	assert_eq 0 "$status" "exit status ($stderr)"
+	assert_contains "$output" "(now)"
+	(((t1 - t0) < 2000)) || fail "stop --now took $((t1 - t0)) ms"
+	fpmd_gone
+	bg_wait slow
+	[[ $BG_CODE != 200 ]] || fail "the request in flight was not cut"
+	[[ ! -e $FPMD_SOCK && ! -e $FPMD_CTL ]] || fail "sockets left behind"
+}
+
+@test "fpmctl stop --timeout 1: a 5 s request is cut after about 1 s, fpmd exits" {
+	local t0 t1 d=$BATS_TEST_TMPDIR
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	bg_slow slow 5
+	t0=$(now_ms)
+	run --separate-stderr ctl stop --timeout 1
+	t1=$(now_ms)
+	assert_eq 0 "$status" "exit status ($stderr)"
+	(((t1 - t0) >= 900 && (t1 - t0) < 4000)) || fail "stop --timeout 1 took $((t1 - t0)) ms"
+	fpmd_gone
+	bg_wait slow
+	t1=$(now_ms)
+	[[ $BG_CODE != 200 ]] || fail "the request in flight was not cut"
+	(((t1 - t0) < 4000)) || fail "the request ended $((t1 - t0)) ms after the stop"
+	[[ ! -e $FPMD_SOCK && ! -e $FPMD_CTL ]] || fail "sockets left behind"
+}
