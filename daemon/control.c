@@ -154,6 +154,22 @@ err_reply(const char *code, const char *fmt, ...)
 
 /* Commands */
 
+/* A boolean argument: absent is def; anything but true/false is refused. */
+static int
+arg_bool(json_t *req, const char *key, bool def, bool *out)
+{
+	json_t *v = json_object_get(req, key);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return -1;
+	*out = json_is_true(v);
+	return 0;
+}
+
 static json_t *
 cmd_ping(struct ctl_client *c, json_t *req)
 {
@@ -225,9 +241,14 @@ cmd_status(struct ctl_client *c, json_t *req)
 	const struct sb_pool *sp;
 	const struct gen *g;
 	struct pool *p;
-	json_t *pools = json_array(), *o;
+	json_t *pools, *o;
 	time_t now = time(NULL);
-	bool full = json_is_true(json_object_get(req, "full"));
+	bool full;
+
+	if (arg_bool(req, "full", false, &full) == -1)
+		return err_reply("invalid_argument", "\"full\" must be true or "
+		    "false");
+	pools = json_array();
 
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		if ((g = p->cur) == NULL)
@@ -353,11 +374,13 @@ control_reload_done(bool ok, const char *code, const char *message)
 static json_t *
 cmd_reload(struct ctl_client *c, json_t *req)
 {
-	json_t *w = json_object_get(req, "wait");
 	json_t *r;
+	bool wait;
 
-	r = reload_start(c, json_object_get(req, "id"),
-	    w == NULL || json_is_true(w));
+	if (arg_bool(req, "wait", true, &wait) == -1)
+		return err_reply("invalid_argument", "\"wait\" must be true or "
+		    "false");
+	r = reload_start(c, json_object_get(req, "id"), wait);
 	if (r == NULL && !c->waiting)	/* finished at once */
 		r = json_deep_copy(last_reload_reply);
 	return r;
@@ -366,10 +389,13 @@ cmd_reload(struct ctl_client *c, json_t *req)
 static json_t *
 cmd_stop(struct ctl_client *c, json_t *req)
 {
-	bool now = json_is_true(json_object_get(req, "now"));
 	json_t *t = json_object_get(req, "timeout");
 	int timeout = 0;
+	bool now;
 
+	if (arg_bool(req, "now", false, &now) == -1)
+		return err_reply("invalid_argument", "\"now\" must be true or "
+		    "false");
 	if (t != NULL) {
 		if (!json_is_integer(t) || json_integer_value(t) < 0 ||
 		    json_integer_value(t) > 86400)

@@ -1150,6 +1150,21 @@ pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 		    fpmd->sb->nslots - used);
 		return -2;
 	}
+	if (fpmd->conf->process_max > 0) {
+		/* process.max caps the serving workers of all pools */
+		struct pool *q;
+		int others = 0;
+
+		for (q = fpmd->pools; q != NULL; q = q->link)
+			if (q != p && q->cur != NULL && !q->removed)
+				others += q->cur->target;
+		if (others + n > fpmd->conf->process_max) {
+			snprintf(err, errlen, "max_children %d would make %d "
+			    "workers in all, more than process.max = %d", n,
+			    others + n, fpmd->conf->process_max);
+			return -2;
+		}
+	}
 	*previous = g->target;
 	g->target = n;
 	log_notice("[pool %s] scaled from %d to %d workers", p->name,

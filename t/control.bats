@@ -3,6 +3,10 @@
 # reply and exit status, hostile clients, and who may connect.
 # Reload and stop have their own file (reload.bats).
 
+# FPMD_BIN and friends come from helper.bash, $stderr from `run
+# --separate-stderr`; each @test is a subshell of its own.
+# shellcheck disable=SC2030,SC2031,SC2119,SC2120,SC2153,SC2154
+
 load helper
 bats_require_minimum_version 1.5.0
 
@@ -162,6 +166,11 @@ worker_procs() {
 	return 0
 }
 
+# pool_field FIELD: FIELD of the first pool in `status`.
+pool_field() {
+	ctl --json status | json "d['pools'][0]['$1']"
+}
+
 count_is() {
 	[[ $("${@:2}") == "$1" ]]
 }
@@ -292,7 +301,9 @@ teardown() {
 	done
 	st=$(ctl --json status)
 	assert_eq 5 "$(json 'd["pools"][0]["accepted_conn"]' <<<"$st")" "accepted_conn after 5 requests"
-	assert_eq 2 "$(json 'd["pools"][0]["idle_processes"]' <<<"$st")"
+	# (a worker may still be ending its request just after the response)
+	wait_until 5 count_is 2 pool_field idle_processes ||
+		fail "idle_processes $(pool_field idle_processes) after the requests"
 	# Busy workers are sampled once a second (as php-fpm does): a request
 	# of 1.5 s is seen.
 	bg_slow slow 1.5
@@ -300,6 +311,7 @@ teardown() {
 	st=$(ctl --json status)
 	assert_eq 6 "$(json 'd["pools"][0]["accepted_conn"]' <<<"$st")" "accepted_conn after 6 requests"
 	assert_eq 1 "$(json 'd["pools"][0]["max_active_processes"]' <<<"$st")" "max_active_processes"
+	wait_until 5 count_is 2 pool_field idle_processes
 
 	# The human form has every field, with php-fpm's names.
 	run --separate-stderr ctl status
@@ -316,6 +328,31 @@ teardown() {
 		assert_contains "$output" "$f"
 	done
 	assert_not_contains "$output" "PID GEN STATE"
+}
+
+@test "status: the listen queue of a unix socket counts the connections waiting" {
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	# Both workers busy, two more requests wait in the socket's queue.
+	bg_slow s1 2.5
+	bg_slow s2 2.5
+	bg_get q1 "$BASE_URL/ctl/ok.php"
+	bg_get q2 "$BASE_URL/ctl/ok.php"
+	wait_until 10 count_is 2 pool_field listen_queue ||
+		fail "listen_queue $(pool_field listen_queue), expected 2"
+	assert_eq 0 "$(pool_field idle_processes)"
+	assert_eq 2 "$(pool_field active_processes)"
+	assert_full_body s1
+	assert_full_body s2
+	bg_wait q1
+	assert_eq 200 "$BG_CODE"
+	bg_wait q2
+	assert_eq 200 "$BG_CODE"
+	assert_eq 0 "$(pool_field listen_queue)"
+	assert_eq 2 "$(pool_field max_listen_queue)"
+	assert_eq 2 "$(pool_field max_active_processes)"
+	assert_eq 4 "$(pool_field accepted_conn)"
 }
 
 @test "status --full: one entry per worker; a running request shows Running, its method and URI" {
@@ -358,8 +395,9 @@ teardown() {
 	done <<<"$output"
 
 	assert_full_body slow
+	wait_until 5 count_is Idle eval "ctl --json status --full | json \"[p['state'] for p in d['pools'][0]['processes'] if p['pid'] == $p][0]\"" ||
+		fail "worker $p not Idle after its request"
 	st=$(ctl --json status --full)
-	assert_eq Idle "$(json "[p['state'] for p in d['pools'][0]['processes'] if p['pid'] == $p][0]" <<<"$st")"
 	assert_eq 1 "$(json "[p['requests'] for p in d['pools'][0]['processes'] if p['pid'] == $p][0]" <<<"$st")"
 	local dur
 	dur=$(json "[p['request_duration'] for p in d['pools'][0]['processes'] if p['pid'] == $p][0]" <<<"$st")
@@ -405,11 +443,26 @@ teardown() {
 	assert_eq 2 "$(json 'd["config"]["pools"][0]["pm.max_children"]' <<<"$output")"
 	assert_eq "$FPMD_CONF" "$(json 'd["config"]["file"]' <<<"$output")"
 	assert_eq "$FPMD_CTL" "$(json 'd["config"]["control.socket"]' <<<"$output")"
-
 	# The file changes, fpmd does not until a reload.
 	sed -i 's/pm.max_children = 2/pm.max_children = 5/' "$FPMD_CONF"
 	run --separate-stderr ctl --json config
 	assert_eq 2 "$(json 'd["config"]["pools"][0]["pm.max_children"]' <<<"$output")"
+	# Every option, defaults included (docs/config.md's tables).
+	assert_eq '[]' "$(json '[k for k in ["log_level", "error_log", "php_ini",
+		"php_ini_scan_dir", "process_control_timeout", "process.max",
+		"rlimit_files", "rlimit_core", "control.socket", "control.mode",
+		"control.owner", "control.group"] if k not in d["config"]]' <<<"$output")" \
+		"global options missing from config"
+	assert_eq '[]' "$(json '[k for k in """listen listen.backlog listen.owner
+		listen.group listen.mode listen.allowed_clients pm pm.max_children
+		pm.start_servers pm.min_spare_servers pm.max_spare_servers
+		pm.max_spawn_rate pm.process_idle_timeout pm.max_requests user group
+		chdir chroot clear_env env php_ini php_ini_scan_dir php_value php_flag
+		php_admin_value php_admin_flag php_value_params
+		security.limit_extensions catch_workers_output decorate_workers_output
+		process.dumpable rlimit_files rlimit_core
+		request_terminate_timeout""".split() if k not in d["config"]["pools"][0]]' <<<"$output")" \
+		"pool options missing from config"
 }
 
 @test "scale up and down: workers follow; a request in flight during scale down completes" {
@@ -802,7 +855,7 @@ print("dropped", dropped)
 print("worst ping %.0f ms" % worst)
 print("ping after %.0f ms" % ping_ms())
 '
-	echo "$output" >&2
+	echo "# $(tr '\n' ' ' <<<"$output")" >&3
 	[[ $status -eq 0 ]] || fail "$output"
 	assert_not_contains "$output" "dropped None"
 	local worst

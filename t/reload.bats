@@ -4,6 +4,10 @@
 # changes nothing, listeners and pools follow the new configuration, and
 # the three ways to stop.
 
+# FPMD_BIN and friends come from helper.bash, $stderr from `run
+# --separate-stderr`; each @test is a subshell of its own.
+# shellcheck disable=SC2030,SC2031,SC2119,SC2120,SC2153,SC2154
+
 load helper
 bats_require_minimum_version 1.5.0
 
@@ -105,6 +109,10 @@ worker_procs() {
 }
 proto_procs() {
 	procs_titled "fpmd: pool ${1:-*} prototype*"
+}
+
+sorted_descendants() {
+	proc_descendants "$FPMD_PID" | sort
 }
 
 count_is() {
@@ -307,29 +315,63 @@ load_past() {
 	wait_until 10 settled 3 || fail "$(ctl status --full)"
 }
 
-@test "reload whose PHP start-up fails (unreadable php_ini): reload_failed, the old generation serves, nothing left over" {
-	local before procs
+@test "reload whose PHP start-up fails: reload_failed, the old generation serves, nothing left over" {
+	local d=$BATS_TEST_TMPDIR before procs
 	fpmd_conf
 	fpmd_start
 	nginx_start
 	before=$(status_pids)
-	procs=$(proc_descendants "$FPMD_PID" | sort)
-	sed -i "s|^    pm = static|    php_ini = \"$BATS_TEST_TMPDIR/no-such-php.ini\"\\n    pm = static|" "$FPMD_CONF"
-	run --separate-stderr ctl reload
-	assert_eq 1 "$status" "exit status ($stderr)"
-	assert_contains "$stderr" "(reload_failed)"
-	assert_contains "$stderr" "no-such-php.ini"
-	run --separate-stderr ctl --json reload
-	assert_eq 1 "$status"
-	assert_eq reload_failed "$(json 'd["error"]["code"]' <<<"$output")"
+	procs=$(sorted_descendants)
 
+	# A php_ini fpmd (root) can read but the pool's user cannot: the
+	# configuration is valid, the prototype refuses it.
+	if ((EUID == 0)); then
+		cp "$PHP_INI" "$d/private.ini"
+		chmod 600 "$d/private.ini"
+		sed -i "s|^    pm = static|    user = nobody\n    php_ini = \"$d/private.ini\"\n    pm = static|" "$FPMD_CONF"
+		run --separate-stderr ctl reload
+		assert_eq 1 "$status" "exit status ($stderr)"
+		assert_contains "$stderr" "(reload_failed)"
+		assert_contains "$stderr" "private.ini"
+		run --separate-stderr ctl --json reload
+		assert_eq 1 "$status"
+		assert_eq reload_failed "$(json 'd["error"]["code"]' <<<"$output")"
+
+		assert_eq 1 "$(ctl --json status | json 'd["pools"][0]["generation"]')" "serving generation"
+		assert_eq "$before" "$(status_pids)" "workers"
+		assert_eq running "$(ctl --json status | json 'd["state"]')"
+		assert_body_equals "$BASE_URL/ctl/ok.php" ok
+		wait_until 10 count_is "$procs" sorted_descendants ||
+			fail "processes before: ${procs//$'\n'/ }, now: $(sorted_descendants | tr '\n' ' ')"
+		assert_log_contains "reload failed"
+		sed -i '/private.ini/d; /user = nobody/d' "$FPMD_CONF"
+	fi
+
+	# PHP itself fails (a fatal error in opcache.preload): the same.
+	printf '<?php\nno_such_function_in_preload();\n' >"$d/preload.php"
+	open_path "$d"
+	chmod 644 "$d/preload.php"
+	sed -i "s|^    pm = static|    php_admin_value {\n        opcache.preload = \"$d/preload.php\"\n        opcache.preload_user = nobody\n    }\n    pm = static|" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "exit status with a failing preload ($stderr)"
+	assert_contains "$stderr" "(reload_failed)"
 	assert_eq 1 "$(ctl --json status | json 'd["pools"][0]["generation"]')" "serving generation"
 	assert_eq "$before" "$(status_pids)" "workers"
-	assert_eq running "$(ctl --json status | json 'd["state"]')"
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
-	wait_until 10 count_is "$procs" eval 'proc_descendants "$FPMD_PID" | sort' ||
-		fail "processes before: $(echo $procs), now: $(proc_descendants "$FPMD_PID" | tr '\n' ' ')"
-	assert_log_contains "reload failed"
+	wait_until 10 count_is "$procs" sorted_descendants ||
+		fail "processes before: ${procs//$'\n'/ }, now: $(sorted_descendants | tr '\n' ' ')"
+	assert_log_contains "no_such_function_in_preload"
+}
+
+@test "a reload takes pm.max_children from the file again after a scale" {
+	fpmd_conf
+	fpmd_start
+	ctl scale www 3 >/dev/null
+	wait_until 10 settled 3 || fail "$(ctl status --full)"
+	run --separate-stderr ctl reload
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	assert_eq 2 "$(ctl --json status | json 'd["pools"][0]["max_children"]')"
+	wait_until 10 settled 2 || fail "$(ctl status --full)"
 }
 
 @test "SIGUSR2 reloads as fpmctl reload does" {
