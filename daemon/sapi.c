@@ -658,6 +658,21 @@ path_exists(const char *path)
 	return tsrm_realpath(path, real) != NULL;
 }
 
+static void
+path_translated_put(const char *base, size_t blen, const char *path_info,
+    const char *orig)
+{
+	char *tmp;
+
+	if (asprintf(&tmp, "%.*s%s", (int)blen, base, path_info ? path_info :
+	    "") == -1)
+		return;
+	if (orig != NULL)
+		ovr_put("ORIG_PATH_TRANSLATED", orig);
+	ovr_put("PATH_TRANSLATED", tmp);
+	free(tmp);
+}
+
 /*
  * cgi.fix_pathinfo: when SCRIPT_FILENAME names no file, strip trailing path
  * components until one is a regular file, and move what was stripped into
@@ -735,30 +750,18 @@ path_fix(const char *spt)
 				    orig_script_filename);
 			spt = ovr_put("SCRIPT_FILENAME", pt);
 		}
+		/* PATH_TRANSLATED: the document root and PATH_INFO */
 		if (env_docroot != NULL) {
 			l = strlen(env_docroot);
 			if (l > 0 && env_docroot[l - 1] == '/')
 				l--;
-			if (asprintf(&tmp, "%.*s%s", (int)l, env_docroot,
-			    env_path_info ? env_path_info : "") != -1) {
-				if (env_path_translated != NULL)
-					ovr_put("ORIG_PATH_TRANSLATED",
-					    env_path_translated);
-				ovr_put("PATH_TRANSLATED", tmp);
-				free(tmp);
-			}
+			path_translated_put(env_docroot, l, env_path_info,
+			    env_path_translated);
 		} else if (env_script_name != NULL &&
-		    strstr(pt, env_script_name) != NULL) {
-			l = strlen(pt) - strlen(env_script_name);
-			if (asprintf(&tmp, "%.*s%s", (int)l, pt,
-			    env_path_info ? env_path_info : "") != -1) {
-				if (env_path_translated != NULL)
-					ovr_put("ORIG_PATH_TRANSLATED",
-					    env_path_translated);
-				ovr_put("PATH_TRANSLATED", tmp);
-				free(tmp);
-			}
-		}
+		    strstr(pt, env_script_name) != NULL)
+			path_translated_put(pt, strlen(pt) -
+			    strlen(env_script_name), env_path_info,
+			    env_path_translated);
 		break;
 	}
 	if (sep == NULL) {

@@ -20,11 +20,6 @@ ctl() {
 	"$FPMCTL" -s "$FPMD_CTL" "$@"
 }
 
-# need_python: the raw tests speak the protocol from python3.
-need_python() {
-	command -v "$PYTHON" >/dev/null 2>&1 || skip "python3 is not installed"
-}
-
 # json EXPR: evaluate the python expression EXPR on the JSON document read
 # from stdin (as d); a string is printed as it is, anything else as JSON.
 json() {
@@ -223,6 +218,11 @@ teardown() {
 	fi
 }
 
+# JSON replies are read, and raw clients written, in python3.
+setup_file() {
+	command -v "$PYTHON" >/dev/null 2>&1 || skip "python3 is not installed"
+}
+
 # ------------------------------------------------------------------ tests
 
 @test "ping: version, PHP version, pid, uptime, generation; human and --json" {
@@ -405,7 +405,6 @@ teardown() {
 }
 
 @test "--json: stdout is one valid JSON object, replies and refusals alike, nothing on stderr" {
-	need_python
 	fpmd_conf
 	fpmd_start
 	local c
@@ -511,7 +510,6 @@ teardown() {
 	assert_eq 1 "$status" "exit status of scale beyond process.max"
 	assert_contains "$stderr" "(invalid_argument)"
 
-	need_python
 	run py '
 c = C()
 for r in [{"cmd": "scale", "pool": "www"},
@@ -543,7 +541,6 @@ unknown_pool" "$output"
 	run --separate-stderr ctl stop --timeout 86401
 	[[ $status -eq 1 || $status -eq 2 ]] || fail "exit status $status ($stderr)"
 	proc_alive "$FPMD_PID" || fail "fpmd stopped"
-	need_python
 	run py '
 c = C()
 # (a boolean of the wrong type last: taken for anything, it stops fpmd)
@@ -612,7 +609,6 @@ invalid_argument" "$output"
 }
 
 @test "unreachable: exit 3 naming the socket and where it came from" {
-	need_python
 	local dir=$BATS_TEST_TMPDIR
 	run --separate-stderr "$FPMCTL" -s "$dir/none.sock" ping
 	assert_eq 3 "$status"
@@ -708,7 +704,6 @@ c.close()' "$dir/fake.sock" "$mode" "$dir/fake.ready" 3>&- &
 }
 
 @test "raw: invalid JSON gets bad_request and the connection still answers" {
-	need_python
 	fpmd_conf
 	fpmd_start
 	run py '
@@ -738,7 +733,6 @@ print(c.line())
 }
 
 @test "raw: unknown_command with the id echoed; several requests on one connection, in order" {
-	need_python
 	fpmd_conf
 	fpmd_start
 	run py '
@@ -766,7 +760,6 @@ for i in range(3):
 }
 
 @test "raw: a line over 64 KiB gets line_too_long and the connection is closed" {
-	need_python
 	fpmd_conf
 	fpmd_start
 	run py '
@@ -792,7 +785,6 @@ print("ping %.0f ms" % ping_ms())
 }
 
 @test "a client that sends nothing, or half a line, does not hold fpmd up" {
-	need_python
 	local dir=$BATS_TEST_TMPDIR t0 t1
 	fpmd_conf
 	fpmd_start
@@ -816,7 +808,6 @@ time.sleep(60)' "$dir/held"
 }
 
 @test "a client that sends status requests and never reads is dropped; ping still answers" {
-	need_python
 	fpmd_conf
 	fpmd_start
 	run py '
@@ -866,7 +857,6 @@ print("ping after %.0f ms" % ping_ms())
 }
 
 @test "200 clients at once each get their reply; PHP still serves" {
-	need_python
 	fpmd_conf
 	fpmd_start
 	nginx_start
@@ -904,7 +894,6 @@ print("ok", ok)
 }
 
 @test "more than 256 clients: the extra ones get busy, and are served once others leave" {
-	need_python
 	local dir=$BATS_TEST_TMPDIR
 	fpmd_conf
 	fpmd_start

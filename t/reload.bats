@@ -196,6 +196,11 @@ load_past() {
 	(($(load_count) >= LOAD_MARK + $1 && $(now_ms) >= LOAD_T + $2))
 }
 
+# JSON replies are read, and raw clients written, in python3.
+setup_file() {
+	command -v "$PYTHON" >/dev/null 2>&1 || skip "python3 is not installed"
+}
+
 # ------------------------------------------------------------------ tests
 
 @test "20 reloads under load through nginx (with and without keepalive): no request fails" {
