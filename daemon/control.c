@@ -521,6 +521,8 @@ conf_json(const struct fpmd_conf *conf)
 			json_object_set_new(o, kinds[kind], php[kind]);
 		snprintf(mode, sizeof(mode), "%04o", pc->listen_mode);
 		json_object_set_new(o, "listen.mode", json_string(mode));
+		json_object_set_new(o, "pm.max_spawn_rate",
+		    json_integer(pc->max_spawn_rate));
 		json_array_append_new(pools, o);
 	}
 	char cmode[8], level[16];
@@ -544,9 +546,22 @@ conf_json(const struct fpmd_conf *conf)
 }
 
 static json_t *
+conf_json_all(const struct fpmd_conf *conf)
+{
+	json_t *o = conf_json(conf);
+
+	json_object_set_new(o, "rlimit_files", json_integer(conf->rlimit_files));
+	json_object_set_new(o, "rlimit_core", json_integer(conf->rlimit_core));
+	json_object_set_new(o, "control.owner", str_or_null(conf->control_owner));
+	json_object_set_new(o, "control.group", str_or_null(conf->control_group));
+	return o;
+}
+
+static json_t *
 cmd_config(struct ctl_client *c, json_t *req)
 {
-	return json_pack("{s:b, s:o}", "ok", 1, "config", conf_json(fpmd->conf));
+	return json_pack("{s:b, s:o}", "ok", 1, "config",
+	    conf_json_all(fpmd->conf));
 }
 
 static const struct {

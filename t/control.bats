@@ -13,21 +13,6 @@ bats_require_minimum_version 1.5.0
 # ------------------------------------------------------------ local helpers
 # (candidates for t/helper.bash; reload.bats has the same ones)
 
-FPMCTL=$FPMD_BUILDDIR/fpmctl
-
-# ctl ARGS...: fpmctl on this test's fpmd.
-ctl() {
-	"$FPMCTL" -s "$FPMD_CTL" "$@"
-}
-
-# json EXPR: evaluate the python expression EXPR on the JSON document read
-# from stdin (as d); a string is printed as it is, anything else as JSON.
-json() {
-	"$PYTHON" -c 'import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(v if isinstance(v, str) else json.dumps(v))' "$1"
-}
 
 # A raw client for py(): C() connects to the control socket (sys.argv[1]);
 # c.send(bytes), c.line() (one reply line, EOFError if the connection
@@ -99,50 +84,6 @@ assert_line() {
 	return 1
 }
 
-declare -gA BG=()
-
-# bg_get NAME URL [CURL_ARGS...]: a request in the background; its status,
-# body and errors go to $(t_tmp)/NAME.{code,body,err}.
-bg_get() {
-	local name=$1 url=$2 d
-	shift 2
-	d=$(t_tmp)
-	curl -sS --max-time 60 -H 'Expect:' -o "$d/$name.body" -w '%{http_code}' \
-		"$@" "$url" >"$d/$name.code" 2>"$d/$name.err" 3>&- &
-	BG[$name]=$!
-}
-
-# bg_slow NAME SECS [CURL_ARGS...]: bg_get of ctl/sleep.php for SECS
-# seconds; returns once PHP runs it (its mark file exists).
-bg_slow() {
-	local name=$1 secs=$2 d
-	shift 2
-	d=$(t_tmp)
-	bg_get "$name" "$BASE_URL/ctl/sleep.php?s=$secs&mark=$d/$name.mark" "$@"
-	wait_until 15 test -s "$d/$name.mark" ||
-		fail "bg_slow $name: the script did not start within 15 s"
-}
-
-# bg_wait NAME: wait for a background request; sets BG_CODE.
-bg_wait() {
-	local d
-	d=$(t_tmp)
-	wait "${BG[$1]}" || true
-	unset "BG[$1]"
-	BG_CODE=$(cat "$d/$1.code")
-}
-
-# assert_full_body NAME: background request NAME of ctl/sleep.php ended
-# with 200 and its whole body.
-assert_full_body() {
-	local d size
-	d=$(t_tmp)
-	bg_wait "$1"
-	assert_eq 200 "$BG_CODE" "status of request $1 ($(cat "$d/$1.err"))" || return 1
-	size=$(stat -c %s "$d/$1.body")
-	assert_eq 100011 "$size" "body size of request $1" || return 1
-	assert_eq end "$(tail -n 1 "$d/$1.body")" "last line of request $1"
-}
 
 # nworkers [POOL]: how many workers `status --full` lists for POOL (www).
 nworkers() {
@@ -150,35 +91,9 @@ nworkers() {
 		json "len([p for q in d['pools'] if q['pool'] == '${1:-www}' for p in q['processes']])"
 }
 
-# worker_procs: pids of the live worker processes of this fpmd (process
-# title "fpmd: pool NAME", not the prototype's).
-worker_procs() {
-	local p a
-	for p in $(proc_descendants "$FPMD_PID"); do
-		a=$(ps -o args= -p "$p" 2>/dev/null) || continue
-		[[ $a == "fpmd: pool "* && $a != *prototype* ]] && echo "$p"
-	done
-	return 0
-}
-
 # pool_field FIELD: FIELD of the first pool in `status`.
 pool_field() {
 	ctl --json status | json "d['pools'][0]['$1']"
-}
-
-count_is() {
-	[[ $("${@:2}") == "$1" ]]
-}
-
-# open_path DIR: let every user reach DIR (bats makes its directories 0700).
-open_path() {
-	local d
-	d=$(realpath "$1")
-	while [[ -n $d && $d != / ]]; do
-		[[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
-		d=$(dirname "$d")
-	done
-	chmod o+rx "$1"
 }
 
 # as_nobody CMD...: run CMD as nobody, without any supplementary group.
@@ -373,7 +288,7 @@ setup_file() {
 		"user", "script", "last_request_cpu", "last_request_memory"]
 		if k not in p]' <<<"$st")" "missing worker members"
 
-	bg_slow slow 2 -X POST -d 'a=1'
+	bg_slow slow 2 "$BASE_URL" -X POST -d 'a=1'
 	p=$(cat "$BATS_TEST_TMPDIR/slow.mark")
 	st=$(ctl --json status --full)
 	assert_eq Running "$(json "[p['state'] for p in d['pools'][0]['processes'] if p['pid'] == $p][0]" <<<"$st")"

@@ -56,27 +56,12 @@ count_err_lines() {
 	echo "$n"
 }
 
-# proc_args PID: the process title (ps -o args).
-proc_args() {
-	ps -o args= -p "$1" 2>/dev/null
-}
-
 # fpmd_children PID: "pid args" of every live descendant of PID.
 fpmd_children() {
 	local p
 	for p in $(proc_descendants "$1"); do
 		printf '%s %s\n' "$p" "$(proc_args "$p")"
 	done
-}
-
-# worker_pids PID: pids of the master's workers ("fpmd: pool NAME").
-worker_pids() {
-	local p a
-	for p in $(proc_descendants "$1"); do
-		a=$(proc_args "$p")
-		[[ $a == "fpmd: pool "* && $a != *prototype* ]] && echo "$p"
-	done
-	return 0
 }
 
 _count_is() {
@@ -151,18 +136,6 @@ fpmd_spawn_split() {
 	# shellcheck disable=SC2016
 	_spawn "$out" bash -c 'e=$1; shift; exec "$@" 2>"$e"' _ "$err" "$FPMD_BIN" "$@"
 	FPMD_PID=$SPAWNED_PID
-}
-
-# open_path DIR: let every user reach DIR: o+x on it and on its ancestors
-# that lack it (bats makes its temporary directories 0700).
-open_path() {
-	local d
-	d=$(realpath "$1")
-	while [[ -n $d && $d != / ]]; do
-		[[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
-		d=$(dirname "$d")
-	done
-	chmod o+rx "$1"
 }
 
 teardown() {

@@ -732,3 +732,105 @@ assert_header() {
 	printf 'expected header: %s\n    got headers:\n%s\n' "$want" "$HTTP_HEADERS" >&2
 	return 1
 }
+
+# ---------------------------------------------------------------------------
+# Shared by several test files.
+
+FPMCTL=$FPMD_BUILDDIR/fpmctl
+
+# ctl ARGS...: fpmctl on this test's fpmd.
+ctl() {
+	"$FPMCTL" -s "$FPMD_CTL" "$@"
+}
+
+# json EXPR: evaluate the python expression EXPR over the JSON on stdin
+# (bound to d); strings print bare, anything else as JSON.
+json() {
+	"$PYTHON" -c 'import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))' "$1"
+}
+
+# count_is N CMD...: CMD prints exactly N (for wait_until).
+count_is() {
+	[[ $("${@:2}") == "$1" ]]
+}
+
+# open_path DIR: let every user reach DIR: o+x on it and on its ancestors
+# that lack it (bats makes its temporary directories 0700).
+open_path() {
+	local d
+	d=$(realpath "$1")
+	while [[ -n $d && $d != / ]]; do
+		[[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	chmod o+rx "$1"
+}
+
+# proc_args PID: the process title (command line) of PID.
+proc_args() {
+	ps -o args= -p "$1" 2>/dev/null
+}
+
+# worker_pids [PID]: the workers (not prototypes) under fpmd PID
+# (default $FPMD_PID), sorted.
+worker_pids() {
+	local p a
+	for p in $(proc_descendants "${1:-$FPMD_PID}"); do
+		a=$(proc_args "$p")
+		[[ $a == "fpmd: pool "* && $a != *prototype* ]] && echo "$p"
+	done | sort -n
+	return 0
+}
+
+# worker_procs: worker_pids of this test's fpmd.
+worker_procs() {
+	worker_pids "$FPMD_PID"
+}
+
+# Requests in the background: bg_get NAME URL [CURL_ARGS...] starts one,
+# bg_wait NAME waits for it and sets BG_CODE to its HTTP status; the body is
+# in $(t_tmp)/NAME.body.
+declare -gA BG=()
+bg_get() {
+	local name=$1 url=$2 d
+	shift 2
+	d=$(t_tmp)
+	curl -sS --max-time 60 -H 'Expect:' -o "$d/$name.body" -w '%{http_code}' \
+		"$@" "$url" >"$d/$name.code" 2>"$d/$name.err" 3>&- &
+	BG[$name]=$!
+}
+
+bg_wait() {
+	local d
+	d=$(t_tmp)
+	wait "${BG[$1]}" || true
+	unset "BG[$1]"
+	BG_CODE=$(cat "$d/$1.code")
+}
+
+# bg_slow NAME SECS [BASE [CURL_ARGS...]]: bg_get of ctl/sleep.php for SECS
+# seconds; returns once the script runs.
+bg_slow() {
+	local name=$1 secs=$2 base=${3:-$BASE_URL} d
+	shift 2
+	(($#)) && shift
+	d=$(t_tmp)
+	bg_get "$name" "$base/ctl/sleep.php?s=$secs&mark=$d/$name.mark" "$@"
+	wait_until 15 test -s "$d/$name.mark" ||
+		fail "bg_slow $name: the script did not start within 15 s"
+}
+
+# assert_full_body NAME: the background request NAME to ctl/sleep.php
+# answered 200 with its whole body.
+assert_full_body() {
+	local d size
+	d=$(t_tmp)
+	bg_wait "$1"
+	assert_eq 200 "$BG_CODE" "status of request $1 ($(cat "$d/$1.err"))" || return 1
+	size=$(stat -c %s "$d/$1.body")
+	assert_eq 100011 "$size" "body size of request $1" || return 1
+	assert_eq end "$(tail -n 1 "$d/$1.body")" "last line of request $1"
+}

@@ -14,66 +14,7 @@ bats_require_minimum_version 1.5.0
 # ------------------------------------------------------------ local helpers
 # (candidates for t/helper.bash; control.bats has the same ones)
 
-FPMCTL=$FPMD_BUILDDIR/fpmctl
 
-# ctl ARGS...: fpmctl on this test's fpmd.
-ctl() {
-	"$FPMCTL" -s "$FPMD_CTL" "$@"
-}
-
-# json EXPR: evaluate the python expression EXPR on the JSON document read
-# from stdin (as d); a string is printed as it is, anything else as JSON.
-json() {
-	"$PYTHON" -c 'import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(v if isinstance(v, str) else json.dumps(v))' "$1"
-}
-
-declare -gA BG=()
-
-# bg_get NAME URL [CURL_ARGS...]: a request in the background; its status,
-# body and errors go to $(t_tmp)/NAME.{code,body,err}.
-bg_get() {
-	local name=$1 url=$2 d
-	shift 2
-	d=$(t_tmp)
-	curl -sS --max-time 60 -H 'Expect:' -o "$d/$name.body" -w '%{http_code}' \
-		"$@" "$url" >"$d/$name.code" 2>"$d/$name.err" 3>&- &
-	BG[$name]=$!
-}
-
-# bg_slow NAME SECS [BASE]: bg_get of ctl/sleep.php for SECS seconds
-# through BASE (default $BASE_URL); returns once PHP runs it (its mark file
-# holds the worker's pid).
-bg_slow() {
-	local name=$1 secs=$2 base=${3:-$BASE_URL} d
-	d=$(t_tmp)
-	bg_get "$name" "$base/ctl/sleep.php?s=$secs&mark=$d/$name.mark"
-	wait_until 15 test -s "$d/$name.mark" ||
-		fail "bg_slow $name: the script did not start within 15 s"
-}
-
-# bg_wait NAME: wait for a background request; sets BG_CODE.
-bg_wait() {
-	local d
-	d=$(t_tmp)
-	wait "${BG[$1]}" || true
-	unset "BG[$1]"
-	BG_CODE=$(cat "$d/$1.code")
-}
-
-# assert_full_body NAME: background request NAME of ctl/sleep.php ended
-# with 200 and its whole body.
-assert_full_body() {
-	local d size
-	d=$(t_tmp)
-	bg_wait "$1"
-	assert_eq 200 "$BG_CODE" "status of request $1 ($(cat "$d/$1.err"))" || return 1
-	size=$(stat -c %s "$d/$1.body")
-	assert_eq 100011 "$size" "body size of request $1" || return 1
-	assert_eq end "$(tail -n 1 "$d/$1.body")" "last line of request $1"
-}
 
 # status_pids [POOL]: "pid:generation" of the workers status --full lists
 # for POOL (default www), sorted, on one line.
@@ -115,27 +56,12 @@ sorted_descendants() {
 	proc_descendants "$FPMD_PID" | sort
 }
 
-count_is() {
-	[[ $("${@:2}") == "$1" ]]
-}
-
 # settled N: the pools run N workers and one prototype each of the latest
 # generation, and nothing else (old generations are gone).
 settled() {
 	local n=$1 np
 	np=$(ctl --json status | json 'len(d["pools"])')
 	[[ $(worker_procs | wc -l) == "$n" && $(proto_procs | wc -l) == "$np" ]]
-}
-
-# open_path DIR: let every user reach DIR (bats makes its directories 0700).
-open_path() {
-	local d
-	d=$(realpath "$1")
-	while [[ -n $d && $d != / ]]; do
-		[[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
-		d=$(dirname "$d")
-	done
-	chmod o+rx "$1"
 }
 
 # slow_startup SECS: make the pool's PHP start-up take SECS seconds (an

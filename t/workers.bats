@@ -9,22 +9,6 @@ bats_require_minimum_version 1.5.0
 # ------------------------------------------------------------ local helpers
 # (candidates for t/helper.bash)
 
-# proc_args PID: the process title (ps -o args).
-proc_args() {
-	ps -o args= -p "$1" 2>/dev/null
-}
-
-# worker_pids [PID]: pids of the workers ("fpmd: pool NAME") under fpmd PID
-# (default $FPMD_PID), sorted.
-worker_pids() {
-	local p a
-	for p in $(proc_descendants "${1:-$FPMD_PID}"); do
-		a=$(proc_args "$p")
-		[[ $a == "fpmd: pool "* && $a != *prototype* ]] && echo "$p"
-	done | sort -n
-	return 0
-}
-
 # prototype_pid [PID]: the pid of the pool prototype under fpmd PID.
 prototype_pid() {
 	local p
@@ -37,18 +21,6 @@ prototype_pid() {
 # nworkers_is N: true when exactly N workers run.
 nworkers_is() {
 	(($(worker_pids | wc -l) == $1))
-}
-
-# open_path DIR: let every user reach DIR: o+x on it and on its ancestors
-# that lack it (bats makes its temporary directories 0700).
-open_path() {
-	local d
-	d=$(realpath "$1")
-	while [[ -n $d && $d != / ]]; do
-		[[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
-		d=$(dirname "$d")
-	done
-	chmod o+rx "$1"
 }
 
 # proc_uids PID: real, effective, saved and fs uid of PID.
