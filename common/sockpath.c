@@ -1,41 +1,33 @@
 /*
- * The default control socket path (see sockpath.h).  The directory part
- * is per user so that two users' fpmd never fight over one socket, and a
- * runtime directory is preferred to /tmp because nobody else can create
- * files in it.
+ * The default control socket path (see sockpath.h).  Root's daemon has a
+ * fixed place under /run; anyone else's goes next to its configuration,
+ * where its owner can write and where fpmctl -c CONFIG finds it.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sockpath.h"
 
 int
-sockpath_default(char *buf, size_t len, const char **why)
+sockpath_default(char *buf, size_t len, const char *conf, const char **why)
 {
-	const char	*xdg;
-	uid_t		 uid = geteuid();
+	const char	*slash;
 	int		 n;
 
-	xdg = getenv("XDG_RUNTIME_DIR");
-	if (uid == 0) {
+	if (geteuid() == 0 || conf == NULL ||
+	    (slash = strrchr(conf, '/')) == NULL) {
 		n = snprintf(buf, len, "%s", SOCKPATH_ROOT);
 		if (why != NULL)
-			*why = "the default for root";
-	} else if (xdg != NULL && xdg[0] == '/') {
-		n = snprintf(buf, len, "%s%s%s", xdg,
-		    xdg[strlen(xdg) - 1] == '/' ? "" : "/",
+			*why = geteuid() == 0 ? "the default for root" :
+			    "root's default (give -c CONFIG for an fpmd "
+			    "running as you)";
+	} else {
+		n = snprintf(buf, len, "%.*s/%s", (int)(slash - conf), conf,
 		    SOCKPATH_NAME);
 		if (why != NULL)
-			*why = "the default in $XDG_RUNTIME_DIR";
-	} else {
-		n = snprintf(buf, len, "/tmp/fpmd-%lu/control.sock",
-		    (unsigned long)uid);
-		if (why != NULL)
-			*why = "the default without "
-			    "$XDG_RUNTIME_DIR";
+			*why = "the default, next to the configuration";
 	}
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;

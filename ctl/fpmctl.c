@@ -209,10 +209,8 @@ usage_full(FILE *f)
 	    "  -s, --socket SOCKET  fpmd's control socket; the default is\n"
 	    "                       $FPMCTL_SOCKET, else control.socket of "
 	    "CONFIG, else\n"
-	    "                       /run/fpmd/control.sock for root, and for "
-	    "others\n"
-	    "                       $XDG_RUNTIME_DIR/fpmd/control.sock or\n"
-	    "                       /tmp/fpmd-$UID/control.sock\n"
+	    "                       fpmd-control.sock next to CONFIG, else\n"
+	    "                       /run/fpmd/control.sock\n"
 	    "  -c, --config CONFIG  read the socket from fpmd's configuration "
 	    "file\n"
 	    "  -j, --json           print fpmd's reply as it came: one JSON "
@@ -361,7 +359,8 @@ static void
 ctl_socket(struct ctl *x)
 {
 	struct fpmd_conf	*conf;
-	const char		*env, *rule;
+	const char		*env, *rule, *confpath = NULL;
+	static char		 confabs[PATH_MAX];
 	char			*errors;
 	static char		 why[PATH_MAX + 64];
 
@@ -395,9 +394,12 @@ ctl_socket(struct ctl *x)
 			conf_free(conf);
 			goto check;
 		}
+		snprintf(confabs, sizeof(confabs), "%s", conf->file);
+		confpath = confabs;
 		conf_free(conf);
 	}
-	if (sockpath_default(x->defpath, sizeof(x->defpath), &rule) == -1) {
+	if (sockpath_default(x->defpath, sizeof(x->defpath), confpath, &rule)
+	    == -1) {
 		fprintf(stderr, "%s: the default control socket path is too "
 		    "long: name it with -s SOCKET\n", progname);
 		exit(FPMCTL_EXIT_USAGE);

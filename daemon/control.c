@@ -822,8 +822,8 @@ control_open(void)
 	fpmd->ctl_fd = -1;
 	if (conf->control_socket != NULL)
 		fpmd->ctl_path = strdup(conf->control_socket);
-	else if (sockpath_default(sun.sun_path, sizeof(sun.sun_path), NULL)
-	    == 0)
+	else if (sockpath_default(sun.sun_path, sizeof(sun.sun_path),
+	    conf->file, NULL) == 0)
 		fpmd->ctl_path = strdup(sun.sun_path);
 	if (fpmd->ctl_path == NULL) {
 		log_errorx("no usable control socket path: set control.socket");
@@ -833,9 +833,9 @@ control_open(void)
 		log_errorx("control.socket '%s' is too long", fpmd->ctl_path);
 		return -1;
 	}
-	if (conf->control_socket == NULL && (dir = strdup(fpmd->ctl_path)) !=
-	    NULL) {
-		/* our default directory: made private to us if missing */
+	if (conf->control_socket == NULL && geteuid() == 0 &&
+	    (dir = strdup(fpmd->ctl_path)) != NULL) {
+		/* /run/fpmd, made if missing */
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 			*slash = '\0';
 			if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) == -1 &&
