@@ -254,6 +254,8 @@ struct gen {
 	int64_t			 respawn_at;	/* monotonic ms, 0: none */
 	int64_t			 restart_at;	/* prototype restart */
 	int			 restart_streak;
+	int64_t			 drain_term_at;	/* draining: TERM workers */
+	int64_t			 drain_kill_at;	/* draining: KILL prototype */
 	struct gen		*next;		/* in pool->old */
 };
 

@@ -40,6 +40,7 @@ static void	gen_on_ctl(struct ev *, uint32_t);
 static void	pool_on_log(struct ev *, uint32_t);
 static void	pool_on_out(struct ev *, uint32_t);
 static void	reload_check(void);
+static void	gen_stop(struct gen *, bool);
 
 /*
  * A configuration is referenced by every generation started with it, and
@@ -490,6 +491,32 @@ gen_drain(struct gen *g)
 	}
 	if (gen_send(g, PMSG_QUIT, -1, 0, 0) == -1)
 		kill(g->proto_pid, SIGQUIT);
+	/* Requests in hand get process_control_timeout to finish. */
+	if (g->conf->process_control_timeout > 0)
+		g->drain_term_at = now_ms() +
+		    (int64_t)g->conf->process_control_timeout * 1000;
+}
+
+/* A draining generation past its time: QUIT, then TERM, then KILL. */
+static void
+gen_escalate(struct gen *g, int64_t now)
+{
+	if (g->proto_pid == 0)
+		return;
+	if (g->drain_term_at != 0 && now >= g->drain_term_at) {
+		log_warnx("[pool %s] generation %d still has requests after "
+		    "process_control_timeout (%ds): terminating them",
+		    g->pool->name, g->num, g->conf->process_control_timeout);
+		g->drain_term_at = 0;
+		g->drain_kill_at = now + 2000;
+		gen_stop(g, false);
+	}
+	if (g->drain_kill_at != 0 && now >= g->drain_kill_at) {
+		log_warnx("[pool %s] generation %d still there: SIGKILL to its "
+		    "prototype %d", g->pool->name, g->num, (int)g->proto_pid);
+		g->drain_kill_at = 0;
+		kill(g->proto_pid, SIGKILL);
+	}
 }
 
 static void
@@ -923,6 +950,8 @@ pm_tick(void)
 	if (fpmd->state != FPMD_RUNNING)
 		return;
 	for (p = fpmd->pools; p != NULL; p = p->link) {
+		for (g = p->old; g != NULL; g = g->next)
+			gen_escalate(g, now);
 		if ((g = p->cur) == NULL)
 			continue;
 		if (g->respawn_at != 0 && now >= g->respawn_at) {
@@ -945,6 +974,16 @@ pm_next_timeout(void)
 	struct pool *p;
 
 	for (p = fpmd->pools; p != NULL; p = p->link) {
+		struct gen *g;
+
+		for (g = p->old; g != NULL; g = g->next) {
+			if (g->drain_term_at != 0 &&
+			    (next == -1 || g->drain_term_at < next))
+				next = g->drain_term_at;
+			if (g->drain_kill_at != 0 &&
+			    (next == -1 || g->drain_kill_at < next))
+				next = g->drain_kill_at;
+		}
 		if (p->cur == NULL)
 			continue;
 		t = p->cur->respawn_at;

@@ -528,3 +528,23 @@ EOF
 	(((t1 - t0) < 4000)) || fail "the request ended $((t1 - t0)) ms after the stop"
 	[[ ! -e $FPMD_SOCK && ! -e $FPMD_CTL ]] || fail "sockets left behind"
 }
+
+@test "a request that outlives process_control_timeout after a reload is terminated, and the new generation serves" {
+	local t0 t1
+	fpmd_conf
+	sed -i '1i process_control_timeout = 1' "$FPMD_CONF"
+	fpmd_start
+	nginx_start
+	bg_slow slow 8
+	t0=$(now_ms)
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "exit status of reload ($stderr)"
+	bg_wait slow
+	t1=$(now_ms)
+	[[ $BG_CODE != 200 ]] || fail "the old generation's request was not cut"
+	(((t1 - t0) < 5000)) || fail "the request ended $((t1 - t0)) ms after the reload"
+	wait_log "generation 1 still has requests after process_control_timeout (1s): terminating them" 5
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	wait_until 10 count_is 2 eval 'worker_procs | wc -l' ||
+		fail "$(worker_procs | wc -l) workers, expected 2"
+}
