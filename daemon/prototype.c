@@ -106,8 +106,17 @@ proto_env(const struct pool_conf *pc, const struct passwd *pw)
 	size_t i;
 	bool user = false, home = false;
 
+	const char *scan;
+
 	if ((vals = calloc(pc->nenv + 1, sizeof(*vals))) == NULL)
 		return -1;
+	/*
+	 * PHP_INI_SCAN_DIR in fpmd's environment chooses PHP's conf.d, as it
+	 * does for php-fpm: keep it through clear_env for the start-up (the
+	 * SAPI removes it afterwards when the pool did not ask for it).
+	 */
+	if ((scan = getenv("PHP_INI_SCAN_DIR")) != NULL)
+		scan = strdup(scan);
 	for (i = 0; i < pc->nenv; i++) {
 		v = pc->env[i].value;
 		if (v[0] == '$' && v[1] != '\0') {
@@ -116,8 +125,11 @@ proto_env(const struct pool_conf *pc, const struct passwd *pw)
 		}
 		vals[i] = v;
 	}
-	if (pc->clear_env)
+	if (pc->clear_env) {
 		clearenv();
+		if (scan != NULL)
+			setenv("PHP_INI_SCAN_DIR", scan, 1);
+	}
 	for (i = 0; i < pc->nenv; i++) {
 		if (vals[i] == NULL || setenv(pc->env[i].key, vals[i], 1) == -1) {
 			free(vals);

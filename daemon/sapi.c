@@ -542,6 +542,19 @@ sapi_ini_lock(const struct php_setting *ps)
 	return 0;
 }
 
+static bool
+pool_sets_env(const struct pool_conf *pc, const char *name)
+{
+	size_t i;
+
+	if (!pc->clear_env)
+		return true;	/* the whole environment is the app's */
+	for (i = 0; i < pc->nenv; i++)
+		if (strcmp(pc->env[i].key, name) == 0)
+			return true;
+	return false;
+}
+
 int
 sapi_proto_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
     char *err, size_t errlen)
@@ -561,17 +574,24 @@ sapi_proto_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
 		    strerror(errno));
 		return -1;
 	}
-	if (scan == NULL && ini != NULL && (tmp = strdup(ini)) != NULL) {
-		/* php-fpm's layout: conf.d next to the php.ini it loads */
+	/*
+	 * PHP's conf.d: php_ini_scan_dir if the config sets it, else
+	 * PHP_INI_SCAN_DIR from fpmd's environment (as php-fpm honours it),
+	 * else conf.d next to the php.ini, as php-fpm's packages lay it out.
+	 */
+	if (scan != NULL) {
+		setenv("PHP_INI_SCAN_DIR", scan, 1);
+		scan_set = true;
+	} else if (getenv("PHP_INI_SCAN_DIR") != NULL) {
+		scan_set = !pool_sets_env(pc, "PHP_INI_SCAN_DIR");
+	} else if (ini != NULL && (tmp = strdup(ini)) != NULL) {
 		if (asprintf(&dir, "%s/conf.d", dirname(tmp)) == -1)
 			dir = NULL;
 		free(tmp);
-		if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-			scan = dir;
-	}
-	if (scan != NULL && getenv("PHP_INI_SCAN_DIR") == NULL) {
-		setenv("PHP_INI_SCAN_DIR", scan, 1);
-		scan_set = true;
+		if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+			setenv("PHP_INI_SCAN_DIR", dir, 1);
+			scan_set = true;
+		}
 	}
 
 	ini_append(&entries, &len, &cap, "fpm.config", conf->file);
