@@ -43,6 +43,7 @@
 #include "fpmd.h"
 
 #define CONF_INCLUDE_DEPTH	5	/* php-fpm's limit */
+#define CONF_FILES_MAX		1000	/* read by one load, includes and all */
 #define CONF_POOL_NAME_MAX	31	/* php-fpm's scoreboard keeps 32 bytes */
 #define CONF_BACKLOG		511
 #define CONF_MODE		0660
@@ -211,6 +212,9 @@ struct conf_file {
 	char		*name;		/* as in messages */
 	char		*dir;		/* absolute; relative paths start here */
 	int		 depth;		/* 0: the main file */
+	dev_t		 dev;
+	ino_t		 ino;
+	struct conf_file *parent;	/* the file that includes it */
 };
 
 struct conf_key {			/* where a free-form key was read */
@@ -262,6 +266,7 @@ struct conf_load {
 	size_t		  nnotes;
 	bool		  broken;	/* a file was not read to its end */
 	bool		  lexer_stuck;	/* see conf_cb_error() */
+	bool		  too_many;	/* CONF_FILES_MAX reached */
 	bool		  oom;
 };
 
@@ -274,13 +279,74 @@ static struct conf_load *conf_cur;
 static void	conf_parse_file(struct conf_load *, const char *, int,
 		    const char *, int);
 
+/* Length of the valid UTF-8 sequence at s (as jansson checks it), or 0. */
+static size_t
+conf_utf8_len(const unsigned char *s)
+{
+	unsigned int	 v;
+	size_t		 n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		v = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		v = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		v = s[0] & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
+	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * Messages quote what the file says, and a quoted value may hold newlines,
+ * control characters or bytes that are not UTF-8.  Every message must stay
+ * one line of text (the control socket sends one JSON string per line):
+ * those bytes are written as \n, \t or \xHH.  dst has 4 * strlen(src) + 1
+ * bytes.
+ */
+static void
+conf_vis(char *dst, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t		 n;
+
+	while (*s != '\0') {
+		if (*s == '\n' || *s == '\t') {
+			*dst++ = '\\';
+			*dst++ = *s++ == '\n' ? 'n' : 't';
+		} else if (*s < 0x20 || *s == 0x7f ||
+		    (n = conf_utf8_len(s)) == 0) {
+			snprintf(dst, 5, "\\x%02x", *s++);
+			dst += 4;
+		} else {
+			memcpy(dst, s, n);
+			dst += n;
+			s += n;
+		}
+	}
+	*dst = '\0';
+}
+
 static void __attribute__((format(printf, 5, 6)))
 conf_err(struct conf_load *cl, const char *file, int line, const char *pool,
     const char *fmt, ...)
 {
-	char	 msg[1024], head[512];
+	char	 msg[1024], head[512], text[4 * (sizeof(msg) + sizeof(head))];
 	va_list	 ap;
-	size_t	 hl, ml;
+	size_t	 hl, len;
 	char	*p;
 
 	va_start(ap, fmt);
@@ -294,16 +360,17 @@ conf_err(struct conf_load *cl, const char *file, int line, const char *pool,
 		hl = strlen(head);
 		snprintf(head + hl, sizeof(head) - hl, "pool %s: ", pool);
 	}
-	hl = strlen(head);
-	ml = strlen(msg);
-	if ((p = realloc(cl->errs, cl->errlen + hl + ml + 2)) == NULL) {
+	conf_vis(text, head);
+	hl = strlen(text);
+	conf_vis(text + hl, msg);
+	len = strlen(text);
+	if ((p = realloc(cl->errs, cl->errlen + len + 2)) == NULL) {
 		cl->oom = true;
 		return;
 	}
 	cl->errs = p;
-	memcpy(p + cl->errlen, head, hl);
-	memcpy(p + cl->errlen + hl, msg, ml);
-	cl->errlen += hl + ml;
+	memcpy(p + cl->errlen, text, len);
+	cl->errlen += len;
 	p[cl->errlen++] = '\n';
 	p[cl->errlen] = '\0';
 }
@@ -312,12 +379,13 @@ static void __attribute__((format(printf, 3, 4)))
 conf_note(struct conf_load *cl, enum log_level level, const char *fmt, ...)
 {
 	struct conf_note *n;
-	char		 msg[1024];
+	char		 msg[1024], text[4 * sizeof(msg)];
 	va_list		 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	conf_vis(text, msg);
 	n = reallocarray(cl->notes, cl->nnotes + 1, sizeof(*cl->notes));
 	if (n == NULL) {
 		cl->oom = true;
@@ -326,7 +394,7 @@ conf_note(struct conf_load *cl, enum log_level level, const char *fmt, ...)
 	cl->notes = n;
 	n = &cl->notes[cl->nnotes];
 	n->level = level;
-	if ((n->msg = strdup(msg)) == NULL) {
+	if ((n->msg = strdup(text)) == NULL) {
 		cl->oom = true;
 		return;
 	}
@@ -1604,17 +1672,43 @@ static void
 conf_parse_file(struct conf_load *cl, const char *name, int depth,
     const char *from, int from_line)
 {
-	struct conf_file *cf, **files, *prev;
+	struct conf_file *cf, **files, *prev, *up;
 	cfg_t		**cfgs, *cfg;
 	char		*raw, *text, *abs, *slash;
 	size_t		 len, tlen, errlen;
+	struct stat	 st;
 	FILE		*fp;
 	int		 rc;
 
+	/* The lexer is lost in a string: any further file would be misread. */
+	if (cl->lexer_stuck)
+		return;
 	if (depth > CONF_INCLUDE_DEPTH) {
 		conf_err(cl, from, from_line, NULL, "include '%s': includes "
 		    "nest more than %d deep", name, CONF_INCLUDE_DEPTH);
 		cl->broken = true;
+		return;
+	}
+	/*
+	 * A file that includes itself is said once, not read down to the
+	 * depth limit: k includes of itself would be k^5 reads and k^6
+	 * errors.  The cap bounds what loops through globs can still do.
+	 */
+	if (stat(name, &st) == -1)
+		memset(&st, 0, sizeof(st));	/* conf_read() will say why */
+	for (up = cl->cur; up != NULL && st.st_ino != 0; up = up->parent) {
+		if (up->dev != st.st_dev || up->ino != st.st_ino)
+			continue;
+		conf_err(cl, from, from_line, NULL, "include '%s': an include "
+		    "loop (%s is being read)", name, up->name);
+		cl->broken = true;
+		return;
+	}
+	if (cl->nfiles >= CONF_FILES_MAX) {
+		if (!cl->too_many)
+			conf_err(cl, from, from_line, NULL, "include '%s': more "
+			    "than %d files to read", name, CONF_FILES_MAX);
+		cl->too_many = cl->broken = true;
 		return;
 	}
 	if ((raw = conf_read(name, &len)) == NULL) {
@@ -1644,6 +1738,9 @@ conf_parse_file(struct conf_load *cl, const char *name, int depth,
 	cl->files = files;
 	cl->files[cl->nfiles++] = cf;
 	cf->depth = depth;
+	cf->dev = st.st_dev;
+	cf->ino = st.st_ino;
+	cf->parent = cl->cur;
 	if ((cf->name = strdup(name)) == NULL)
 		goto oom;
 	abs = conf_path_abs(cl->cwd, name);

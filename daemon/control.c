@@ -52,19 +52,34 @@ struct ctl_client {
 	size_t			 out_off;
 	int64_t			 last;
 	bool			 closing;	/* once the output is out */
+	bool			 eof;		/* the peer sends no more */
 	bool			 waiting;	/* for a reload */
+	bool			 resume;	/* lines wait behind a reload */
 	bool			 dead;		/* freed by control_sweep() */
 	json_t			*wait_id;
 	struct ctl_client	*next;
 };
 
 static void	client_close(struct ctl_client *);
+static void	client_process(struct ctl_client *);
 
+/*
+ * Input is read only while it can be answered: not once the connection is
+ * closing or the peer has shut its side, and not while a reload is awaited
+ * (epoll is level-triggered: an unread byte would wake us for ever).
+ */
 static void
-client_want_write(struct ctl_client *c, bool on)
+client_want(struct ctl_client *c)
 {
-	if (!c->dead)
-		ev_mod(&c->ev, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	uint32_t	 ev = 0;
+
+	if (c->dead)
+		return;
+	if (!c->closing && !c->eof && !c->waiting)
+		ev |= EPOLLIN;
+	if (c->out_off < c->out_len)
+		ev |= EPOLLOUT;
+	ev_mod(&c->ev, ev);
 }
 
 static void
@@ -81,7 +96,7 @@ client_flush(struct ctl_client *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				client_want_write(c, true);
+				client_want(c);
 				return;
 			}
 			client_close(c);
@@ -90,9 +105,11 @@ client_flush(struct ctl_client *c)
 		c->out_off += (size_t)n;
 	}
 	c->out_off = c->out_len = 0;
-	client_want_write(c, false);
-	if (c->closing)
+	if (c->closing) {
 		client_close(c);
+		return;
+	}
+	client_want(c);
 }
 
 /* Queues one reply line; takes the reference to reply. */
@@ -142,14 +159,26 @@ err_reply(const char *code, const char *fmt, ...)
 static json_t *
 err_reply(const char *code, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], *p;
+	json_t *m;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
-	    "message", msg);
+	/*
+	 * A quoted piece of the request (or of jansson's message about it) may
+	 * end inside a UTF-8 character, and jansson takes no invalid string:
+	 * the error would be no reply at all.
+	 */
+	if ((m = json_string(msg)) == NULL) {
+		for (p = msg; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		m = json_string(msg);
+	}
+	return json_pack("{s:b, s:{s:s, s:o}}", "ok", 0, "error", "code", code,
+	    "message", m);
 }
 
 /* Commands */
@@ -365,9 +394,12 @@ control_reload_done(bool ok, const char *code, const char *message)
 		if (!c->waiting || c->dead)
 			continue;
 		c->waiting = false;
+		/* its next lines, from the main loop: see control_sweep() */
+		c->resume = true;
 		client_reply(c, json_deep_copy(r), c->wait_id);
 		json_decref(c->wait_id);
 		c->wait_id = NULL;
+		client_want(c);
 	}
 }
 
@@ -584,7 +616,7 @@ control_dispatch(struct ctl_client *c, const char *line, size_t len)
 	json_error_t jerr;
 	json_t *req, *id = NULL, *r = NULL;
 	const char *cmd;
-	size_t i;
+	size_t i, n;
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
@@ -609,9 +641,13 @@ control_dispatch(struct ctl_client *c, const char *line, size_t len)
 		if (strcmp(cmd, commands[i].name) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
+		/* at most 64 bytes of it, not cutting a UTF-8 character */
+		for (n = strnlen(cmd, 64); n > 0 && cmd[n] != '\0' &&
+		    ((unsigned char)cmd[n] & 0xc0) == 0x80; n--)
+			;
 		client_reply(c, err_reply("unknown_command", "unknown command "
-		    "'%.64s'; commands: ping, status, config, reload, stop, "
-		    "scale, reopen-logs", cmd), id);
+		    "'%.*s'; commands: ping, status, config, reload, stop, "
+		    "scale, reopen-logs", (int)n, cmd), id);
 		json_decref(req);
 		return;
 	}
@@ -642,6 +678,16 @@ control_sweep(void)
 {
 	struct ctl_client **cp, *c;
 
+	/*
+	 * Lines that came behind a reload are answered here, at the top of
+	 * the loop, not from inside the reload's completion.
+	 */
+	for (c = fpmd->clients; c != NULL; c = c->next) {
+		if (c->resume && !c->dead && !c->waiting) {
+			c->resume = false;
+			client_process(c);
+		}
+	}
 	for (cp = &fpmd->clients; (c = *cp) != NULL;) {
 		if (!c->dead) {
 			cp = &c->next;
@@ -656,30 +702,13 @@ control_sweep(void)
 	}
 }
 
+/* Answers the complete lines read, in order, as far as it may go on. */
 static void
-client_on_io(struct ev *e, uint32_t events)
+client_process(struct ctl_client *c)
 {
-	struct ctl_client *c = e->arg;
 	char *nl, *p;
-	ssize_t n;
 	size_t left;
 
-	if (events & EPOLLOUT) {
-		client_flush(c);
-		return;		/* c may be gone */
-	}
-	if (c->closing || c->dead)
-		return;
-	n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX + 1 - c->in_len,
-	    MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_close(c);
-		return;
-	}
-	c->in_len += (size_t)n;
-	c->last = now_ms();
 	/* Several requests may come in one read; answer them in order. */
 	p = c->in;
 	while (!c->closing && !c->waiting && !c->dead &&
@@ -696,11 +725,60 @@ client_on_io(struct ev *e, uint32_t events)
 	left = c->in_len - (size_t)(p - c->in);
 	memmove(c->in, p, left);
 	c->in_len = left;
+	if (c->waiting) {
+		client_want(c);
+		return;
+	}
 	if (c->in_len > CTL_LINE_MAX) {
 		c->closing = true;
 		client_reply(c, err_reply("line_too_long", "a request line may "
 		    "be at most %d bytes", CTL_LINE_MAX), NULL);
+	} else if (c->eof && !c->closing) {
+		/* Nothing more will come: close once the replies are out. */
+		c->closing = true;
+		if (c->out_off == c->out_len)
+			client_close(c);
+		else
+			client_want(c);
 	}
+}
+
+static void
+client_on_io(struct ev *e, uint32_t events)
+{
+	struct ctl_client *c = e->arg;
+	ssize_t n;
+
+	if (events & EPOLLOUT) {
+		client_flush(c);
+		return;		/* c may be gone */
+	}
+	if (c->dead)
+		return;
+	/* Hung up: whatever we would still send has no reader. */
+	if (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN)) {
+		client_close(c);
+		return;
+	}
+	if (c->closing || c->eof || c->waiting)
+		return;
+	n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX + 1 - c->in_len,
+	    MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		client_close(c);
+		return;
+	}
+	if (n == 0) {
+		/* A shut write side: the requests sent still get replies. */
+		c->eof = true;
+		client_want(c);
+	} else {
+		c->in_len += (size_t)n;
+		c->last = now_ms();
+	}
+	client_process(c);
 }
 
 /* Root, our own uid, and members of control.group (any of their groups). */

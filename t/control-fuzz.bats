@@ -4,8 +4,9 @@
 # stops cleanly.  The generator is seeded and prints its seed; rerun a
 # failure with CONTROL_FUZZ_SEED=N (CONTROL_FUZZ_SECS=N for a longer run).
 # Which bytes each connection sends follows from the seed alone; only the
-# interleaving of connections depends on timing.  The streams of the
-# connections that went wrong are kept in the test's directory.
+# interleaving of connections depends on timing.  The bytes of each
+# connection that went wrong are written to the test's directory (kept by
+# bats --no-tempdir-cleanup).
 
 # FPMD_BIN and friends come from helper.bash; each @test is a subshell.
 # shellcheck disable=SC2030,SC2031,SC2119,SC2120,SC2153,SC2154
@@ -27,7 +28,8 @@ bats_require_minimum_version 1.5.0
 # their replies get one per request line, in time; a fresh ping answers
 # every half second.  Problems are printed, and the script exits 1.
 read -r -d '' FUZZ_PY <<'EOF' || true
-import errno, json, os, random, selectors, socket, sys, threading, time
+import errno, json, os, random, resource, selectors, socket, sys, threading
+import time
 
 SOCK, SEED, SECS, OUT = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), \
     sys.argv[4]
@@ -227,7 +229,7 @@ def screen(data, reload_ok):
     return b'\n'.join(keep), expect
 
 class Conn:
-    """One client.  end: close, rst (reset), abandon (left open to the end),
+    """One client.  end: close, rst (reset), abandon (left open up to 3 s),
     halfclose (shutdown, then read to EOF), read (read the replies), hold
     (idle, part of a burst).  Its plan is drawn when it is made."""
     def __init__(self, cid, data, how, end, expect, limit=10):
@@ -250,16 +252,18 @@ class Conn:
         self.sock, self.off, self.inbuf, self.replies = None, 0, b'', 0
         self.next_at, self.deadline, self.give_up = 0, None, None
         self.busy, self.done, self.events = False, False, 0
+        self.hold = R.uniform(0.1, 3) if end == "abandon" else 0
+        self.release = None
 
     def checked(self):
         return self.end in ("halfclose", "read") and self.expect is not None
 
     def desc(self):
-        return "conn %d (%s, %s, %d bytes, expect %s, got %d)" % (self.cid,
+        return "conn %s (%s, %s, %d bytes, expect %s, got %d)" % (self.cid,
             self.how, self.end, len(self.data), self.expect, self.replies)
 
     def problem(self, what):
-        path = os.path.join(OUT, "conn-%d.bin" % self.cid)
+        path = os.path.join(OUT, "conn-%s.bin" % self.cid)
         with open(path, "wb") as f:
             f.write(self.data)
         problems.append("%s: %s; sent %r%s (all of it in %s)" % (self.desc(),
@@ -324,7 +328,7 @@ def after_send(c, now):
             b'\x01\x00\x00\x00\x00\x00\x00\x00')
         finish(c)
     elif c.end == "abandon":
-        held.append(c)
+        c.release = now + c.hold
     elif c.end in ("halfclose", "read"):
         if c.end == "halfclose":
             try:
@@ -429,23 +433,27 @@ def main():
     while True:
         now = time.monotonic()
         if now < stop_at:
-            while len(live) - len(held) + len(pending) < ACTIVE:
+            while sum(c.release is None for c in live) + len(pending) < \
+                    ACTIVE:
                 cid += 1
                 c = new_conn(cid)
-                trace.write("%d %s %s %d expect=%s %r\n" % (cid, c.how,
-                    c.end, len(c.data), c.expect, c.data[:120]))
+                trace.write("conn %d: %s %s %d bytes, expect %s: %r\n" % (
+                    cid, c.how, c.end, len(c.data), c.expect, c.data[:120]))
                 pending.append(c)
-                if R.random() < 0.01 and not burst_end:
+                # drawn whatever happens, so that the bytes sent
+                # depend on the seed alone
+                burst = R.random() < 0.01, R.randint(50, 300), \
+                    R.uniform(0.5, 2)
+                if burst[0] and not burst_end:
                     stats["idle_bursts"] += 1
-                    for _ in range(R.randint(50, 300)):
-                        cid += 1
-                        pending.append(Conn(cid, b'', "all", "hold", None))
-                    burst_end = now + R.uniform(0.5, 2)
+                    for _ in range(burst[1]):
+                        pending.append(Conn("idle", b'', "all", "hold",
+                            None))
+                    burst_end = now + burst[2]
             if now >= next_ping:
-                cid += 1
-                pending.insert(0, Conn(cid, b'{"cmd":"ping"}\n', "all",
-                    "read", 1, limit=5))
                 stats["pings"] += 1
+                pending.insert(0, Conn("ping%d" % stats["pings"],
+                    b'{"cmd":"ping"}\n', "all", "read", 1, limit=5))
                 next_ping = now + 0.5
         if burst_end and now >= burst_end:
             for h in held:
@@ -467,7 +475,7 @@ def main():
                 if not c.chunks:
                     after_send(c, now)
             elif now > c.give_up:
-                problems.append("conn %d: could not connect for 5 s" % c.cid)
+                problems.append("conn %s: could not connect for 5 s" % c.cid)
             else:
                 still.append(c)
         pending = still
@@ -482,6 +490,8 @@ def main():
             if not c.done and c.chunks and c.next_at and c.next_at <= now:
                 on_write(c, now)
             if not c.done and c.give_up is not None and now > c.give_up:
+                finish(c)
+            if not c.done and c.release is not None and now > c.release:
                 finish(c)
             if not c.done and c.deadline is not None and now > c.deadline:
                 if c.checked():
@@ -508,6 +518,10 @@ def run():
         import traceback
         problems.append("generator error: " + traceback.format_exc())
 
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if soft != resource.RLIM_INFINITY and soft < 4096:   # bursts of idle clients
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096 if hard ==
+        resource.RLIM_INFINITY else min(4096, hard), hard))
 sys.setrecursionlimit(100000)       # json.loads of 10000 levels
 threading.stack_size(512 << 20)
 t = threading.Thread(target=run)
@@ -557,7 +571,7 @@ teardown() {
 	echo "# $(grep '^stats: ' <<<"$gen_output")" >&3
 	proc_alive "$FPMD_PID" || {
 		printf '%s\n' "$gen_output" >&2
-		_dump_log fpmd "$FPMD_LOG"
+		tail -n 50 "$FPMD_LOG" >&2
 		fail "fpmd died under the generator (seed $seed; trace in $dir/trace)"
 	}
 

@@ -660,8 +660,8 @@ test_includes(void)
 	    "@depth/c4.conf:2: include '@depth/c5.conf': includes nest more "
 	    "than 5 deep\n");
 	expect_errors("depth/loop.conf", 0,
-	    "@depth/loop.conf:2: include '@depth/loop.conf': includes nest "
-	    "more than 5 deep\n");
+	    "@depth/loop.conf:2: include '@depth/loop.conf': an include loop "
+	    "(@depth/loop.conf is being read)\n");
 }
 
 struct listen_case {
