@@ -405,28 +405,35 @@ req_read_body(struct fpmd_req *r, char *buf, size_t len)
 	return (ssize_t)done;
 }
 
+/* One record, header and content, straight from buf. */
 static int
-req_flush_stdout(struct fpmd_req *r)
+req_send_record(struct fpmd_req *r, uint8_t type, const void *buf, size_t n)
 {
 	uint8_t hdr[FCGI_HEADER_LEN];
 	struct iovec iov[2];
 
-	if (r->out_len == 0)
-		return 0;
-	fcgi_header_encode(hdr, FCGI_STDOUT, r->id, (uint16_t)r->out_len, 0);
+	fcgi_header_encode(hdr, type, r->id, (uint16_t)n, 0);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = r->out;
-	iov[1].iov_len = r->out_len;
-	r->out_len = 0;
+	iov[1].iov_base = (void *)buf;
+	iov[1].iov_len = n;
 	return req_sendv(r, iov, 2);
+}
+
+static int
+req_flush_stdout(struct fpmd_req *r)
+{
+	size_t n = r->out_len;
+
+	if (n == 0)
+		return 0;
+	r->out_len = 0;
+	return req_send_record(r, FCGI_STDOUT, r->out, n);
 }
 
 int
 req_write(struct fpmd_req *r, const char *buf, size_t len)
 {
-	uint8_t hdr[FCGI_HEADER_LEN];
-	struct iovec iov[2];
 	size_t n;
 
 	if (r->broken)
@@ -437,13 +444,7 @@ req_write(struct fpmd_req *r, const char *buf, size_t len)
 		if (r->out_len == 0 && len >= REQ_OUT_CAP) {
 			/* Large writes go out without a copy. */
 			n = len < FCGI_MAX_CONTENT ? len : FCGI_MAX_CONTENT;
-			fcgi_header_encode(hdr, FCGI_STDOUT, r->id,
-			    (uint16_t)n, 0);
-			iov[0].iov_base = hdr;
-			iov[0].iov_len = sizeof(hdr);
-			iov[1].iov_base = (void *)buf;
-			iov[1].iov_len = n;
-			if (req_sendv(r, iov, 2) == -1)
+			if (req_send_record(r, FCGI_STDOUT, buf, n) == -1)
 				return -1;
 		} else {
 			n = REQ_OUT_CAP - r->out_len;
@@ -474,20 +475,13 @@ req_flush(struct fpmd_req *r)
 int
 req_stderr(struct fpmd_req *r, const char *buf, size_t len)
 {
-	uint8_t hdr[FCGI_HEADER_LEN];
-	struct iovec iov[2];
 	size_t n;
 
 	if (r->broken || r->ended || r->fd == -1)
 		return -1;
 	while (len > 0) {
 		n = len < FCGI_MAX_CONTENT ? len : FCGI_MAX_CONTENT;
-		fcgi_header_encode(hdr, FCGI_STDERR, r->id, (uint16_t)n, 0);
-		iov[0].iov_base = hdr;
-		iov[0].iov_len = sizeof(hdr);
-		iov[1].iov_base = (void *)buf;
-		iov[1].iov_len = n;
-		if (req_sendv(r, iov, 2) == -1)
+		if (req_send_record(r, FCGI_STDERR, buf, n) == -1)
 			return -1;
 		buf += n;
 		len -= n;
