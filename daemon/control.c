@@ -302,7 +302,7 @@ cmd_status(struct ctl_client *c, json_t *req)
 		    "max_active_processes", st.max_active,
 		    "max_children_reached", st.max_children_reached,
 		    "slow_requests", (json_int_t)st.slow_requests,
-		    "max_children", g->target);
+		    "max_children", g->max);
 		if (full)
 			json_object_set_new(o, "processes",
 			    status_processes(p));

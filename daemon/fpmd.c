@@ -224,11 +224,11 @@ fpmd_check_conf(const struct fpmd_conf *conf, char **errors)
 	for (k = 0; k < conf->npools; k++) {
 		const struct pool_conf *pc = &conf->pools[k];
 
-		if (pc->pm != PM_STATIC) {
+		if (pc->pm == PM_ONDEMAND) {
 			n = asprintf(&line, "%s:%d: pool %s: pm = %s is not "
 			    "supported by this version of fpmd yet; use "
-			    "pm = static\n", pc->file, pc->line, pc->name,
-			    conf_pm_name(pc->pm));
+			    "pm = static or dynamic\n", pc->file, pc->line,
+			    pc->name, conf_pm_name(pc->pm));
 			if (n > 0 && (text = realloc(text, len + (size_t)n +
 			    1)) != NULL) {
 				memcpy(text + len, line, (size_t)n + 1);

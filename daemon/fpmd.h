@@ -249,7 +249,10 @@ struct gen {
 	int			 nworkers;	/* slots in use */
 	int			 nrunning;	/* of which forked */
 	int			 nquitting;	/* of which asked to go */
-	int			 target;
+	int			 target;	/* workers wanted now */
+	int			 max;		/* pm.max_children, or scaled */
+	int			 spawn_rate;	/* dynamic: next burst */
+	bool			 max_warned;	/* dynamic: this episode */
 	int			 fail_streak;
 	int64_t			 respawn_at;	/* monotonic ms, 0: none */
 	int64_t			 restart_at;	/* prototype restart */

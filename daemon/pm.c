@@ -271,7 +271,9 @@ gen_new(struct pool *p, struct fpmd_conf *conf, const struct pool_conf *pc)
 	g->pc = pc;
 	g->num = fpmd->generation;
 	g->ctl_fd = -1;
-	g->target = pc->max_children;
+	g->max = pc->max_children;
+	g->target = pc->pm == PM_DYNAMIC ? pc->start_servers : g->max;
+	g->spawn_rate = 1;
 	return g;
 }
 
@@ -1169,6 +1171,75 @@ reload_check(void)
 	pm_collect();
 }
 
+/* pm.max_children at run time: static pools follow it at once. */
+static void
+gen_resize(struct gen *g, int n)
+{
+	g->max = n;
+	if (g->pc->pm == PM_STATIC || g->target > n)
+		g->target = n;
+	pm_maintain(g);
+}
+
+/*
+ * pm = dynamic, once a second, as php-fpm does it: more idle workers than
+ * pm.max_spare_servers lose one; fewer than pm.min_spare_servers get a
+ * burst that doubles each second up to pm.max_spawn_rate, never past
+ * pm.max_children (reaching it is counted once per episode).
+ */
+static void
+pm_dynamic(struct gen *g)
+{
+	const struct pool_conf *pc = g->pc;
+	struct sb_pool *sp = &fpmd->sb->pools[g->pool->index];
+	uint32_t i;
+	int idle = 0, total = g->nworkers - g->nquitting, n;
+
+	if (!g->ready || g->draining || g->respawn_at != 0 ||
+	    g->nrunning < g->nworkers)
+		return;		/* settle first */
+	for (i = 0; i < fpmd->sb->nslots; i++)
+		if (fpmd->slots[i].gen == g && !fpmd->slots[i].quitting &&
+		    fpmd->sb->slots[i].state == SLOT_IDLE)
+			idle++;
+	if (idle > pc->max_spare_servers) {
+		g->target = total - 1;
+		g->spawn_rate = 1;
+	} else if (idle < pc->min_spare_servers) {
+		if (total >= g->max) {
+			if (!g->max_warned) {
+				g->max_warned = true;
+				sp->max_children_reached++;
+				log_warnx("[pool %s] server reached "
+				    "pm.max_children setting (%d), consider "
+				    "raising it", g->pool->name, g->max);
+			}
+			g->spawn_rate = 1;
+			return;
+		}
+		g->max_warned = false;
+		n = g->spawn_rate;
+		if (n > pc->min_spare_servers - idle)
+			n = pc->min_spare_servers - idle;
+		if (n > g->max - total)
+			n = g->max - total;
+		if (g->spawn_rate >= 8)
+			log_warnx("[pool %s] seems busy (you may need to "
+			    "increase pm.start_servers, or pm.min/max_spare_"
+			    "servers), spawning %d children, there are %d idle, "
+			    "and %d total children", g->pool->name, n, idle,
+			    total);
+		g->target = total + n;
+		if (g->spawn_rate < pc->max_spawn_rate)
+			g->spawn_rate *= 2;
+	} else {
+		g->spawn_rate = 1;
+		g->max_warned = false;
+		return;
+	}
+	pm_maintain(g);
+}
+
 int
 pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 {
@@ -1196,7 +1267,7 @@ pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 
 		for (q = fpmd->pools; q != NULL; q = q->link)
 			if (q != p && q->cur != NULL && !q->removed)
-				others += q->cur->target;
+				others += q->cur->max;
 		if (others + n > fpmd->conf->process_max) {
 			snprintf(err, errlen, "max_children %d would make %d "
 			    "workers in all, more than process.max = %d", n,
@@ -1204,20 +1275,20 @@ pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 			return -2;
 		}
 	}
-	*previous = g->target;
-	g->target = n;
-	log_notice("[pool %s] scaled from %d to %d workers", p->name,
-	    *previous, n);
-	pm_maintain(g);
+	*previous = g->max;
+	gen_resize(g, n);
+	log_notice("[pool %s] scaled from %d to %d workers%s", p->name,
+	    *previous, n, g->pc->pm == PM_DYNAMIC ? " at most" : "");
 	/* A generation a reload is starting takes the new size too. */
-	if (p->next_gen != NULL) {
-		p->next_gen->target = n;
-		pm_maintain(p->next_gen);
-	}
+	if (p->next_gen != NULL)
+		gen_resize(p->next_gen, n);
 	return 0;
 }
 
-/* Once a second: the listen queue, whose maximum php-fpm reports. */
+/*
+ * Once a second: dynamic pools adjust, and the listen queue and busy
+ * workers are sampled for the maxima php-fpm reports.
+ */
 void
 pm_sample(void)
 {
@@ -1228,6 +1299,8 @@ pm_sample(void)
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		if (p->cur == NULL)
 			continue;
+		if (p->cur->pc->pm == PM_DYNAMIC && fpmd->state == FPMD_RUNNING)
+			pm_dynamic(p->cur);
 		status_pool(p, &st);
 		sp = &fpmd->sb->pools[p->index];
 		if (st.listen_queue > sp->max_listen_queue)

@@ -301,3 +301,29 @@ max_requests_recycle() {
 	done
 	((${#seen[@]} == 2)) || fail "only one worker answered: ${!seen[*]}"
 }
+
+@test "pm = dynamic: grows under load up to pm.max_children, counts reaching it, shrinks back to pm.max_spare_servers" {
+	local i st
+	fpmd_conf 'pm.max_children = 4' 'pm.start_servers = 1' \
+		'pm.min_spare_servers = 1' 'pm.max_spare_servers = 2'
+	sed -i 's/pm = static/pm = dynamic/' "$FPMD_CONF"
+	fpmd_start
+	nginx_start
+	wait_until 5 nworkers_is 1 || fail "$(worker_pids | wc -l) workers at start, expected pm.start_servers = 1"
+	# Six 3-second requests at once: the pool grows to its cap of 4.
+	for i in 1 2 3 4 5 6; do
+		bg_get "r$i" "$BASE_URL/ctl/sleep.php?s=3"
+	done
+	wait_until 15 nworkers_is 4 || fail "$(worker_pids | wc -l) workers under load, expected 4"
+	for i in 1 2 3 4 5 6; do
+		bg_wait "r$i"
+		assert_eq 200 "$BG_CODE" "status of request $i"
+	done
+	st=$(ctl --json status)
+	[[ $(json 'd["pools"][0]["max_children_reached"]' <<<"$st") -ge 1 ]] ||
+		fail "max_children_reached not counted: $st"
+	assert_log_contains "server reached pm.max_children setting (4)"
+	# Idle again: one worker a second goes until pm.max_spare_servers.
+	wait_until 15 nworkers_is 2 || fail "$(worker_pids | wc -l) idle workers, expected 2"
+	assert_eq dynamic "$(json 'd["pools"][0]["process_manager"]' <<<"$st")"
+}
