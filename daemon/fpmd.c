@@ -43,13 +43,20 @@ now_ms(void)
 void
 ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t), void *arg)
 {
+	ev_add_events(e, fd, EPOLLIN, cb, arg);
+}
+
+void
+ev_add_events(struct ev *e, int fd, uint32_t events,
+    void (*cb)(struct ev *, uint32_t), void *arg)
+{
 	struct epoll_event ee;
 
 	e->fd = fd;
 	e->cb = cb;
 	e->arg = arg;
 	memset(&ee, 0, sizeof(ee));
-	ee.events = EPOLLIN;
+	ee.events = events;
 	ee.data.ptr = e;
 	if (epoll_ctl(fpmd->epfd, EPOLL_CTL_ADD, fd, &ee) == -1)
 		fatal("%s: epoll_ctl", __func__);
@@ -224,19 +231,6 @@ fpmd_check_conf(const struct fpmd_conf *conf, char **errors)
 	for (k = 0; k < conf->npools; k++) {
 		const struct pool_conf *pc = &conf->pools[k];
 
-		if (pc->pm == PM_ONDEMAND) {
-			n = asprintf(&line, "%s:%d: pool %s: pm = %s is not "
-			    "supported by this version of fpmd yet; use "
-			    "pm = static or dynamic\n", pc->file, pc->line,
-			    pc->name, conf_pm_name(pc->pm));
-			if (n > 0 && (text = realloc(text, len + (size_t)n +
-			    1)) != NULL) {
-				memcpy(text + len, line, (size_t)n + 1);
-				len += (size_t)n;
-			}
-			if (n > 0)
-				free(line);
-		}
 		total += pc->max_children;
 	}
 	if (conf->process_max > 0 && total > conf->process_max) {

@@ -228,6 +228,8 @@ struct listener {
 	struct listen_addr	 addr;
 	int			 backlog;
 	int			 refs;
+	struct ev		 ev;		/* ondemand pools only */
+	struct pool		*pool;
 };
 
 /*
@@ -325,6 +327,8 @@ extern struct fpmd	*fpmd;
 int64_t		 now_ms(void);
 void		 ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t),
 		    void *arg);
+void		 ev_add_events(struct ev *e, int fd, uint32_t events,
+		    void (*cb)(struct ev *, uint32_t), void *arg);
 void		 ev_mod(struct ev *e, uint32_t events);
 void		 ev_del(struct ev *e);
 void		 fpmd_stop(bool graceful, int timeout);

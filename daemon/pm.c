@@ -41,6 +41,7 @@ static void	pool_on_log(struct ev *, uint32_t);
 static void	pool_on_out(struct ev *, uint32_t);
 static void	reload_check(void);
 static void	gen_stop(struct gen *, bool);
+static void	pm_maintain(struct gen *);
 
 /*
  * A configuration is referenced by every generation started with it, and
@@ -248,8 +249,96 @@ listener_unref(struct listener *ls)
 {
 	if (ls == NULL || --ls->refs > 0)
 		return;
+	ev_del(&ls->ev);
 	listen_close(&ls->addr, ls->fd);
 	free(ls);
+}
+
+/*
+ * pm = ondemand: the master watches the listening socket (edge-triggered:
+ * it never accepts, the workers do) and starts a worker when a connection
+ * comes and none is idle.
+ */
+static void
+ondemand_on_connect(struct ev *e, uint32_t events)
+{
+	struct listener *ls = e->arg;
+	struct pool *p = ls->pool;
+	struct sb_pool *sp;
+	struct gen *g;
+	uint32_t i;
+
+	if (p == NULL || (g = p->cur) == NULL || g->ls != ls ||
+	    g->pc->pm != PM_ONDEMAND || !g->ready || g->draining ||
+	    fpmd->state != FPMD_RUNNING)
+		return;
+	for (i = 0; i < fpmd->sb->nslots; i++)
+		if (fpmd->slots[i].gen == g && !fpmd->slots[i].quitting &&
+		    (fpmd->sb->slots[i].state == SLOT_IDLE ||
+		    fpmd->sb->slots[i].state == SLOT_STARTING))
+			return;		/* someone will take it */
+	if (g->nworkers - g->nquitting >= g->max) {
+		if (!g->max_warned) {
+			g->max_warned = true;
+			sp = &fpmd->sb->pools[p->index];
+			sp->max_children_reached++;
+			log_warnx("[pool %s] server reached max_children "
+			    "setting (%d), consider raising it", p->name,
+			    g->max);
+		}
+		return;
+	}
+	g->max_warned = false;
+	g->target = g->nworkers - g->nquitting + 1;
+	pm_maintain(g);
+}
+
+static void
+ondemand_watch(struct gen *g)
+{
+	if (g->pc->pm != PM_ONDEMAND || g->ls->ev.cb != NULL)
+		return;
+	g->ls->pool = g->pool;
+	ev_add_events(&g->ls->ev, g->ls->fd, EPOLLIN | EPOLLET,
+	    ondemand_on_connect, g->ls);
+}
+
+/* Once a second: the idle worker that waited longest, past the timeout. */
+static void
+ondemand_reap(struct gen *g)
+{
+	struct timespec now;
+	struct sb_slot s;
+	int64_t idle_since, oldest = 0, limit;
+	uint32_t i;
+	int victim = -1;
+
+	if (!g->ready || g->draining || g->nquitting > 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	limit = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
+	    (int64_t)g->pc->process_idle_timeout * 1000;
+	for (i = 0; i < fpmd->sb->nslots; i++) {
+		if (fpmd->slots[i].gen != g || fpmd->slots[i].quitting ||
+		    fpmd->slots[i].pid <= 0)
+			continue;
+		sb_slot_read(&fpmd->sb->slots[i], &s);
+		if (s.state != SLOT_IDLE)
+			continue;
+		idle_since = s.requests == 0 ? (int64_t)s.start * 1000 :
+		    (int64_t)s.req_start.tv_sec * 1000 +
+		    s.req_start.tv_nsec / 1000000 +
+		    (int64_t)(s.req_duration_us / 1000);
+		if (idle_since <= limit && (victim == -1 ||
+		    idle_since < oldest)) {
+			victim = (int)i;
+			oldest = idle_since;
+		}
+	}
+	if (victim == -1)
+		return;
+	g->target = g->nworkers - g->nquitting - 1;
+	pm_maintain(g);
 }
 
 static struct gen *
@@ -272,7 +361,8 @@ gen_new(struct pool *p, struct fpmd_conf *conf, const struct pool_conf *pc)
 	g->num = fpmd->generation;
 	g->ctl_fd = -1;
 	g->max = pc->max_children;
-	g->target = pc->pm == PM_DYNAMIC ? pc->start_servers : g->max;
+	g->target = pc->pm == PM_DYNAMIC ? pc->start_servers :
+	    pc->pm == PM_ONDEMAND ? 0 : g->max;
 	g->spawn_rate = 1;
 	return g;
 }
@@ -542,6 +632,10 @@ worker_exited(struct gen *g, int slot, pid_t pid, int status)
 		g->nrunning--;
 	g->nworkers--;
 	slot_free(slot);
+	/* ondemand: the next connection brings a worker back, not its exit */
+	if (g->pc->pm == PM_ONDEMAND &&
+	    g->target > g->nworkers - g->nquitting)
+		g->target = g->nworkers - g->nquitting;
 	if (pid <= 0) {
 		g->fail_streak++;	/* the prototype could not fork */
 	} else if (WIFSIGNALED(status)) {
@@ -761,9 +855,11 @@ pm_start(struct fpmd_conf *conf)
 			return -1;
 		p->cur = g;
 	}
-	for (p = fpmd->pools; p != NULL; p = p->link)
+	for (p = fpmd->pools; p != NULL; p = p->link) {
 		if (gen_proto_start(p->cur) == -1)
 			return -1;
+		ondemand_watch(p->cur);
+	}
 	return 0;
 }
 
@@ -1145,6 +1241,8 @@ reload_check(void)
 				gen_drain(p->cur);
 			p->cur = p->next_gen;
 			p->next_gen = NULL;
+			p->cur->ls->pool = p;
+			ondemand_watch(p->cur);
 			continue;
 		}
 		keep = false;
@@ -1301,6 +1399,8 @@ pm_sample(void)
 			continue;
 		if (p->cur->pc->pm == PM_DYNAMIC && fpmd->state == FPMD_RUNNING)
 			pm_dynamic(p->cur);
+		if (p->cur->pc->pm == PM_ONDEMAND && fpmd->state == FPMD_RUNNING)
+			ondemand_reap(p->cur);
 		status_pool(p, &st);
 		sp = &fpmd->sb->pools[p->index];
 		if (st.listen_queue > sp->max_listen_queue)

@@ -327,3 +327,24 @@ max_requests_recycle() {
 	wait_until 15 nworkers_is 2 || fail "$(worker_pids | wc -l) idle workers, expected 2"
 	assert_eq dynamic "$(json 'd["pools"][0]["process_manager"]' <<<"$st")"
 }
+
+@test "pm = ondemand: no worker at start, one per waiting connection up to pm.max_children, idle ones stopped after pm.process_idle_timeout" {
+	local i
+	fpmd_conf 'pm.max_children = 3' 'pm.process_idle_timeout = 1s'
+	sed -i 's/pm = static/pm = ondemand/' "$FPMD_CONF"
+	fpmd_start
+	nginx_start
+	nworkers_is 0 || fail "$(worker_pids | wc -l) workers at start, expected none"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	nworkers_is 1 || fail "$(worker_pids | wc -l) workers after one request, expected 1"
+	for i in 1 2 3 4 5; do
+		bg_get "r$i" "$BASE_URL/ctl/sleep.php?s=2"
+	done
+	wait_until 10 nworkers_is 3 || fail "$(worker_pids | wc -l) workers under load, expected 3"
+	for i in 1 2 3 4 5; do
+		bg_wait "r$i"
+		assert_eq 200 "$BG_CODE" "status of request $i"
+	done
+	wait_until 15 nworkers_is 0 || fail "$(worker_pids | wc -l) workers left idle, expected none"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+}
