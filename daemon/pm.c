@@ -1384,8 +1384,49 @@ pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 }
 
 /*
- * Once a second: dynamic pools adjust, and the listen queue and busy
- * workers are sampled for the maxima php-fpm reports.
+ * request_terminate_timeout: a request running longer loses its worker
+ * (SIGTERM), as php-fpm does.  fastcgi_finish_request() ends the clock.
+ */
+static void
+pm_terminate_slow(struct gen *g)
+{
+	struct timespec now;
+	struct sb_slot s;
+	int64_t ran;
+	uint32_t i;
+
+	if (g->pc->request_terminate_timeout <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < fpmd->sb->nslots; i++) {
+		if (fpmd->slots[i].gen != g || fpmd->slots[i].quitting ||
+		    fpmd->slots[i].pid <= 0)
+			continue;
+		sb_slot_read(&fpmd->sb->slots[i], &s);
+		if (s.state <= SLOT_IDLE || s.state >= SLOT_FINISHING)
+			continue;
+		ran = (int64_t)(now.tv_sec - s.req_start.tv_sec) * 1000 +
+		    (now.tv_nsec - s.req_start.tv_nsec) / 1000000;
+		if (ran < (int64_t)g->pc->request_terminate_timeout * 1000)
+			continue;
+		s.method[sizeof(s.method) - 1] = '\0';
+		s.uri[sizeof(s.uri) - 1] = '\0';
+		s.script[sizeof(s.script) - 1] = '\0';
+		log_warnx("[pool %s] child %d, script '%s' (request: \"%s %s\") "
+		    "execution timed out (%.3f sec), terminating",
+		    g->pool->name, (int)fpmd->slots[i].pid, s.script, s.method,
+		    s.uri, (double)ran / 1000.0);
+		if (gen_send(g, PMSG_KILL, (int)i, fpmd->slots[i].pid,
+		    SIGTERM) == 0) {
+			fpmd->slots[i].quitting = true;
+			g->nquitting++;
+		}
+	}
+}
+
+/*
+ * Once a second: dynamic pools adjust, slow requests are ended, and the
+ * listen queue and busy workers are sampled for the maxima php-fpm reports.
  */
 void
 pm_sample(void)
@@ -1401,6 +1442,7 @@ pm_sample(void)
 			pm_dynamic(p->cur);
 		if (p->cur->pc->pm == PM_ONDEMAND && fpmd->state == FPMD_RUNNING)
 			ondemand_reap(p->cur);
+		pm_terminate_slow(p->cur);
 		status_pool(p, &st);
 		sp = &fpmd->sb->pools[p->index];
 		if (st.listen_queue > sp->max_listen_queue)

@@ -348,3 +348,20 @@ max_requests_recycle() {
 	wait_until 15 nworkers_is 0 || fail "$(worker_pids | wc -l) workers left idle, expected none"
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 }
+
+@test "request_terminate_timeout: a request running longer loses its worker, logged; the pool serves on" {
+	local t0 t1
+	fpmd_conf 'pm.max_children = 1' 'request_terminate_timeout = 1'
+	fpmd_start
+	nginx_start
+	t0=$(now_ms)
+	bg_get slow "$BASE_URL/ctl/sleep.php?s=6"
+	bg_wait slow
+	t1=$(now_ms)
+	[[ $BG_CODE != 200 ]] || fail "the 6 s request was not ended"
+	(((t1 - t0) < 4500)) || fail "it ended after $((t1 - t0)) ms, expected about 1-2 s"
+	assert_log_contains "execution timed out"
+	assert_log_contains "/ctl/sleep.php"
+	wait_until 10 nworkers_is 1 || fail "no worker took its place"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+}
