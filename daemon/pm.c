@@ -577,10 +577,8 @@ gen_drain(struct gen *g)
 		p->next_gen = NULL;
 	g->next = p->old;
 	p->old = g;
-	if (g->proto_pid == 0) {
-		pm_proto_exited(-1, 0);	/* nothing to wait for */
-		return;
-	}
+	if (g->proto_pid == 0)
+		return;		/* nothing to wait for: pm_collect() frees it */
 	if (gen_send(g, PMSG_QUIT, -1, 0, 0) == -1)
 		kill(g->proto_pid, SIGQUIT);
 	/* Requests in hand get process_control_timeout to finish. */
