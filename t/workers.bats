@@ -310,12 +310,14 @@ max_requests_recycle() {
 	fpmd_start
 	nginx_start
 	wait_until 5 nworkers_is 1 || fail "$(worker_pids | wc -l) workers at start, expected pm.start_servers = 1"
-	# Six 3-second requests at once: the pool grows to its cap of 4.
-	for i in 1 2 3 4 5 6; do
-		bg_get "r$i" "$BASE_URL/ctl/sleep.php?s=3"
+	# Eight 6-second requests at once: the pool grows by one a second
+	# (one idle wanted) to its cap of 4, and stays there, busy, for a few
+	# seconds: long enough to count reaching pm.max_children.
+	for i in 1 2 3 4 5 6 7 8; do
+		bg_get "r$i" "$BASE_URL/ctl/sleep.php?s=6"
 	done
 	wait_until 15 nworkers_is 4 || fail "$(worker_pids | wc -l) workers under load, expected 4"
-	for i in 1 2 3 4 5 6; do
+	for i in 1 2 3 4 5 6 7 8; do
 		bg_wait "r$i"
 		assert_eq 200 "$BG_CODE" "status of request $i"
 	done
