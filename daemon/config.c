@@ -49,6 +49,8 @@
 #define CONF_MODE		0660
 #define CONF_SPAWN_RATE		32
 #define CONF_IDLE_TIMEOUT	10
+#define CONF_READ_TIMEOUT	10	/* request_read_timeout */
+#define CONF_RELOAD_TIMEOUT	60	/* reload_timeout */
 #define CONF_EXTENSIONS		".php .phar"
 /*
  * A sub-section of every pool that nobody writes: libconfuse creates it when
@@ -83,6 +85,7 @@ struct conf_opt {
 
 enum {
 	GO_LOG_LEVEL, GO_ERROR_LOG, GO_PHP_INI, GO_SCAN_DIR, GO_PCT,
+	GO_RELOAD_TIMEOUT,
 	GO_PROCESS_MAX, GO_RLIMIT_FILES, GO_RLIMIT_CORE, GO_CONTROL_SOCKET,
 	GO_CONTROL_MODE, GO_CONTROL_OWNER, GO_CONTROL_GROUP, GO_INCLUDE,
 	GO_COUNT
@@ -97,6 +100,7 @@ static const struct conf_opt global_opts[GO_COUNT] = {
 	GO(GO_SCAN_DIR, "php_ini_scan_dir", CT_PATH, php_ini_scan_dir, 0),
 	GO(GO_PCT, "process_control_timeout", CT_TIME,
 	    process_control_timeout, 0),
+	GO(GO_RELOAD_TIMEOUT, "reload_timeout", CT_TIME, reload_timeout, 1),
 	GO(GO_PROCESS_MAX, "process.max", CT_INT, process_max, 0),
 	GO(GO_RLIMIT_FILES, "rlimit_files", CT_INT, rlimit_files, 0),
 	GO(GO_RLIMIT_CORE, "rlimit_core", CT_RLIMIT, rlimit_core, 0),
@@ -113,7 +117,7 @@ enum {
 	PO_SPAWN_RATE, PO_IDLE, PO_MAX_REQUESTS, PO_USER, PO_GROUP, PO_CHDIR,
 	PO_CHROOT, PO_CLEAR_ENV, PO_PHP_INI, PO_SCAN_DIR, PO_VALUE_PARAMS,
 	PO_EXTS, PO_CATCH, PO_DECORATE, PO_DUMPABLE, PO_RLIMIT_FILES,
-	PO_RLIMIT_CORE, PO_TERMINATE,
+	PO_RLIMIT_CORE, PO_TERMINATE, PO_READ_TIMEOUT,
 	PO_COUNT
 };
 
@@ -154,6 +158,8 @@ static const struct conf_opt pool_opts[PO_COUNT] = {
 	PO(PO_RLIMIT_CORE, "rlimit_core", CT_RLIMIT, rlimit_core, 0),
 	PO(PO_TERMINATE, "request_terminate_timeout", CT_TIME,
 	    request_terminate_timeout, 0),
+	PO(PO_READ_TIMEOUT, "request_read_timeout", CT_TIME,
+	    request_read_timeout, 0),
 };
 
 /* The free-form pool sections, in the order their settings are applied. */
@@ -1197,6 +1203,7 @@ conf_pool_get(struct conf_load *cl, cfg_t *sec)
 	pc->listen_mode = CONF_MODE;
 	pc->max_spawn_rate = CONF_SPAWN_RATE;
 	pc->process_idle_timeout = CONF_IDLE_TIMEOUT;
+	pc->request_read_timeout = CONF_READ_TIMEOUT;
 	pc->uid = (uid_t)-1;
 	pc->gid = (gid_t)-1;
 	pc->clear_env = true;
@@ -2059,6 +2066,7 @@ conf_load(const char *path, int flags, char **errors)
 	conf->rlimit_files = -1;
 	conf->rlimit_core = -1;
 	conf->control_mode = CONF_MODE;
+	conf->reload_timeout = CONF_RELOAD_TIMEOUT;
 	conf->control_uid = (uid_t)-1;
 	conf->control_gid = (gid_t)-1;
 

@@ -555,6 +555,8 @@ conf_json(const struct fpmd_conf *conf)
 		json_object_set_new(o, "listen.mode", json_string(mode));
 		json_object_set_new(o, "pm.max_spawn_rate",
 		    json_integer(pc->max_spawn_rate));
+		json_object_set_new(o, "request_read_timeout",
+		    json_integer(pc->request_read_timeout));
 		json_array_append_new(pools, o);
 	}
 	char cmode[8], level[16];
@@ -582,6 +584,8 @@ conf_json_all(const struct fpmd_conf *conf)
 {
 	json_t *o = conf_json(conf);
 
+	json_object_set_new(o, "reload_timeout",
+	    json_integer(conf->reload_timeout));
 	json_object_set_new(o, "rlimit_files", json_integer(conf->rlimit_files));
 	json_object_set_new(o, "rlimit_core", json_integer(conf->rlimit_core));
 	json_object_set_new(o, "control.owner", str_or_null(conf->control_owner));

@@ -99,6 +99,7 @@ struct pool_conf {
 	int			 rlimit_core;	/* -1: unchanged, -2: unlimited */
 
 	int			 request_terminate_timeout;	/* seconds */
+	int			 request_read_timeout;	/* seconds, 0: none */
 };
 
 struct fpmd_conf {
@@ -108,6 +109,7 @@ struct fpmd_conf {
 	char			*php_ini;
 	char			*php_ini_scan_dir;
 	int			 process_control_timeout;	/* seconds */
+	int			 reload_timeout;	/* seconds */
 	int			 process_max;	/* 0: no cap */
 	int			 rlimit_files;
 	int			 rlimit_core;
