@@ -5,6 +5,7 @@
  * with O_APPEND).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 static enum log_level	 log_level = LOG_LVL_NOTICE;
 static int		 log_fd = 2;
 static char		 log_prefix_text[160];
+static volatile uint64_t *log_drops;
 
 static const char *const level_names[] = {
 	"DEBUG", "NOTICE", "WARNING", "ERROR", "ALERT"
@@ -52,6 +54,16 @@ void
 log_set_fd(int fd)
 {
 	log_fd = fd;
+}
+
+/*
+ * Children write to a non-blocking socket: a line that finds it full is
+ * dropped rather than stalling a request, and counted here.
+ */
+void
+log_set_drop_counter(volatile uint64_t *counter)
+{
+	log_drops = counter;
 }
 
 void
@@ -123,6 +135,9 @@ log_write_all(const char *buf, size_t len)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN && log_drops != NULL)
+				__atomic_add_fetch(log_drops, 1,
+				    __ATOMIC_RELAXED);
 			return;
 		}
 		buf += w;

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LVL_DEBUG = 0,
@@ -24,6 +25,7 @@ void	 log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int	 log_get_fd(void);
 void	 log_set_fd(int fd);
+void	 log_set_drop_counter(volatile uint64_t *counter);
 /* Text put after "LEVEL: " on every line (children name their pool). */
 void	 log_set_prefix(const char *prefix);
 int	 log_level_parse(const char *name, enum log_level *level);

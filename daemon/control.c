@@ -1,14 +1,15 @@
 /*
  * The control socket: a unix stream socket speaking newline-delimited JSON,
  * one request object per line and one reply object per line, for fpmctl
- * and scripts.  Peers are treated as hostile: the master never blocks on a
- * client, a line is at most 64 KiB, a client that says nothing or reads
- * nothing is dropped, and every malformed request gets an error reply.
- * SO_PEERCRED decides who may talk to us: root, our own uid, and members
- * of control.group.
+ * and scripts (common/ctlproto.h has the commands, codes and limits).
+ * Peers are treated as hostile: the master never blocks on a client, a
+ * line is at most 64 KiB, a client that says nothing or reads nothing is
+ * dropped, and every malformed request gets an error reply.  The kernel
+ * tells who is connecting (SO_PEERCRED, SO_PEERGROUPS): root, our own uid
+ * and members of control.group may talk to us; no name service is asked.
  *
- * Signals reach the same code: USR2 reloads, QUIT and TERM stop, USR1
- * reopens the logs.
+ * A client is torn down at once but freed after the event batch, since a
+ * later event of the same batch may still name it.
  */
 #include "config.h"
 
@@ -17,11 +18,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,18 +28,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlproto.h"
 #include "fpmd.h"
 #include "sockpath.h"
 
-#define CTL_LINE_MAX	(64 * 1024)
-#define CTL_OUT_MAX	(4 * 1024 * 1024)
 #define CTL_CLIENTS_MAX	256
 #define CTL_IDLE_MS	30000
-#define CTL_PROTOCOL	1
+#define CTL_GROUPS_MAX	1024
 
 struct ctl_client {
 	int			 fd;
 	struct ev		 ev;
+	struct ev_timer		 t_idle;	/* says nothing, reads nothing */
+	struct ev_timer		 t_resume;	/* lines behind a reload */
 	uid_t			 uid;
 	gid_t			 gid;
 	pid_t			 pid;
@@ -50,18 +49,41 @@ struct ctl_client {
 	char			*out;
 	size_t			 out_len;
 	size_t			 out_off;
-	int64_t			 last;
 	bool			 closing;	/* once the output is out */
 	bool			 eof;		/* the peer sends no more */
 	bool			 waiting;	/* for a reload */
-	bool			 resume;	/* lines wait behind a reload */
-	bool			 dead;		/* freed by control_sweep() */
+	bool			 dead;
 	json_t			*wait_id;
 	struct ctl_client	*next;
 };
 
+static struct {
+	int				 fd;
+	struct ev			 ev;
+	struct ctl_client		*clients;
+	int				 nclients;
+	const struct control_hooks	*hooks;
+} ctl = { .fd = -1 };
+
 static void	client_close(struct ctl_client *);
 static void	client_process(struct ctl_client *);
+
+static void
+client_idle(void *arg)
+{
+	struct ctl_client *c = arg;
+
+	log_debug("control: dropping idle client pid %d", (int)c->pid);
+	client_close(c);
+}
+
+static void
+client_touch(struct ctl_client *c)
+{
+	if (!c->dead)
+		ev_timer_set(&c->t_idle, now_ms() + CTL_IDLE_MS, client_idle,
+		    c);
+}
 
 /*
  * Input is read only while it can be answered: not once the connection is
@@ -79,7 +101,8 @@ client_want(struct ctl_client *c)
 		ev |= EPOLLIN;
 	if (c->out_off < c->out_len)
 		ev |= EPOLLOUT;
-	ev_mod(&c->ev, ev);
+	if (ev_mod(&c->ev, ev) == -1)
+		client_close(c);
 }
 
 static void
@@ -103,6 +126,7 @@ client_flush(struct ctl_client *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		client_touch(c);
 	}
 	c->out_off = c->out_len = 0;
 	if (c->closing) {
@@ -123,6 +147,16 @@ client_reply(struct ctl_client *c, json_t *reply, json_t *id)
 		json_decref(reply);
 		return;
 	}
+	if (reply == NULL) {
+		/* jansson could not build it: out of memory */
+		reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error",
+		    "code", "internal", "message", "fpmd could not build the "
+		    "reply");
+		if (reply == NULL) {
+			client_close(c);
+			return;
+		}
+	}
 	if (id != NULL)
 		json_object_set(reply, "id", id);
 	text = json_dumps(reply, JSON_COMPACT);
@@ -132,7 +166,7 @@ client_reply(struct ctl_client *c, json_t *reply, json_t *id)
 		return;
 	}
 	len = strlen(text);
-	if (c->out_len + len + 1 > CTL_OUT_MAX) {
+	if (c->out_len + len + 1 > CTLPROTO_REPLY_MAX) {
 		log_warnx("control: client pid %d does not read its replies; "
 		    "dropping it", (int)c->pid);
 		free(text);
@@ -203,115 +237,21 @@ static json_t *
 cmd_ping(struct ctl_client *c, json_t *req)
 {
 	return json_pack("{s:b, s:i, s:s, s:s, s:i, s:I, s:i}", "ok", 1,
-	    "protocol", CTL_PROTOCOL, "version", FPMD_VERSION, "php",
+	    "protocol", CTLPROTO_VERSION, "version", FPMD_VERSION, "php",
 	    sapi_php_version(), "pid", (int)getpid(), "uptime",
 	    (json_int_t)(time(NULL) - fpmd->start_time), "generation",
 	    fpmd->generation);
 }
 
 static json_t *
-status_processes(const struct pool *p)
-{
-	struct sb_slot s;
-	json_t *a = json_array();
-	time_t now = time(NULL);
-	struct timespec ts;
-	uint64_t dur;
-	char uri[SB_URI + SB_QUERY + 2];
-	uint32_t i;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	for (i = 0; i < fpmd->sb->nslots; i++) {
-		if (fpmd->slots[i].gen == NULL ||
-		    fpmd->slots[i].gen->pool != p)
-			continue;
-		sb_slot_read(&fpmd->sb->slots[i], &s);
-		s.method[sizeof(s.method) - 1] = '\0';
-		s.uri[sizeof(s.uri) - 1] = '\0';
-		s.query[sizeof(s.query) - 1] = '\0';
-		s.script[sizeof(s.script) - 1] = '\0';
-		s.user[sizeof(s.user) - 1] = '\0';
-		/* the path as requested, then the query, as php-fpm shows */
-		s.uri[strcspn(s.uri, "?")] = '\0';
-		snprintf(uri, sizeof(uri), "%s%s%s", s.uri, s.query[0] ? "?" :
-		    "", s.query);
-		if (s.state > SLOT_IDLE) {
-			/* in a request: its duration so far */
-			dur = (uint64_t)((ts.tv_sec - s.req_start.tv_sec) *
-			    1000000 + (ts.tv_nsec - s.req_start.tv_nsec) /
-			    1000);
-		} else
-			dur = s.req_duration_us;
-		json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:I, s:I, "
-		    "s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:f, s:I}",
-		    "pid", (int)(s.pid ? s.pid : fpmd->slots[i].pid),
-		    "generation", (int)s.gen,
-		    "state", status_state_name(s.state),
-		    "start_time", (json_int_t)s.start,
-		    "start_since", (json_int_t)(s.start ? now - s.start : 0),
-		    "requests", (json_int_t)s.requests,
-		    "request_duration", (json_int_t)dur,
-		    "request_method", s.method[0] ? s.method : "-",
-		    "request_uri", uri[0] ? uri : "-",
-		    "content_length", (json_int_t)s.content_length,
-		    "user", s.user[0] ? s.user : "-",
-		    "script", s.script[0] ? s.script : "-",
-		    "last_request_cpu", s.state > SLOT_IDLE ? 0.0 : s.last_cpu,
-		    "last_request_memory", (json_int_t)(s.state > SLOT_IDLE ?
-		    0 : s.last_memory)));
-	}
-	return a;
-}
-
-static json_t *
 cmd_status(struct ctl_client *c, json_t *req)
 {
-	struct pool_status st;
-	const struct sb_pool *sp;
-	const struct gen *g;
-	struct pool *p;
-	json_t *pools, *o;
-	time_t now = time(NULL);
 	bool full;
 
 	if (arg_bool(req, "full", false, &full) == -1)
 		return err_reply("invalid_argument", "\"full\" must be true or "
 		    "false");
-	pools = json_array();
-
-	for (p = fpmd->pools; p != NULL; p = p->link) {
-		if ((g = p->cur) == NULL)
-			continue;
-		status_pool(p, &st);
-		sp = &fpmd->sb->pools[p->index];
-		o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:i, s:i, "
-		    "s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i}",
-		    "pool", p->name,
-		    "process_manager", conf_pm_name(g->pc->pm),
-		    "generation", g->num,
-		    "listen", g->ls->addr.text,
-		    "start_time", (json_int_t)sp->start,
-		    "start_since", (json_int_t)(now - sp->start),
-		    "accepted_conn", (json_int_t)st.accepted,
-		    "listen_queue", st.listen_queue,
-		    "max_listen_queue", st.max_listen_queue,
-		    "listen_queue_len", st.listen_queue_len,
-		    "idle_processes", st.idle,
-		    "active_processes", st.active,
-		    "total_processes", st.total,
-		    "max_active_processes", st.max_active,
-		    "max_children_reached", st.max_children_reached,
-		    "slow_requests", (json_int_t)st.slow_requests,
-		    "max_children", g->max);
-		if (full)
-			json_object_set_new(o, "processes",
-			    status_processes(p));
-		json_array_append_new(pools, o);
-	}
-	return json_pack("{s:b, s:i, s:i, s:s, s:o}", "ok", 1, "pid",
-	    (int)getpid(), "generation", fpmd->generation, "state",
-	    fpmd->reloading ? "reloading" : fpmd->state == FPMD_RUNNING ?
-	    "running" : "stopping", "pools", pools);
+	return status_json(full);
 }
 
 static json_t *
@@ -329,93 +269,70 @@ conf_errors_json(const char *errors)
 	return a;
 }
 
-/* Starts a reload; NULL when it is under way and c will be answered. */
 static json_t *
-reload_start(struct ctl_client *c, json_t *id, bool wait)
+reload_reply(const struct reload_result *res)
 {
-	struct fpmd_conf *conf;
-	char *errors = NULL, err[1024];
 	json_t *r;
 
-	if (fpmd->state != FPMD_RUNNING)
-		return err_reply("stopping", "fpmd is stopping");
-	if (fpmd->reloading)
-		return err_reply("reload_in_progress", "a reload is already "
-		    "in progress (generation %d); try again when it is done",
-		    fpmd->generation);
-	conf = conf_load(fpmd->conf_path, fpmd->conf_flags, &errors);
-	if (conf != NULL && fpmd_check_conf(conf, &errors) == -1) {
-		conf_free(conf);
-		conf = NULL;
-	}
-	if (conf == NULL) {
-		log_errorx("reload refused, the configuration has errors:\n%s",
-		    errors ? errors : "");
-		r = err_reply("config_invalid", "%s has errors; nothing was "
-		    "changed", fpmd->conf_path);
-		json_object_set_new(r, "errors", conf_errors_json(errors));
-		free(errors);
-		return r;
-	}
-	/* From here pm owns conf, on failure too. */
-	if (pm_reload(conf, err, sizeof(err)) == -1) {
-		return err_reply("reload_failed", "%s; generation %d keeps "
-		    "serving", err, fpmd->generation);
-	}
-	if (!fpmd->reloading)	/* done already */
-		return NULL;
-	if (c != NULL && wait) {
-		c->waiting = true;
-		c->wait_id = id ? json_incref(id) : NULL;
-		return NULL;
-	}
-	return json_pack("{s:b, s:i, s:b}", "ok", 1, "generation",
-	    fpmd->generation, "pending", 1);
+	if (res->ok)
+		return json_pack("{s:b, s:i, s:I}", "ok", 1, "generation",
+		    res->generation, "duration_ms",
+		    (json_int_t)res->duration_ms);
+	r = err_reply(res->code, "%s", res->message);
+	if (res->errors != NULL)
+		json_object_set_new(r, "errors", conf_errors_json(res->errors));
+	return r;
 }
 
-static json_t *last_reload_reply;
-
-void
-control_reload_done(bool ok, const char *code, const char *message)
+static void
+client_resume(void *arg)
 {
-	struct ctl_client *c, *next;
-	json_t *r;
+	struct ctl_client *c = arg;
 
-	if (ok)
-		r = json_pack("{s:b, s:i, s:I}", "ok", 1, "generation",
-		    fpmd->generation, "duration_ms",
-		    (json_int_t)(now_ms() - fpmd->reload_started));
-	else
-		r = err_reply(code, "%s", message ? message : "reload failed");
-	json_decref(last_reload_reply);
-	last_reload_reply = r;
-	for (c = fpmd->clients; c != NULL; c = next) {
-		next = c->next;
-		if (!c->waiting || c->dead)
-			continue;
-		c->waiting = false;
-		/* its next lines, from the main loop: see control_sweep() */
-		c->resume = true;
-		client_reply(c, json_deep_copy(r), c->wait_id);
-		json_decref(c->wait_id);
-		c->wait_id = NULL;
-		client_want(c);
-	}
+	client_process(c);
+}
+
+/* The reload a client waits for is over. */
+static void
+control_reload_done(void *arg, const struct reload_result *res)
+{
+	struct ctl_client *c = arg;
+
+	if (c == NULL || c->dead || !c->waiting)
+		return;
+	c->waiting = false;
+	client_reply(c, reload_reply(res), c->wait_id);
+	json_decref(c->wait_id);
+	c->wait_id = NULL;
+	client_touch(c);
+	client_want(c);
+	/* Its next lines, once this batch is over, not from in here. */
+	if (!c->dead)
+		ev_timer_set(&c->t_resume, now_ms(), client_resume, c);
 }
 
 static json_t *
 cmd_reload(struct ctl_client *c, json_t *req)
 {
-	json_t *r;
+	struct reload_result now;
 	bool wait;
+	int rc;
 
 	if (arg_bool(req, "wait", true, &wait) == -1)
 		return err_reply("invalid_argument", "\"wait\" must be true or "
 		    "false");
-	r = reload_start(c, json_object_get(req, "id"), wait);
-	if (r == NULL && !c->waiting)	/* finished at once */
-		r = json_deep_copy(last_reload_reply);
-	return r;
+	rc = reload_start(wait ? control_reload_done : NULL, wait ? c : NULL,
+	    &now);
+	if (rc == -1)
+		return reload_reply(&now);
+	if (wait) {
+		c->waiting = true;
+		c->wait_id = json_incref(json_object_get(req, "id"));
+		ev_timer_stop(&c->t_idle);	/* a reload may take long */
+		return NULL;
+	}
+	return json_pack("{s:b, s:i, s:b}", "ok", 1, "generation",
+	    fpmd->generation, "pending", 1);
 }
 
 static json_t *
@@ -435,7 +352,7 @@ cmd_stop(struct ctl_client *c, json_t *req)
 			    "a number of seconds from 0 to 86400");
 		timeout = (int)json_integer_value(t);
 	}
-	fpmd_stop(!now, timeout);
+	pm_stop(!now, timeout);
 	return json_pack("{s:b, s:s, s:i}", "ok", 1, "stopping", now ? "now" :
 	    "graceful", "timeout", now ? 2 : fpmd->stop_timeout);
 }
@@ -471,152 +388,37 @@ cmd_scale(struct ctl_client *c, json_t *req)
 static json_t *
 cmd_reopen_logs(struct ctl_client *c, json_t *req)
 {
-	if (fpmd_reopen_logs() == -1)
+	if (ctl.hooks->reopen_logs() == -1)
 		return err_reply("reopen_failed", "cannot reopen %s (see the "
 		    "log)", fpmd->conf->error_log);
 	return json_pack("{s:b}", "ok", 1);
 }
 
 static json_t *
-str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *
-conf_json(const struct fpmd_conf *conf)
-{
-	static const char *const kinds[] = { "php_value", "php_flag",
-	    "php_admin_value", "php_admin_flag" };
-	json_t *pools = json_array(), *o, *php[4], *env, *ext;
-	const struct pool_conf *pc;
-	char mode[8];
-	size_t k, i;
-	int kind;
-
-	for (k = 0; k < conf->npools; k++) {
-		pc = &conf->pools[k];
-		/* shaped like the file: php_value { name = value } ... */
-		for (kind = 0; kind < 4; kind++)
-			php[kind] = json_object();
-		for (i = 0; i < pc->nphp; i++) {
-			kind = (pc->php[i].admin ? 2 : 0) +
-			    (pc->php[i].flag ? 1 : 0);
-			json_object_set_new(php[kind], pc->php[i].name,
-			    json_string(pc->php[i].value));
-		}
-		env = json_object();
-		for (i = 0; i < pc->nenv; i++)
-			json_object_set_new(env, pc->env[i].key,
-			    json_string(pc->env[i].value));
-		ext = json_array();
-		for (i = 0; i < pc->nlimit_extensions; i++)
-			json_array_append_new(ext,
-			    json_string(pc->limit_extensions[i]));
-		o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:o, s:o, s:s, "
-		    "s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:b, "
-		    "s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:b, s:b, s:i, s:i, "
-		    "s:i}",
-		    "name", pc->name, "file", pc->file, "line", pc->line,
-		    "listen", pc->addr.text,
-		    "listen.backlog", pc->listen_backlog,
-		    "listen.owner", str_or_null(pc->listen_owner),
-		    "listen.group", str_or_null(pc->listen_group),
-		    "listen.allowed_clients",
-		    str_or_null(pc->listen_allowed_clients),
-		    "pm", conf_pm_name(pc->pm),
-		    "pm.max_children", pc->max_children,
-		    "pm.start_servers", pc->start_servers,
-		    "pm.min_spare_servers", pc->min_spare_servers,
-		    "pm.max_spare_servers", pc->max_spare_servers,
-		    "pm.process_idle_timeout", pc->process_idle_timeout,
-		    "pm.max_requests", pc->max_requests,
-		    "user", str_or_null(pc->user),
-		    "group", str_or_null(pc->group),
-		    "chdir", str_or_null(pc->chdir),
-		    "chroot", str_or_null(pc->chroot),
-		    "clear_env", pc->clear_env,
-		    "env", env,
-		    "php_ini", str_or_null(pc->php_ini),
-		    "php_ini_scan_dir", str_or_null(pc->php_ini_scan_dir),
-		    "php_value", php[0],
-		    "php_value_params", pc->allow_php_value_param,
-		    "security.limit_extensions", ext,
-		    "catch_workers_output", pc->catch_workers_output,
-		    "decorate_workers_output", pc->decorate_workers_output,
-		    "process.dumpable", pc->process_dumpable,
-		    "rlimit_files", pc->rlimit_files,
-		    "rlimit_core", pc->rlimit_core,
-		    "request_terminate_timeout",
-		    pc->request_terminate_timeout);
-		for (kind = 1; kind < 4; kind++)
-			json_object_set_new(o, kinds[kind], php[kind]);
-		snprintf(mode, sizeof(mode), "%04o", pc->listen_mode);
-		json_object_set_new(o, "listen.mode", json_string(mode));
-		json_object_set_new(o, "pm.max_spawn_rate",
-		    json_integer(pc->max_spawn_rate));
-		json_object_set_new(o, "request_read_timeout",
-		    json_integer(pc->request_read_timeout));
-		json_array_append_new(pools, o);
-	}
-	char cmode[8], level[16];
-
-	snprintf(cmode, sizeof(cmode), "%04o", conf->control_mode);
-	snprintf(level, sizeof(level), "%s", log_level_name(conf->log_level));
-	for (k = 0; level[k]; k++)
-		level[k] = (char)tolower((unsigned char)level[k]);
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, "
-	    "s:o}",
-	    "file", conf->file,
-	    "log_level", level,
-	    "error_log", str_or_null(conf->error_log),
-	    "php_ini", str_or_null(conf->php_ini),
-	    "php_ini_scan_dir", str_or_null(conf->php_ini_scan_dir),
-	    "process_control_timeout", conf->process_control_timeout,
-	    "process.max", conf->process_max,
-	    "control.socket", json_string(fpmd->ctl_path),
-	    "control.mode", cmode,
-	    "pools", pools);
-}
-
-static json_t *
-conf_json_all(const struct fpmd_conf *conf)
-{
-	json_t *o = conf_json(conf);
-
-	json_object_set_new(o, "reload_timeout",
-	    json_integer(conf->reload_timeout));
-	json_object_set_new(o, "rlimit_files", json_integer(conf->rlimit_files));
-	json_object_set_new(o, "rlimit_core", json_integer(conf->rlimit_core));
-	json_object_set_new(o, "control.owner", str_or_null(conf->control_owner));
-	json_object_set_new(o, "control.group", str_or_null(conf->control_group));
-	return o;
-}
-
-static json_t *
 cmd_config(struct ctl_client *c, json_t *req)
 {
 	return json_pack("{s:b, s:o}", "ok", 1, "config",
-	    conf_json_all(fpmd->conf));
+	    status_conf_json(fpmd->conf, fpmd->ctl_path));
 }
 
+/* Handlers of the commands common/ctlproto.c names. */
 static const struct {
 	const char	*name;
 	json_t		*(*fn)(struct ctl_client *, json_t *);
-	bool		 changes;	/* logged at notice, else at debug */
-} commands[] = {
-	{ "ping", cmd_ping, false },
-	{ "status", cmd_status, false },
-	{ "config", cmd_config, false },
-	{ "reload", cmd_reload, true },
-	{ "stop", cmd_stop, true },
-	{ "scale", cmd_scale, true },
-	{ "reopen-logs", cmd_reopen_logs, true },
+} handlers[] = {
+	{ "ping", cmd_ping },
+	{ "status", cmd_status },
+	{ "config", cmd_config },
+	{ "reload", cmd_reload },
+	{ "stop", cmd_stop },
+	{ "scale", cmd_scale },
+	{ "reopen-logs", cmd_reopen_logs },
 };
 
 static void
 control_dispatch(struct ctl_client *c, const char *line, size_t len)
 {
+	const struct ctlproto_cmd *pc;
 	json_error_t jerr;
 	json_t *req, *id = NULL, *r = NULL;
 	const char *cmd;
@@ -641,69 +443,65 @@ control_dispatch(struct ctl_client *c, const char *line, size_t len)
 		json_decref(req);
 		return;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i].name) == 0)
+	pc = ctlproto_cmd_find(cmd);
+	for (i = 0; pc != NULL && i < sizeof(handlers) / sizeof(handlers[0]);
+	    i++)
+		if (strcmp(handlers[i].name, pc->name) == 0)
 			break;
-	if (i == sizeof(commands) / sizeof(commands[0])) {
+	if (pc == NULL || i == sizeof(handlers) / sizeof(handlers[0])) {
 		/* at most 64 bytes of it, not cutting a UTF-8 character */
 		for (n = strnlen(cmd, 64); n > 0 && cmd[n] != '\0' &&
 		    ((unsigned char)cmd[n] & 0xc0) == 0x80; n--)
 			;
 		client_reply(c, err_reply("unknown_command", "unknown command "
-		    "'%.*s'; commands: ping, status, config, reload, stop, "
-		    "scale, reopen-logs", (int)n, cmd), id);
+		    "'%.*s'; commands: %s", (int)n, cmd, ctlproto_cmd_list()),
+		    id);
 		json_decref(req);
 		return;
 	}
-	log_msg(commands[i].changes ? LOG_LVL_NOTICE : LOG_LVL_DEBUG,
-	    "control: %s from uid %d pid %d", commands[i].name, (int)c->uid,
+	log_msg(pc->changes ? LOG_LVL_NOTICE : LOG_LVL_DEBUG,
+	    "control: %s from uid %d pid %d", pc->name, (int)c->uid,
 	    (int)c->pid);
-	r = commands[i].fn(c, req);
-	if (r != NULL)
+	r = handlers[i].fn(c, req);
+	if (r != NULL || !c->waiting)
 		client_reply(c, r, id);
 	json_decref(req);
 }
 
-/* Closed now, freed by control_sweep(): callers may still hold c. */
+static void
+client_free(void *arg)
+{
+	struct ctl_client *c = arg;
+
+	json_decref(c->wait_id);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Closed and unlinked now, freed after the batch: callers may hold c. */
 static void
 client_close(struct ctl_client *c)
 {
+	struct ctl_client **cp;
+
 	if (c->dead)
 		return;
 	c->dead = true;
 	c->waiting = false;
 	ev_del(&c->ev);
+	ev_timer_stop(&c->t_idle);
+	ev_timer_stop(&c->t_resume);
 	close(c->fd);
 	c->fd = -1;
-}
-
-void
-control_sweep(void)
-{
-	struct ctl_client **cp, *c;
-
-	/*
-	 * Lines that came behind a reload are answered here, at the top of
-	 * the loop, not from inside the reload's completion.
-	 */
-	for (c = fpmd->clients; c != NULL; c = c->next) {
-		if (c->resume && !c->dead && !c->waiting) {
-			c->resume = false;
-			client_process(c);
+	for (cp = &ctl.clients; *cp != NULL; cp = &(*cp)->next)
+		if (*cp == c) {
+			*cp = c->next;
+			break;
 		}
-	}
-	for (cp = &fpmd->clients; (c = *cp) != NULL;) {
-		if (!c->dead) {
-			cp = &c->next;
-			continue;
-		}
-		*cp = c->next;
-		json_decref(c->wait_id);
-		free(c->in);
-		free(c->out);
-		free(c);
-		fpmd->nclients--;
-	}
+	ctl.nclients--;
+	if (ev_free_later(c, client_free) == -1)
+		client_free(c);	/* XXX nothing can name it after this batch */
 }
 
 /* Answers the complete lines read, in order, as far as it may go on. */
@@ -733,10 +531,10 @@ client_process(struct ctl_client *c)
 		client_want(c);
 		return;
 	}
-	if (c->in_len > CTL_LINE_MAX) {
+	if (c->in_len > CTLPROTO_LINE_MAX) {
 		c->closing = true;
 		client_reply(c, err_reply("line_too_long", "a request line may "
-		    "be at most %d bytes", CTL_LINE_MAX), NULL);
+		    "be at most %d bytes", CTLPROTO_LINE_MAX), NULL);
 	} else if (c->eof && !c->closing) {
 		/* Nothing more will come: close once the replies are out. */
 		c->closing = true;
@@ -755,7 +553,7 @@ client_on_io(struct ev *e, uint32_t events)
 
 	if (events & EPOLLOUT) {
 		client_flush(c);
-		return;		/* c may be gone */
+		return;		/* c may be closed */
 	}
 	if (c->dead)
 		return;
@@ -766,7 +564,7 @@ client_on_io(struct ev *e, uint32_t events)
 	}
 	if (c->closing || c->eof || c->waiting)
 		return;
-	n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX + 1 - c->in_len,
+	n = recv(c->fd, c->in + c->in_len, CTLPROTO_LINE_MAX + 1 - c->in_len,
 	    MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -780,19 +578,22 @@ client_on_io(struct ev *e, uint32_t events)
 		client_want(c);
 	} else {
 		c->in_len += (size_t)n;
-		c->last = now_ms();
+		client_touch(c);
 	}
 	client_process(c);
 }
 
-/* Root, our own uid, and members of control.group (any of their groups). */
+/*
+ * Root, our own uid, and members of control.group, by the peer's groups as
+ * the kernel saw them when it connected.
+ */
 static bool
-peer_allowed(const struct ucred *cr)
+peer_allowed(int fd, const struct ucred *cr)
 {
 	const struct fpmd_conf *conf = fpmd->conf;
-	struct passwd *pw;
-	gid_t groups[256];
-	int n = 256, i;
+	gid_t groups[CTL_GROUPS_MAX];
+	socklen_t len = sizeof(groups);
+	size_t i;
 
 	if (cr->uid == 0 || cr->uid == geteuid())
 		return true;
@@ -800,13 +601,25 @@ peer_allowed(const struct ucred *cr)
 		return false;
 	if (cr->gid == conf->control_gid)
 		return true;
-	if ((pw = getpwuid(cr->uid)) == NULL ||
-	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
 		return false;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < len / sizeof(gid_t); i++)
 		if (groups[i] == conf->control_gid)
 			return true;
 	return false;
+}
+
+static void
+control_refuse(int fd, const char *code, const char *message)
+{
+	char msg[256];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":{\"code\":"
+	    "\"%s\",\"message\":\"%s\"}}\n", code, message);
+	if (send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		(void)0;
+	close(fd);
 }
 
 static void
@@ -814,39 +627,32 @@ control_on_accept(struct ev *e, uint32_t events)
 {
 	struct ctl_client *c;
 	struct ucred cr;
-	socklen_t len = sizeof(cr);
+	socklen_t len;
+	char msg[64];
 	int fd;
 
-	while ((fd = accept4(fpmd->ctl_fd, NULL, NULL, SOCK_CLOEXEC |
+	while ((fd = accept4(ctl.fd, NULL, NULL, SOCK_CLOEXEC |
 	    SOCK_NONBLOCK)) != -1) {
+		len = sizeof(cr);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
 			close(fd);
 			continue;
 		}
-		if (!peer_allowed(&cr) ||
-		    fpmd->nclients >= CTL_CLIENTS_MAX) {
-			char msg[200];
-			int n;
-
-			if (!peer_allowed(&cr)) {
-				log_warnx("control: refused uid %d pid %d",
-				    (int)cr.uid, (int)cr.pid);
-				n = snprintf(msg, sizeof(msg), "{\"ok\":false,"
-				    "\"error\":{\"code\":\"permission_denied\","
-				    "\"message\":\"uid %d may not control "
-				    "fpmd\"}}\n", (int)cr.uid);
-			} else
-				n = snprintf(msg, sizeof(msg), "{\"ok\":false,"
-				    "\"error\":{\"code\":\"busy\",\"message\":"
-				    "\"too many control clients\"}}\n");
-			if (send(fd, msg, (size_t)n, MSG_DONTWAIT |
-			    MSG_NOSIGNAL) == -1)
-				(void)0;
-			close(fd);
+		if (!peer_allowed(fd, &cr)) {
+			log_warnx("control: refused uid %d pid %d", (int)cr.uid,
+			    (int)cr.pid);
+			snprintf(msg, sizeof(msg), "uid %d may not control fpmd",
+			    (int)cr.uid);
+			control_refuse(fd, "permission_denied", msg);
+			continue;
+		}
+		if (ctl.nclients >= CTL_CLIENTS_MAX) {
+			control_refuse(fd, "busy", "too many control clients");
 			continue;
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->in = malloc(CTL_LINE_MAX + 1)) == NULL) {
+		    (c->in = malloc(CTLPROTO_LINE_MAX + 1)) == NULL) {
+			log_error("control: out of memory for a client");
 			free(c);
 			close(fd);
 			continue;
@@ -855,64 +661,35 @@ control_on_accept(struct ev *e, uint32_t events)
 		c->uid = cr.uid;
 		c->gid = cr.gid;
 		c->pid = cr.pid;
-		c->last = now_ms();
-		c->next = fpmd->clients;
-		fpmd->clients = c;
-		fpmd->nclients++;
-		ev_add(&c->ev, fd, client_on_io, c);
-	}
-}
-
-int64_t
-control_next_timeout(void)
-{
-	struct ctl_client *c;
-	int64_t next = 0;
-
-	for (c = fpmd->clients; c != NULL; c = c->next)
-		if (!c->waiting && !c->dead && (next == 0 || c->last + CTL_IDLE_MS < next))
-			next = c->last + CTL_IDLE_MS;
-	return next;
-}
-
-/* Clients that neither ask nor read for a while are dropped. */
-void
-control_tick(void)
-{
-	struct ctl_client *c, *next;
-	int64_t now = now_ms();
-
-	for (c = fpmd->clients; c != NULL; c = next) {
-		next = c->next;
-		if (!c->waiting && !c->dead && now - c->last >= CTL_IDLE_MS) {
-			log_debug("control: dropping idle client pid %d",
-			    (int)c->pid);
-			client_close(c);
+		if (ev_add(&c->ev, fd, EPOLLIN, client_on_io, c) == -1) {
+			client_free(c);
+			close(fd);
+			continue;
 		}
+		c->next = ctl.clients;
+		ctl.clients = c;
+		ctl.nclients++;
+		client_touch(c);
 	}
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		log_warn("control: accept");
 }
 
 int
-control_open(void)
+control_open(const struct control_hooks *hooks)
 {
 	const struct fpmd_conf *conf = fpmd->conf;
-	struct sockaddr_un sun;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *dir, *slash;
-	mode_t omask;
-	int fd, probe;
+	int fd;
 
-	fpmd->ctl_fd = -1;
+	ctl.hooks = hooks;
 	if (conf->control_socket != NULL)
 		fpmd->ctl_path = strdup(conf->control_socket);
-	else if (sockpath_default(sun.sun_path, sizeof(sun.sun_path),
-	    conf->file, NULL) == 0)
-		fpmd->ctl_path = strdup(sun.sun_path);
+	else if (sockpath_default(path, sizeof(path), conf->file, NULL) == 0)
+		fpmd->ctl_path = strdup(path);
 	if (fpmd->ctl_path == NULL) {
 		log_errorx("no usable control socket path: set control.socket");
-		return -1;
-	}
-	if (strlen(fpmd->ctl_path) >= sizeof(sun.sun_path)) {
-		log_errorx("control.socket '%s' is too long", fpmd->ctl_path);
 		return -1;
 	}
 	if (conf->control_socket == NULL && geteuid() == 0 &&
@@ -920,52 +697,23 @@ control_open(void)
 		/* /run/fpmd, made if missing */
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 			*slash = '\0';
-			if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) == -1 &&
-			    errno != EEXIST)
+			if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 				log_warn("mkdir %s", dir);
 		}
 		free(dir);
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, fpmd->ctl_path);
-	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
-		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(probe);
-			log_errorx("another fpmd answers on the control socket "
-			    "'%s': stop it, or set control.socket",
-			    fpmd->ctl_path);
-			return -1;
-		}
-		close(probe);
-	}
-	unlink(fpmd->ctl_path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
+	fd = listen_unix(fpmd->ctl_path, conf->control_mode, conf->control_uid,
+	    conf->control_gid, 64, "control socket");
+	if (fd == -1)
+		return -1;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    ev_add(&ctl.ev, fd, EPOLLIN, control_on_accept, NULL) == -1) {
 		log_error("control socket");
-		return -1;
-	}
-	/* Created with its final mode: never a moment open to all. */
-	omask = umask(0777 & ~conf->control_mode);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(omask);
-		log_error("cannot bind the control socket '%s'",
-		    fpmd->ctl_path);
 		close(fd);
+		unlink(fpmd->ctl_path);
 		return -1;
 	}
-	umask(omask);
-	if ((conf->control_uid != (uid_t)-1 || conf->control_gid != (gid_t)-1)
-	    && chown(fpmd->ctl_path, conf->control_uid, conf->control_gid)
-	    == -1)
-		log_warn("chown of the control socket '%s'", fpmd->ctl_path);
-	if (listen(fd, 64) == -1) {
-		log_error("listen on the control socket");
-		close(fd);
-		return -1;
-	}
-	fpmd->ctl_fd = fd;
-	ev_add(&fpmd->ev_ctl, fd, control_on_accept, NULL);
+	ctl.fd = fd;
 	log_debug("control socket: %s", fpmd->ctl_path);
 	return 0;
 }
@@ -973,31 +721,12 @@ control_open(void)
 void
 control_close(void)
 {
-	struct ctl_client *c;
-
-	for (c = fpmd->clients; c != NULL; c = c->next)
-		client_close(c);
-	control_sweep();
-	if (fpmd->ctl_fd != -1) {
-		ev_del(&fpmd->ev_ctl);
-		close(fpmd->ctl_fd);
+	while (ctl.clients != NULL)
+		client_close(ctl.clients);
+	if (ctl.fd != -1) {
+		ev_del(&ctl.ev);
+		close(ctl.fd);
 		unlink(fpmd->ctl_path);
-		fpmd->ctl_fd = -1;
-	}
-}
-
-/* SIGUSR2: the same reload, answered in the log. */
-void
-control_signal_reload(void)
-{
-	json_t *r = reload_start(NULL, NULL, false);
-
-	if (r != NULL) {
-		json_t *e = json_object_get(r, "error");
-
-		if (e != NULL)
-			log_warnx("reload (SIGUSR2) refused: %s",
-			    json_string_value(json_object_get(e, "message")));
-		json_decref(r);
+		ctl.fd = -1;
 	}
 }

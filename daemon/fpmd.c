@@ -31,59 +31,6 @@
 
 struct fpmd		*fpmd;
 
-int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t), void *arg)
-{
-	ev_add_events(e, fd, EPOLLIN, cb, arg);
-}
-
-void
-ev_add_events(struct ev *e, int fd, uint32_t events,
-    void (*cb)(struct ev *, uint32_t), void *arg)
-{
-	struct epoll_event ee;
-
-	e->fd = fd;
-	e->cb = cb;
-	e->arg = arg;
-	memset(&ee, 0, sizeof(ee));
-	ee.events = events;
-	ee.data.ptr = e;
-	if (epoll_ctl(fpmd->epfd, EPOLL_CTL_ADD, fd, &ee) == -1)
-		fatal("%s: epoll_ctl", __func__);
-}
-
-void
-ev_mod(struct ev *e, uint32_t events)
-{
-	struct epoll_event ee;
-
-	if (e->cb == NULL)
-		return;
-	memset(&ee, 0, sizeof(ee));
-	ee.events = events;
-	ee.data.ptr = e;
-	epoll_ctl(fpmd->epfd, EPOLL_CTL_MOD, e->fd, &ee);
-}
-
-void
-ev_del(struct ev *e)
-{
-	if (e->cb == NULL)
-		return;
-	epoll_ctl(fpmd->epfd, EPOLL_CTL_DEL, e->fd, NULL);
-	e->cb = NULL;
-}
-
 static void
 usage(FILE *f)
 {
@@ -123,83 +70,45 @@ log_open(const struct fpmd_conf *conf)
 	return 0;
 }
 
-int
+static int
 fpmd_reopen_logs(void)
 {
 	return log_open(fpmd->conf);
 }
 
-/* timeout: seconds before a graceful stop turns fast; 0: the config's. */
-void
-fpmd_stop(bool graceful, int timeout)
-{
-	int64_t now = now_ms();
-
-	if (fpmd->state == FPMD_TERMINATING ||
-	    (fpmd->state == FPMD_FINISHING && graceful))
-		return;
-	log_notice(graceful ? "Finishing ..." : "Terminating ...");
-	if (fpmd->reloading)
-		pm_reload_abort("stopping", "fpmd is stopping");
-	fpmd->state = graceful ? FPMD_FINISHING : FPMD_TERMINATING;
-	pm_stop_all(graceful);
-	if (graceful) {
-		if (timeout == 0)
-			timeout = fpmd->conf->process_control_timeout;
-		if (timeout > 0)
-			fpmd->escalate_at = now + (int64_t)timeout * 1000;
-		fpmd->stop_timeout = timeout;
-	} else {
-		fpmd->escalate_at = 0;
-		fpmd->kill_at = now + 2000;
-	}
-}
-
 static void
-fpmd_escalate(void)
-{
-	int64_t now = now_ms();
-
-	if (fpmd->escalate_at != 0 && now >= fpmd->escalate_at) {
-		log_warnx("stop timeout (%ds) reached: terminating the requests "
-		    "still running", fpmd->stop_timeout);
-		fpmd->escalate_at = 0;
-		fpmd->state = FPMD_TERMINATING;
-		pm_stop_all(false);
-		fpmd->kill_at = now + 2000;
-	}
-	if (fpmd->kill_at != 0 && now >= fpmd->kill_at) {
-		fpmd->kill_at = 0;
-		pm_kill_protos();
-	}
-}
-
-static void
-fpmd_reap(void)
+fpmd_reaped(void)
 {
 	pid_t pid;
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		pm_proto_exited(pid, status);
+		pm_reaped(pid, status);
+}
+
+static void
+fpmd_reload_logged(void *arg, const struct reload_result *res)
+{
+	/* reload.c has logged the outcome: nobody else to tell */
 }
 
 static void
 fpmd_on_signal(struct ev *e, uint32_t events)
 {
 	struct signalfd_siginfo si;
+	struct reload_result now;
 
-	while (read(fpmd->sigfd, &si, sizeof(si)) == sizeof(si)) {
+	while (read(e->fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-			fpmd_reap();
+			fpmd_reaped();
 			break;
 		case SIGTERM:
 		case SIGINT:
-			fpmd_stop(false, 0);
+			pm_stop(false, 0);
 			break;
 		case SIGQUIT:
-			fpmd_stop(true, 0);
+			pm_stop(true, 0);
 			break;
 		case SIGUSR1:
 			if (log_open(fpmd->conf) == 0)
@@ -207,7 +116,9 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 			break;
 		case SIGUSR2:
 			log_notice("reloading on SIGUSR2");
-			control_signal_reload();
+			if (reload_start(fpmd_reload_logged, NULL, &now) == -1)
+				log_warnx("reload (SIGUSR2) refused: %s",
+				    now.message);
 			break;
 		case SIGHUP:
 			log_notice("SIGHUP ignored: fpmd reloads on SIGUSR2 or "
@@ -219,55 +130,35 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 	}
 }
 
-/* What the daemon cannot do yet with a config conf_load() accepts. */
-int
-fpmd_check_conf(const struct fpmd_conf *conf, char **errors)
-{
-	char *text = NULL, *line;
-	size_t k, len = 0;
-	long total = 0;
-	int n;
-
-	for (k = 0; k < conf->npools; k++) {
-		const struct pool_conf *pc = &conf->pools[k];
-
-		total += pc->max_children;
-	}
-	if (conf->process_max > 0 && total > conf->process_max) {
-		n = asprintf(&line, "%s: the pools' pm.max_children add up to "
-		    "%ld, more than process.max = %d\n", conf->file, total,
-		    conf->process_max);
-		if (n > 0 && (text = realloc(text, len + (size_t)n + 1)) !=
-		    NULL) {
-			memcpy(text + len, line, (size_t)n + 1);
-			len += (size_t)n;
-		}
-		if (n > 0)
-			free(line);
-	}
-	if (len == 0) {
-		free(text);
-		return 0;
-	}
-	*errors = text;
-	return -1;
-}
-
+/*
+ * Room for every generation of every pool that may be alive at once
+ * (FPMD_GENS_MAX each), so a reload during a drain has its slots; made
+ * once, so neither a reload nor a scale has to move it.
+ */
 static uint32_t
 fpmd_nslots(const struct fpmd_conf *conf)
 {
-	uint32_t n = FPMD_SLOTS_DEFAULT;
+	uint64_t total = 0, n;
 	size_t k;
-	long total = 0;
 
-	/* Room for two generations side by side during a reload. */
 	if (conf->process_max > 0)
-		return (uint32_t)conf->process_max * 2;
-	for (k = 0; k < conf->npools; k++)
-		total += conf->pools[k].max_children;
-	if ((uint64_t)total * 4 > n)
-		n = (uint32_t)(total * 4);
-	return n;
+		total = (uint64_t)conf->process_max;
+	else
+		for (k = 0; k < conf->npools; k++)
+			total += (uint64_t)conf->pools[k].max_children;
+	n = total * FPMD_GENS_MAX;
+	if (n < FPMD_SLOTS_DEFAULT)
+		n = FPMD_SLOTS_DEFAULT;
+	return n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
+}
+
+static void
+fpmd_sample(void *arg)
+{
+	struct ev_timer *t = arg;
+
+	status_sample();
+	ev_timer_set(t, now_ms() + 1000, fpmd_sample, t);
 }
 
 int
@@ -284,14 +175,17 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct control_hooks hooks = {
+		.reopen_logs = fpmd_reopen_logs,
+	};
 	static struct fpmd root;
-	struct epoll_event evs[32];
+	struct ev ev_sig;
+	struct ev_timer t_sample;
 	const char *conf_path = NULL;
 	char *errors = NULL, abspath[PATH_MAX];
 	sigset_t mask;
 	bool test = false, allow_root = false;
-	int64_t next_sample;
-	int ch, n, i, flags;
+	int ch, i, flags, sigfd;
 
 	while ((ch = getopt_long(argc, argv, "c:y:tRFDvh", longopts, NULL))
 	    != -1) {
@@ -339,8 +233,8 @@ main(int argc, char *argv[])
 	if (geteuid() == 0)
 		flags |= CONF_AS_ROOT;
 	fpmd = &root;
-	fpmd->conf = conf_load(conf_path, flags, &errors);
-	if (fpmd->conf == NULL || fpmd_check_conf(fpmd->conf, &errors) == -1) {
+	fpmd->conf = reload_conf_load(conf_path, flags, &errors);
+	if (fpmd->conf == NULL) {
 		if (errors != NULL)
 			fputs(errors, stderr);
 		free(errors);
@@ -382,59 +276,40 @@ main(int argc, char *argv[])
 	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		fatal("sigprocmask");
-	if ((fpmd->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK))
-	    == -1)
+	if ((sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("signalfd");
-	if ((fpmd->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal("epoll_create1");
-	ev_add(&fpmd->ev_sig, fpmd->sigfd, fpmd_on_signal, NULL);
-
+	memset(&ev_sig, 0, sizeof(ev_sig));
+	memset(&t_sample, 0, sizeof(t_sample));
+	if (ev_init() == -1 ||
+	    ev_add(&ev_sig, sigfd, EPOLLIN, fpmd_on_signal, NULL) == -1)
+		return FPMD_EXIT_SOFTWARE;
 	if ((fpmd->sb = sb_create(FPMD_POOLS_MAX, fpmd_nslots(fpmd->conf)))
 	    == NULL)
 		return FPMD_EXIT_SOFTWARE;
-	if ((fpmd->slots = calloc(fpmd->sb->nslots, sizeof(*fpmd->slots))) ==
-	    NULL)
-		fatal("calloc");
 	fpmd->start_time = time(NULL);
 
 	log_notice("fpmd %s (PHP %s) starting, pid %d, config %s",
 	    FPMD_VERSION, sapi_php_version(), (int)getpid(), fpmd->conf_path);
-	if (control_open() == -1 || pm_start(fpmd->conf) == -1) {
+	if (control_open(&hooks) == -1 || pm_start(fpmd->conf) == -1) {
 		log_errorx("fpmd could not start");
-		pm_stop_all(false);
 		fpmd->exit_code = FPMD_EXIT_CONFIG;
-		fpmd->state = FPMD_TERMINATING;
-		fpmd->kill_at = now_ms() + 2000;
+		pm_stop(false, 0);
 	}
+	ev_timer_set(&t_sample, now_ms() + 1000, fpmd_sample, &t_sample);
 
-	next_sample = now_ms() + 1000;
-	for (;;) {
-		if (fpmd->state != FPMD_RUNNING && pm_all_gone())
+	while (fpmd->state == FPMD_RUNNING || !pm_all_gone()) {
+		if (ev_run(-1) == -1) {
+			/* epoll itself broke: nothing can be watched now */
+			fpmd->exit_code = FPMD_EXIT_SOFTWARE;
 			break;
-		n = epoll_wait(fpmd->epfd, evs, 32, pm_next_timeout());
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
-		}
-		for (i = 0; i < n; i++) {
-			struct ev *e = evs[i].data.ptr;
-
-			if (e->cb != NULL)
-				e->cb(e, evs[i].events);
-		}
-		control_sweep();
-		pm_tick();
-		control_tick();
-		control_sweep();
-		fpmd_escalate();
-		if (now_ms() >= next_sample) {
-			pm_sample();
-			next_sample = now_ms() + 1000;
 		}
 	}
+	ev_timer_stop(&t_sample);
 	control_close();
 	pm_close_all();
+	ev_del(&ev_sig);
+	ev_close();
+	close(sigfd);
 	if (fpmd->exit_code == 0)
 		log_notice("exiting, bye-bye!");
 	return fpmd->exit_code;

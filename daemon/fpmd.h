@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -140,16 +141,49 @@ int		 conf_listen_parse(const char *text, struct listen_addr *addr,
 		    char *err, size_t errlen);
 
 
-/* scoreboard.c: one shared region made by the master before any fork. */
+/* ev.c: the master's event loop. */
+
+struct ev {
+	int		 fd;
+	uint32_t	 events;
+	void		(*cb)(struct ev *, uint32_t);	/* NULL: not watched */
+	void		*arg;
+};
+
+struct ev_timer {
+	int64_t		 at;		/* monotonic ms */
+	void		(*cb)(void *);
+	void		*arg;
+	unsigned	 round;
+	bool		 armed;
+	struct ev_timer	*next;
+};
+
+int64_t		 now_ms(void);
+int		 ev_init(void);
+int		 ev_add(struct ev *e, int fd, uint32_t events,
+		    void (*cb)(struct ev *, uint32_t), void *arg);
+int		 ev_mod(struct ev *e, uint32_t events);
+int		 ev_rearm(struct ev *e);
+void		 ev_del(struct ev *e);
+void		 ev_timer_set(struct ev_timer *t, int64_t at, void (*cb)(void *),
+		    void *arg);
+void		 ev_timer_stop(struct ev_timer *t);
+int		 ev_free_later(void *p, void (*fn)(void *));
+int		 ev_run(int max_ms);
+void		 ev_close(void);
+
+/*
+ * scoreboard.c: one shared region made by the master before any fork, and
+ * the master's own bookkeeping of its slots, which no child can touch.
+ */
 
 enum slot_state {
 	SLOT_FREE = 0,
 	SLOT_STARTING,		/* spawn asked, worker not yet up */
 	SLOT_IDLE,		/* accepting */
 	SLOT_READING,		/* reading the request headers */
-	SLOT_INFO,		/* getting request information */
 	SLOT_RUNNING,
-	SLOT_ENDING,
 	SLOT_FINISHING
 };
 
@@ -191,54 +225,92 @@ struct sb_pool {
 	int32_t			 max_listen_queue;	/* master only */
 	volatile uint64_t	 accepted;	/* atomic adds by workers */
 	volatile uint64_t	 slow_requests;
+	volatile uint64_t	 log_dropped;	/* lines children could not send */
 	int32_t			 max_active;
 	int32_t			 max_children_reached;
 };
 
+struct gen;
+
+/* What the master knows of a slot: children never see it change. */
+struct mslot {
+	struct gen		*gen;		/* NULL: free */
+	pid_t			 pid;		/* 0: fork asked, not yet told */
+	int64_t			 started;	/* monotonic ms */
+	bool			 quitting;
+	int32_t			 next_free;
+};
+
+/*
+ * The descriptor lives in the master's private memory (children inherit a
+ * copy): a worker scribbling over the shared pages cannot make the master
+ * index past them.
+ */
 struct scoreboard {
 	uint32_t		 nslots;
 	uint32_t		 npools;
-	struct sb_pool		*pools;
-	struct sb_slot		*slots;
+	struct sb_pool		*pools;		/* shared */
+	struct sb_slot		*slots;		/* shared */
+	struct mslot		*ms;		/* master only */
+	int32_t			 free_head;
+	uint32_t		 nfree;
 };
 
 struct scoreboard *sb_create(uint32_t npools, uint32_t nslots);
+int		 sb_pool_alloc(struct scoreboard *sb, const char *name);
+void		 sb_pool_free(struct scoreboard *sb, int index);
+int		 sb_slot_alloc(struct scoreboard *sb, struct gen *g, int pool,
+		    int gen);
+void		 sb_slot_free(struct scoreboard *sb, int slot);
 void		 sb_slot_begin(struct sb_slot *s);
 void		 sb_slot_commit(struct sb_slot *s);
 void		 sb_slot_read(const struct sb_slot *s, struct sb_slot *copy);
 void		 sb_slot_clear(struct sb_slot *s);
 
-/* fpmd.c: the master's root object and its event loop. */
+/* listen.c: listening sockets, shared by the generations that use them. */
 
-struct ev {
-	int		 fd;
-	void		(*cb)(struct ev *, uint32_t);
-	void		*arg;
-};
-
-enum fpmd_state {
-	FPMD_RUNNING = 0,
-	FPMD_FINISHING,		/* graceful stop */
-	FPMD_TERMINATING	/* fast stop */
-};
-
-#define FPMD_POOLS_MAX	256	/* scoreboard pool entries, all reloads */
-
-/* A listening socket, shared by the generations that use its address. */
 struct listener {
 	int			 fd;
 	struct listen_addr	 addr;
 	int			 backlog;
+	int			 mode;
+	uid_t			 uid;
+	gid_t			 gid;
 	int			 refs;
 	struct ev		 ev;		/* ondemand pools only */
-	struct pool		*pool;
+	struct listener		*next;
 };
 
+struct listener	*listen_get(const struct pool_conf *pc);
+void		 listen_unref(struct listener *ls);
+int		 listen_apply(struct listener *ls, const struct pool_conf *pc);
+int		 listen_unix(const char *path, int mode, uid_t uid, gid_t gid,
+		    int backlog, const char *what);
+int		 listen_queue(const struct listener *ls, int *cur, int *max);
+
+/* relay.c: children's log lines and output, to the master's log. */
+
+struct relay {
+	char			 name[SB_POOL_NAME];
+	int			 log_rfd, log_wfd;
+	int			 out_rfd, out_wfd;
+	int			 err_rfd, err_wfd;
+	struct ev		 ev_log, ev_out, ev_err;
+	bool			 decorate;	/* decorate_workers_output */
+};
+
+int		 relay_open(struct relay *r, const char *name);
+void		 relay_close(struct relay *r);
+
 /*
- * One generation of a pool: a prototype started with one configuration,
- * and its workers.  A reload starts a new generation beside the serving
- * one; the old one drains once the new one serves.
+ * gen.c: one generation of a pool: a prototype started with one
+ * configuration, the messages to it, and its workers.  A reload starts a
+ * new generation beside the serving one; the old one drains once the new
+ * one serves.
  */
+
+struct gen_msg;
+
 struct gen {
 	struct pool		*pool;
 	struct fpmd_conf	*conf;		/* holds a reference */
@@ -248,124 +320,117 @@ struct gen {
 	pid_t			 proto_pid;	/* 0: none */
 	int			 ctl_fd;
 	struct ev		 ev_ctl;
+	struct gen_msg		*outq;		/* to the prototype, in order */
+	struct gen_msg		**outq_tail;
 	bool			 ready;		/* PHP started */
 	bool			 draining;
+	bool			 held;		/* no spawn until t_hold */
 	int			 nworkers;	/* slots in use */
 	int			 nrunning;	/* of which forked */
 	int			 nquitting;	/* of which asked to go */
 	int			 target;	/* workers wanted now */
 	int			 max;		/* pm.max_children, or scaled */
 	int			 spawn_rate;	/* dynamic: next burst */
-	bool			 max_warned;	/* dynamic: this episode */
+	bool			 max_warned;	/* this episode */
 	int			 fail_streak;
-	int64_t			 respawn_at;	/* monotonic ms, 0: none */
-	int64_t			 restart_at;	/* prototype restart */
 	int			 restart_streak;
-	int64_t			 drain_term_at;	/* draining: TERM workers */
-	int64_t			 drain_kill_at;	/* draining: KILL prototype */
+	int			 drain_step;	/* 0 asked, 1 TERM sent, 2 KILL */
+	struct ev_timer		 t_hold;
+	struct ev_timer		 t_restart;
+	struct ev_timer		 t_drain;
 	struct gen		*next;		/* in pool->old */
 };
+
+/* What a generation tells the process manager. */
+struct gen_hooks {
+	void	(*ready)(struct gen *);
+	void	(*failed)(struct gen *, const char *why);
+	void	(*worker_exited)(struct gen *, int slot, pid_t pid,
+		    int status, int64_t lived, bool asked);
+	void	(*proto_exited)(struct gen *, int status);
+	void	(*changed)(struct gen *);
+};
+
+void		 gen_set_hooks(const struct gen_hooks *hooks);
+struct gen	*gen_new(struct pool *p, struct fpmd_conf *conf,
+		    const struct pool_conf *pc, int num);
+void		 gen_free(struct gen *g);
+int		 gen_start(struct gen *g);
+void		 gen_restart_later(struct gen *g, int64_t delay);
+void		 gen_fill(struct gen *g);
+void		 gen_hold(struct gen *g, int64_t delay);
+int		 gen_kill_worker(struct gen *g, int slot, int sig);
+void		 gen_drain(struct gen *g, int timeout);
+void		 gen_stop(struct gen *g, bool graceful);
+void		 gen_kill(struct gen *g);
+void		 gen_proto_exited(struct gen *g, int status);
+bool		 gen_serving(const struct gen *g);
+void		 gen_conf_ref(struct fpmd_conf *conf);
+void		 gen_conf_unref(struct fpmd_conf *conf);
+
+/* pm.c: pools and the policy that sizes their generations. */
 
 struct pool {
 	char			 name[SB_POOL_NAME];
 	int			 index;		/* in the scoreboard */
-	int			 log_rfd, log_wfd;
-	int			 out_rfd, out_wfd;
-	int			 err_rfd, err_wfd;
-	struct ev		 ev_log, ev_out, ev_err;
+	struct relay		 relay;
 	struct gen		*cur;		/* serving */
 	struct gen		*next_gen;	/* starting, during a reload */
 	struct gen		*old;		/* draining */
 	bool			 added;		/* by the reload in progress */
 	bool			 removed;	/* drains, then goes */
-	int64_t			 lq_sampled;
+	bool			 freed;
+	struct ev_timer		 t_watch;	/* ondemand: look again */
 	struct pool		*link;
 };
 
-struct mslot {
-	struct gen		*gen;		/* NULL: free */
-	pid_t			 pid;
-	int64_t			 started;	/* monotonic ms */
-	bool			 quitting;
-};
-
-struct ctl_client;
-
-struct fpmd {
-	struct fpmd_conf	*conf;		/* the serving configuration */
-	char			*conf_path;
-	int			 conf_flags;
-	int			 epfd;
-	int			 sigfd;
-	struct ev		 ev_sig;
-	struct scoreboard	*sb;
-	struct mslot		*slots;
-	struct pool		*pools;		/* list */
-	int			 generation;	/* last one started */
-	enum fpmd_state		 state;
-	int64_t			 escalate_at;	/* stop: TERM workers */
-	int64_t			 kill_at;	/* stop: KILL prototypes */
-	int			 stop_timeout;	/* seconds, 0: none */
-	bool			 announced;
-	int			 exit_code;
-	time_t			 start_time;
-
-	/* reload in progress */
-	bool			 reloading;
-	struct fpmd_conf	*reload_conf;
-	int64_t			 reload_started;
-	struct ctl_client	*reload_client;
-	int			 reload_id;	/* client's request id */
-
-	int			 ctl_fd;	/* control socket */
-	struct ev		 ev_ctl;
-	char			*ctl_path;
-	struct ctl_client	*clients;
-	int			 nclients;
-};
-
-extern struct fpmd	*fpmd;
-
-int64_t		 now_ms(void);
-void		 ev_add(struct ev *e, int fd, void (*cb)(struct ev *, uint32_t),
-		    void *arg);
-void		 ev_add_events(struct ev *e, int fd, uint32_t events,
-		    void (*cb)(struct ev *, uint32_t), void *arg);
-void		 ev_mod(struct ev *e, uint32_t events);
-void		 ev_del(struct ev *e);
-void		 fpmd_stop(bool graceful, int timeout);
-int		 fpmd_reopen_logs(void);
-int		 fpmd_check_conf(const struct fpmd_conf *conf, char **errors);
-
-/* pm.c: pools, generations, prototypes and the workers they run. */
 int		 pm_start(struct fpmd_conf *conf);
-void		 pm_stop_all(bool graceful);
-void		 pm_kill_protos(void);
-void		 pm_close_all(void);
-void		 pm_proto_exited(pid_t pid, int status);
-void		 pm_tick(void);
-int		 pm_next_timeout(void);
-bool		 pm_all_ready(void);
+void		 pm_on_change(void (*watch)(const char *code,
+		    const char *failure));
+void		 pm_stop(bool graceful, int timeout);
 bool		 pm_all_gone(void);
-int		 pm_reload(struct fpmd_conf *conf, char *err, size_t errlen);
-void		 pm_reload_abort(const char *code, const char *message);
+void		 pm_reaped(pid_t pid, int status);
+void		 pm_close_all(void);
+struct pool	*pm_pool_find(const char *name);
 int		 pm_scale(const char *pool, int n, int *previous, char *err,
 		    size_t errlen);
-struct pool	*pm_pool_find(const char *name);
-void		 pm_sample(void);
-void		 pm_conf_unref(struct fpmd_conf *conf);
+int		 pm_room(const struct fpmd_conf *conf, char *err,
+		    size_t errlen);
+int		 pm_prepare(struct fpmd_conf *conf, const struct pool_conf *pc,
+		    int num, char *err, size_t errlen);
+bool		 pm_prepared(char *why, size_t whylen);
+void		 pm_commit(struct fpmd_conf *conf);
+void		 pm_abort(void);
+
+/* reload.c: a new configuration, brought in by a new generation. */
+
+struct reload_result {
+	bool		 ok;
+	int		 generation;	/* serving after the reload */
+	int64_t		 duration_ms;
+	const char	*code;		/* on failure */
+	const char	*message;
+	const char	*errors;	/* config_invalid: FILE:LINE lines */
+};
+
+struct fpmd_conf *reload_conf_load(const char *path, int flags,
+		    char **errors);
+int		 reload_start(void (*done)(void *, const struct reload_result *),
+		    void *arg, struct reload_result *now);
+void		 reload_cancel(const char *code, const char *message);
+bool		 reload_busy(void);
 
 /* control.c: the JSON control socket. */
-int		 control_open(void);
-void		 control_close(void);
-void		 control_reload_done(bool ok, const char *code,
-		    const char *message);
-int64_t		 control_next_timeout(void);
-void		 control_tick(void);
-void		 control_sweep(void);
-void		 control_signal_reload(void);
 
-/* status.c: what status replies are made of. */
+struct control_hooks {
+	int	(*reopen_logs)(void);
+};
+
+int		 control_open(const struct control_hooks *hooks);
+void		 control_close(void);
+
+/* status.c: the figures fpmctl and the status page are made of. */
+
 struct pool_status {
 	uint64_t	 accepted;
 	int		 idle;
@@ -377,14 +442,43 @@ struct pool_status {
 	int		 max_active;
 	int		 max_children_reached;
 	uint64_t	 slow_requests;
+	uint64_t	 log_dropped;
 };
-void		 status_pool(const struct pool *p, struct pool_status *st);
-int		 listen_queue(const struct listener *ls, int *cur, int *max);
-const char	*status_state_name(int state);
 
-/* listen.c */
-int		 listen_open(const struct pool_conf *pc);
-void		 listen_close(const struct listen_addr *addr, int fd);
+void		 status_pool(const struct pool *p, struct pool_status *st);
+void		 status_sample(void);
+const char	*status_state_name(int state);
+struct json_t	*status_json(bool full);
+struct json_t	*status_conf_json(const struct fpmd_conf *conf,
+		    const char *ctl_path);
+
+/* fpmd.c: the master's root object. */
+
+enum fpmd_state {
+	FPMD_RUNNING = 0,
+	FPMD_FINISHING,		/* graceful stop */
+	FPMD_TERMINATING	/* fast stop */
+};
+
+#define FPMD_POOLS_MAX	256	/* scoreboard pool entries, all reloads */
+#define FPMD_GENS_MAX	4	/* of one pool alive at once: serving,
+				   starting and two draining */
+
+struct fpmd {
+	struct fpmd_conf	*conf;		/* the serving configuration */
+	char			*conf_path;
+	int			 conf_flags;
+	struct scoreboard	*sb;
+	struct pool		*pools;		/* list, in config order */
+	int			 generation;	/* last one started */
+	enum fpmd_state		 state;
+	int			 stop_timeout;	/* seconds, 0: none */
+	int			 exit_code;
+	time_t			 start_time;
+	char			*ctl_path;	/* the control socket */
+};
+
+extern struct fpmd	*fpmd;
 
 /* proc.c: process titles and child set-up. */
 void		 proc_title_init(int argc, char **argv);
@@ -406,6 +500,7 @@ enum proto_msg_type {
 	PMSG_KILL		/* master -> proto: signal one worker */
 };
 
+/* Sent with only as much text as it carries: most carry none. */
 struct proto_msg {
 	uint32_t		 type;
 	int32_t			 slot;
@@ -413,6 +508,7 @@ struct proto_msg {
 	int32_t			 status;
 	char			 text[512];
 };
+#define PMSG_HDR	offsetof(struct proto_msg, text)
 
 struct proto_args {
 	const struct fpmd_conf	*conf;
@@ -430,7 +526,6 @@ struct proto_args {
 
 void		 proto_main(const struct proto_args *pa)
 		    __attribute__((noreturn));
-int		 proto_send(int fd, const struct proto_msg *m);
 
 /* worker.c: one FastCGI connection at a time. */
 

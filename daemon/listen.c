@@ -1,147 +1,363 @@
 /*
  * Listening sockets.  They belong to the master and are inherited by the
- * prototypes and workers, which accept on them directly.  A unix path that
- * still answers connect() belongs to a live server, and fpmd refuses to
- * start on top of it; one that refuses is stale and is replaced.  TCP
- * sockets use SO_REUSEADDR, and since every child dies with the master
- * (PR_SET_PDEATHSIG) a restarted master never finds its port still held.
+ * prototypes and workers, which accept on them directly.  A listener is
+ * shared, by reference count, by every generation that serves its address,
+ * so a reload never closes and reopens a socket the web server is talking
+ * to; when a reload changes the socket's mode, owner, group or backlog, the
+ * new values are applied to the socket in place once the reload commits.
+ *
+ * A unix path that still answers connect() belongs to a live server, and
+ * fpmd refuses to start on top of it; one that refuses is stale and is
+ * replaced.  The probe never blocks: a live server with a full backlog
+ * answers EAGAIN, which counts as live.  TCP sockets use SO_REUSEADDR, and
+ * since every child dies with the master (PR_SET_PDEATHSIG) a restarted
+ * master never finds its port still held.
+ *
+ * The listen queue is read from the kernel for unix sockets too (sock_diag),
+ * where php-fpm always reports 0.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fpmd.h"
 
+static struct listener	*listeners;
+
+/* 1: a server answers on path, 0: nobody does, -1: cannot tell. */
 static int
 listen_unix_in_use(const struct sockaddr_un *sun, socklen_t len)
 {
 	int fd, rc;
 
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
 		return -1;
 	rc = connect(fd, (const struct sockaddr *)sun, len);
+	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS)
+		rc = 1;
+	else if (errno == ECONNREFUSED || errno == ENOENT)
+		rc = 0;
+	else
+		rc = -1;
 	close(fd);
-	return rc == 0;
+	return rc;
+}
+
+/*
+ * A listening unix socket at path, made with its final mode so that it is
+ * never open to all for a moment.  what names it in messages.
+ */
+int
+listen_unix(const char *path, int mode, uid_t uid, gid_t gid, int backlog,
+    const char *what)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	mode_t omask;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_errorx("%s: the path '%s' is too long for a unix socket",
+		    what, path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path) + 1);
+	if (listen_unix_in_use(&sun, len) == 1) {
+		log_errorx("%s: another server is listening on '%s': stop it "
+		    "or choose another path", what, path);
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_error("%s: cannot remove the stale socket '%s'", what, path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_error("%s: socket", what);
+		return -1;
+	}
+	omask = umask(0777 & ~mode);
+	if (bind(fd, (struct sockaddr *)&sun, len) == -1) {
+		umask(omask);
+		log_error("%s: unable to bind listening socket for address "
+		    "'%s'", what, path);
+		goto fail;
+	}
+	umask(omask);
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    chown(path, uid, gid) == -1) {
+		log_error("%s: chown of '%s'", what, path);
+		goto fail_unlink;
+	}
+	if (listen(fd, backlog) == -1) {
+		log_error("%s: listen on '%s'", what, path);
+		goto fail_unlink;
+	}
+	return fd;
+fail_unlink:
+	unlink(path);
+fail:
+	close(fd);
+	return -1;
 }
 
 static int
-listen_bind(int fd, const struct sockaddr *sa, socklen_t len,
-    const char *text)
-{
-	if (bind(fd, sa, len) == -1) {
-		log_error("unable to bind listening socket for address '%s'",
-		    text);
-		return -1;
-	}
-	return 0;
-}
-
-int
-listen_open(const struct pool_conf *pc)
+listen_inet(const struct pool_conf *pc)
 {
 	const struct listen_addr *a = &pc->addr;
 	struct sockaddr_in6 any6;
 	struct sockaddr_in any4;
-	const struct sockaddr_un *sun;
-	mode_t omask;
-	int fd = -1, on = 1, off = 0;
+	int fd, on = 1, off = 0;
 
-	switch (a->family) {
-	case AF_UNIX:
-		sun = (const struct sockaddr_un *)&a->ss;
-		if (listen_unix_in_use(sun, a->sslen) == 1) {
-			log_errorx("[pool %s] another server is listening on "
-			    "'%s': stop it or choose another listen path",
-			    pc->name, a->text);
-			return -1;
-		}
-		if (unlink(sun->sun_path) == -1 && errno != ENOENT) {
-			log_error("[pool %s] cannot remove stale socket '%s'",
-			    pc->name, a->text);
-			return -1;
-		}
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			goto fail_sys;
-		/* The mode is right from the first moment the path exists. */
-		omask = umask(0777 & ~pc->listen_mode);
-		if (listen_bind(fd, (const struct sockaddr *)sun, a->sslen,
-		    a->text) == -1) {
-			umask(omask);
-			goto fail;
-		}
-		umask(omask);
-		if ((pc->listen_uid != (uid_t)-1 ||
-		    pc->listen_gid != (gid_t)-1) &&
-		    chown(sun->sun_path, pc->listen_uid, pc->listen_gid) == -1) {
-			log_error("[pool %s] chown of '%s'", pc->name, a->text);
-			goto fail;
-		}
-		break;
-	case AF_INET:
-	case AF_INET6:
-		if ((fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if (a->family != AF_UNSPEC) {
+		if ((fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+		    -1)
 			goto fail_sys;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (listen_bind(fd, (const struct sockaddr *)&a->ss, a->sslen,
-		    a->text) == -1)
-			goto fail;
-		break;
-	case AF_UNSPEC:
-		/* A bare port: every address, IPv6 and IPv4 on one socket. */
-		memset(&any6, 0, sizeof(any6));
-		any6.sin6_family = AF_INET6;
-		any6.sin6_port = ((const struct sockaddr_in *)&a->ss)->sin_port;
-		any6.sin6_addr = in6addr_any;
-		if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
-			    sizeof(off));
-			if (bind(fd, (struct sockaddr *)&any6, sizeof(any6)) == 0)
-				break;
-			close(fd);
-		}
-		memset(&any4, 0, sizeof(any4));
-		any4.sin_family = AF_INET;
-		any4.sin_port = any6.sin6_port;
-		any4.sin_addr.s_addr = htonl(INADDR_ANY);
-		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			goto fail_sys;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (listen_bind(fd, (struct sockaddr *)&any4, sizeof(any4),
-		    a->text) == -1)
-			goto fail;
-		break;
-	default:
-		log_errorx("[pool %s] unknown address family", pc->name);
-		return -1;
+		if (bind(fd, (const struct sockaddr *)&a->ss, a->sslen) == -1)
+			goto fail_bind;
+		goto done;
 	}
+	/* A bare port: every address, IPv6 and IPv4 on one socket. */
+	memset(&any6, 0, sizeof(any6));
+	any6.sin6_family = AF_INET6;
+	any6.sin6_port = ((const struct sockaddr_in *)&a->ss)->sin_port;
+	any6.sin6_addr = in6addr_any;
+	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		if (bind(fd, (struct sockaddr *)&any6, sizeof(any6)) == 0)
+			goto done;
+		close(fd);
+	}
+	memset(&any4, 0, sizeof(any4));
+	any4.sin_family = AF_INET;
+	any4.sin_port = any6.sin6_port;
+	any4.sin_addr.s_addr = htonl(INADDR_ANY);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		goto fail_sys;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&any4, sizeof(any4)) == -1)
+		goto fail_bind;
+done:
 	if (listen(fd, pc->listen_backlog) == -1) {
 		log_error("[pool %s] listen on '%s'", pc->name, a->text);
-		goto fail;
+		close(fd);
+		return -1;
 	}
-	log_debug("[pool %s] listening on '%s'", pc->name, a->text);
 	return fd;
-
+fail_bind:
+	log_error("unable to bind listening socket for address '%s'", a->text);
+	close(fd);
+	return -1;
 fail_sys:
 	log_error("[pool %s] socket", pc->name);
-fail:
-	if (fd != -1)
-		close(fd);
 	return -1;
 }
 
-void
-listen_close(const struct listen_addr *addr, int fd)
+static void
+listen_settings(struct listener *ls, const struct pool_conf *pc)
 {
-	if (fd == -1)
+	ls->backlog = pc->listen_backlog;
+	ls->mode = pc->listen_mode;
+	ls->uid = pc->listen_uid;
+	ls->gid = pc->listen_gid;
+}
+
+/* The listener serving pc's address: the one in use, or a new socket. */
+struct listener *
+listen_get(const struct pool_conf *pc)
+{
+	struct listener *ls;
+	char what[64];
+
+	for (ls = listeners; ls != NULL; ls = ls->next)
+		if (strcmp(ls->addr.text, pc->addr.text) == 0) {
+			ls->refs++;
+			return ls;
+		}
+	if ((ls = calloc(1, sizeof(*ls))) == NULL) {
+		log_error("%s: calloc", __func__);
+		return NULL;
+	}
+	if (pc->addr.family == AF_UNIX) {
+		snprintf(what, sizeof(what), "[pool %s]", pc->name);
+		ls->fd = listen_unix(((const struct sockaddr_un *)
+		    &pc->addr.ss)->sun_path, pc->listen_mode, pc->listen_uid,
+		    pc->listen_gid, pc->listen_backlog, what);
+	} else
+		ls->fd = listen_inet(pc);
+	if (ls->fd == -1) {
+		free(ls);
+		return NULL;
+	}
+	ls->addr = pc->addr;
+	listen_settings(ls, pc);
+	ls->refs = 1;
+	ls->next = listeners;
+	listeners = ls;
+	log_debug("[pool %s] listening on '%s'", pc->name, pc->addr.text);
+	return ls;
+}
+
+/*
+ * A reload that kept the address may have changed how the socket is
+ * offered: apply it to the socket in place.  Unset owner and group mean
+ * fpmd's own, as for a new socket.
+ */
+int
+listen_apply(struct listener *ls, const struct pool_conf *pc)
+{
+	const char *path;
+	uid_t uid;
+	gid_t gid;
+	int rc = 0;
+
+	if (ls->backlog != pc->listen_backlog) {
+		/* listen() again on a listening socket sets its backlog. */
+		if (listen(ls->fd, pc->listen_backlog) == -1) {
+			log_warn("[pool %s] listen.backlog %d on '%s'",
+			    pc->name, pc->listen_backlog, ls->addr.text);
+			rc = -1;
+		} else
+			ls->backlog = pc->listen_backlog;
+	}
+	if (ls->addr.family != AF_UNIX) {
+		listen_settings(ls, pc);
+		return rc;
+	}
+	path = ((const struct sockaddr_un *)&ls->addr.ss)->sun_path;
+	if (ls->mode != pc->listen_mode &&
+	    chmod(path, (mode_t)pc->listen_mode) == -1) {
+		log_warn("[pool %s] listen.mode %04o on '%s'", pc->name,
+		    pc->listen_mode, path);
+		rc = -1;
+	}
+	if (ls->uid != pc->listen_uid || ls->gid != pc->listen_gid) {
+		uid = pc->listen_uid != (uid_t)-1 ? pc->listen_uid : geteuid();
+		gid = pc->listen_gid != (gid_t)-1 ? pc->listen_gid : getegid();
+		if (chown(path, uid, gid) == -1) {
+			log_warn("[pool %s] listen.owner/listen.group on '%s'",
+			    pc->name, path);
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		listen_settings(ls, pc);
+	return rc;
+}
+
+void
+listen_unref(struct listener *ls)
+{
+	struct listener **lp;
+
+	if (ls == NULL || --ls->refs > 0)
 		return;
-	close(fd);
-	if (addr->family == AF_UNIX)
-		unlink(((const struct sockaddr_un *)&addr->ss)->sun_path);
+	for (lp = &listeners; *lp != NULL; lp = &(*lp)->next)
+		if (*lp == ls) {
+			*lp = ls->next;
+			break;
+		}
+	ev_del(&ls->ev);
+	close(ls->fd);
+	if (ls->addr.family == AF_UNIX)
+		unlink(((const struct sockaddr_un *)&ls->addr.ss)->sun_path);
+	ev_free_later(ls, NULL);
+}
+
+static int
+listen_unix_queue(int fd, int *cur, int *max)
+{
+	struct {
+		struct nlmsghdr		nlh;
+		struct unix_diag_req	req;
+	} rq;
+	char buf[1024];
+	struct sockaddr_nl nl;
+	struct nlmsghdr *h;
+	struct unix_diag_msg *m;
+	struct rtattr *a;
+	struct stat st;
+	ssize_t n;
+	int ns, len, rc = -1;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if ((ns = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+	    NETLINK_SOCK_DIAG)) == -1)
+		return -1;
+	memset(&rq, 0, sizeof(rq));
+	rq.nlh.nlmsg_len = sizeof(rq);
+	rq.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	rq.nlh.nlmsg_flags = NLM_F_REQUEST;
+	rq.req.sdiag_family = AF_UNIX;
+	rq.req.udiag_states = 1 << 10;		/* TCP_LISTEN */
+	rq.req.udiag_ino = (unsigned)st.st_ino;
+	rq.req.udiag_show = UDIAG_SHOW_RQLEN;
+	rq.req.udiag_cookie[0] = rq.req.udiag_cookie[1] = ~0U;
+	memset(&nl, 0, sizeof(nl));
+	nl.nl_family = AF_NETLINK;
+	if (sendto(ns, &rq, sizeof(rq), 0, (struct sockaddr *)&nl,
+	    sizeof(nl)) == -1)
+		goto done;
+	/* The kernel answers at once; never wait for it. */
+	if ((n = recv(ns, buf, sizeof(buf), MSG_DONTWAIT)) <= 0)
+		goto done;
+	h = (struct nlmsghdr *)buf;
+	if (!NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		goto done;
+	m = NLMSG_DATA(h);
+	len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	for (a = (struct rtattr *)(m + 1); RTA_OK(a, len);
+	    a = RTA_NEXT(a, len)) {
+		if (a->rta_type == UNIX_DIAG_RQLEN &&
+		    RTA_PAYLOAD(a) >= (int)sizeof(struct unix_diag_rqlen)) {
+			struct unix_diag_rqlen *q = RTA_DATA(a);
+
+			*cur = (int)q->udiag_rqueue;
+			*max = (int)q->udiag_wqueue;
+			rc = 0;
+		}
+	}
+done:
+	close(ns);
+	return rc;
+}
+
+/* Connections waiting to be accepted, and how many may wait. */
+int
+listen_queue(const struct listener *ls, int *cur, int *max)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	*cur = 0;
+	*max = ls->backlog;
+	if (ls->addr.family == AF_UNIX)
+		return listen_unix_queue(ls->fd, cur, max);
+	if (getsockopt(ls->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return -1;
+	/* On a listening socket: the accept queue and its limit. */
+	*cur = (int)ti.tcpi_unacked;
+	*max = (int)ti.tcpi_sacked;
+	return 0;
 }

@@ -45,15 +45,16 @@ struct proto {
 	int			 drain_sig;
 };
 
-int
-proto_send(int fd, const struct proto_msg *m)
+/* Blocking: the master reads its socket in every round. */
+static int
+proto_send(int fd, const struct proto_msg *m, size_t len)
 {
 	ssize_t n;
 
 	do {
-		n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+		n = send(fd, m, len, MSG_NOSIGNAL);
 	} while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*m))
+	if (n != (ssize_t)len)
 		return -1;
 	return 0;
 }
@@ -63,6 +64,7 @@ proto_tell(int fd, enum proto_msg_type type, int slot, pid_t pid,
     int status, const char *text)
 {
 	struct proto_msg m;
+	size_t len = PMSG_HDR;
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
@@ -70,8 +72,10 @@ proto_tell(int fd, enum proto_msg_type type, int slot, pid_t pid,
 	m.pid = pid;
 	m.status = status;
 	if (text != NULL)
-		snprintf(m.text, sizeof(m.text), "%s", text);
-	if (proto_send(fd, &m) == -1)
+		len += (size_t)snprintf(m.text, sizeof(m.text), "%s", text) + 1;
+	if (len > sizeof(m))
+		len = sizeof(m);
+	if (proto_send(fd, &m, len) == -1)
 		_exit(0);	/* the master is gone */
 }
 
@@ -218,10 +222,11 @@ proto_setup(const struct proto_args *pa, char *err, size_t errlen)
 	if (proto_drop(pc, pw, err, errlen) == -1)
 		return -1;
 	/*
-	 * Dropping root makes the kernel mark us non-dumpable; the slow log
-	 * reads workers' memory from here, which needs us dumpable again.
+	 * Dropping root makes the kernel mark us, and the workers we fork,
+	 * non-dumpable: their user cannot trace them or read their /proc
+	 * files.  process.dumpable = yes gives that back, as in php-fpm.
 	 */
-	if (root && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+	if (pc->process_dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
 		log_warn("prctl(PR_SET_DUMPABLE)");
 	if (proto_env(pc, pw) == -1) {
 		snprintf(err, errlen, "setting the environment: %s",
@@ -231,22 +236,23 @@ proto_setup(const struct proto_args *pa, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-proto_add(struct proto *p, pid_t pid, int slot)
+/* Room for one more worker in the table, before it is forked. */
+static int
+proto_room(struct proto *p)
 {
 	struct proto_worker *nw;
 	size_t cap;
 
-	if (p->nw == p->capw) {
-		cap = p->capw ? p->capw * 2 : 16;
-		if ((nw = reallocarray(p->w, cap, sizeof(*nw))) == NULL)
-			fatal("%s: reallocarray", __func__);
-		p->w = nw;
-		p->capw = cap;
+	if (p->nw < p->capw)
+		return 0;
+	cap = p->capw ? p->capw * 2 : 16;
+	if ((nw = reallocarray(p->w, cap, sizeof(*nw))) == NULL) {
+		log_error("%s: reallocarray", __func__);
+		return -1;
 	}
-	p->w[p->nw].pid = pid;
-	p->w[p->nw].slot = slot;
-	p->nw++;
+	p->w = nw;
+	p->capw = cap;
+	return 0;
 }
 
 static void
@@ -257,6 +263,10 @@ proto_spawn(struct proto *p, int slot)
 
 	if (slot < 0 || (uint32_t)slot >= pa->sb->nslots)
 		return;
+	if (proto_room(p) == -1) {
+		proto_tell(pa->ctl_fd, PMSG_EXITED, slot, -1, 0, NULL);
+		return;
+	}
 	switch (pid = fork()) {
 	case -1:
 		log_error("[pool %s] fork", pa->pc->name);
@@ -269,7 +279,9 @@ proto_spawn(struct proto *p, int slot)
 			_exit(FPMD_EXIT_SOFTWARE);
 		worker_main(pa, slot);
 	default:
-		proto_add(p, pid, slot);
+		p->w[p->nw].pid = pid;
+		p->w[p->nw].slot = slot;
+		p->nw++;
 		proto_tell(pa->ctl_fd, PMSG_SPAWNED, slot, pid, 0, NULL);
 	}
 }
@@ -303,19 +315,11 @@ proto_reap(struct proto *p)
 }
 
 static void
-proto_command(struct proto *p)
+proto_command(struct proto *p, const struct proto_msg *mp)
 {
-	struct proto_msg m;
-	ssize_t n;
+	struct proto_msg m = *mp;
 	size_t i;
 
-	n = recv(p->pa->ctl_fd, &m, sizeof(m), 0);
-	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
-		/* The master is gone: so are we, and our workers with us. */
-		_exit(0);
-	}
-	if (n != (ssize_t)sizeof(m))
-		return;
 	switch (m.type) {
 	case PMSG_SPAWN:
 		if (!p->draining)
@@ -345,6 +349,29 @@ proto_command(struct proto *p)
 	}
 }
 
+/* What the master asked, as far as it has been sent; workers reaped between. */
+static void
+proto_commands(struct proto *p)
+{
+	struct proto_msg m;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		n = recv(p->pa->ctl_fd, &m, sizeof(m), MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			/* The master is gone: so are we, and our workers. */
+			_exit(0);
+		}
+		if ((size_t)n >= PMSG_HDR)
+			proto_command(p, &m);
+	}
+}
+
 void
 proto_main(const struct proto_args *pa)
 {
@@ -363,6 +390,7 @@ proto_main(const struct proto_args *pa)
 	snprintf(prefix, sizeof(prefix), "[pool %s] ", pa->pc->name);
 	log_set_prefix(prefix);
 	log_set_fd(pa->log_fd);
+	log_set_drop_counter(&pa->sb->pools[pa->pool_index].log_dropped);
 	/* What PHP or an extension prints on stderr goes to fpmd's log too. */
 	dup2(pa->log_fd, STDERR_FILENO);
 
@@ -428,6 +456,6 @@ proto_main(const struct proto_args *pa)
 			}
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			proto_command(&p);
+			proto_commands(&p);
 	}
 }

@@ -4,10 +4,17 @@
  * address.  It is sized once for the most workers fpmd may ever run, so
  * neither scaling nor a reload has to move it.  A worker writes only its own
  * slot; a reader copies a slot and retries while the sequence number says a
- * write was in progress.  The master alone frees a slot.
+ * write was in progress.
+ *
+ * Which slot belongs to which generation, and which are free, the master
+ * keeps in its own memory (struct mslot): the shared pages are writable by
+ * every worker, so nothing the master relies on lives there.  The master
+ * alone allocates and frees slots.
  */
 #include <sys/mman.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fpmd.h"
@@ -17,9 +24,10 @@ sb_create(uint32_t npools, uint32_t nslots)
 {
 	struct scoreboard *sb;
 	size_t size;
+	uint32_t i;
 	void *p;
 
-	size = sizeof(*sb) + npools * sizeof(struct sb_pool) +
+	size = npools * sizeof(struct sb_pool) +
 	    (size_t)nslots * sizeof(struct sb_slot);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 	    -1, 0);
@@ -27,14 +35,99 @@ sb_create(uint32_t npools, uint32_t nslots)
 		log_error("%s: mmap of %zu bytes", __func__, size);
 		return NULL;
 	}
-	sb = p;
+	if ((sb = calloc(1, sizeof(*sb))) == NULL ||
+	    (sb->ms = calloc(nslots, sizeof(*sb->ms))) == NULL) {
+		log_error("%s: calloc", __func__);
+		free(sb);
+		munmap(p, size);
+		return NULL;
+	}
 	sb->npools = npools;
 	sb->nslots = nslots;
-	sb->pools = (struct sb_pool *)(sb + 1);
+	sb->pools = p;
 	sb->slots = (struct sb_slot *)(sb->pools + npools);
+	/* Lowest slots first, so a small pool's slots stay together. */
+	for (i = 0; i < nslots; i++)
+		sb->ms[i].next_free = i + 1 < nslots ? (int32_t)i + 1 : -1;
+	sb->free_head = nslots > 0 ? 0 : -1;
+	sb->nfree = nslots;
 	log_debug("scoreboard: %zu bytes for %u pools and %u slots", size,
 	    npools, nslots);
 	return sb;
+}
+
+int
+sb_pool_alloc(struct scoreboard *sb, const char *name)
+{
+	struct sb_pool *sp;
+	uint32_t i;
+
+	for (i = 0; i < sb->npools; i++)
+		if (!sb->pools[i].used)
+			break;
+	if (i == sb->npools)
+		return -1;
+	sp = &sb->pools[i];
+	memset(sp, 0, sizeof(*sp));
+	sp->used = 1;
+	snprintf(sp->name, sizeof(sp->name), "%s", name);
+	sp->start = time(NULL);
+	return (int)i;
+}
+
+void
+sb_pool_free(struct scoreboard *sb, int index)
+{
+	if (index >= 0 && (uint32_t)index < sb->npools)
+		sb->pools[index].used = 0;
+}
+
+/* A free slot for a worker of g, marked Starting; -1 when none is left. */
+int
+sb_slot_alloc(struct scoreboard *sb, struct gen *g, int pool, int gen)
+{
+	struct mslot *ms;
+	struct sb_slot *s;
+	int32_t i;
+
+	if ((i = sb->free_head) == -1)
+		return -1;
+	ms = &sb->ms[i];
+	sb->free_head = ms->next_free;
+	sb->nfree--;
+	ms->gen = g;
+	ms->pid = 0;
+	ms->quitting = false;
+	ms->started = now_ms();
+	ms->next_free = -1;
+	s = &sb->slots[i];
+	sb_slot_clear(s);
+	sb_slot_begin(s);
+	s->pool = pool;
+	s->gen = gen;
+	s->state = SLOT_STARTING;
+	sb_slot_commit(s);
+	return (int)i;
+}
+
+/* The master alone frees a slot, once its worker is known to be gone. */
+void
+sb_slot_free(struct scoreboard *sb, int slot)
+{
+	struct mslot *ms;
+
+	if (slot < 0 || (uint32_t)slot >= sb->nslots)
+		return;
+	ms = &sb->ms[slot];
+	if (ms->gen == NULL)
+		return;
+	ms->gen = NULL;
+	ms->pid = 0;
+	ms->quitting = false;
+	ms->next_free = sb->free_head;
+	sb->free_head = slot;
+	sb->nfree++;
+	sb_slot_clear(&sb->slots[slot]);
 }
 
 void

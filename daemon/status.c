@@ -1,27 +1,23 @@
 /*
- * What the status command reports, computed by the master from the
- * scoreboard and the listening sockets: the master answers status itself,
- * so it needs no free worker.  The listen queue is read from the kernel for
- * unix sockets too (sock_diag), where php-fpm always reports 0.
+ * What fpmd reports about itself, computed by the master from the
+ * scoreboard, the generations and the listening sockets: the pool figures
+ * php-fpm's status page has (same meanings), the workers' slots, and the
+ * effective configuration.  This is the one source: the control socket's
+ * status and config replies are built here, and the status page and
+ * fpm_get_status() will be too.  The master answers itself, so no free
+ * worker is needed.
  */
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
-#include <errno.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fpmd.h"
 
 static const char *const state_names[] = {
-	"Free", "Starting", "Idle", "Reading headers",
-	"Getting request information", "Running", "Ending", "Finishing"
+	"Free", "Starting", "Idle", "Reading headers", "Running", "Finishing"
 };
 
 const char *
@@ -33,100 +29,26 @@ status_state_name(int state)
 	return state_names[state];
 }
 
-static int
-unix_queue(int fd, int *cur, int *max)
-{
-	struct {
-		struct nlmsghdr		nlh;
-		struct unix_diag_req	req;
-	} rq;
-	char buf[1024];
-	struct sockaddr_nl nl;
-	struct nlmsghdr *h;
-	struct unix_diag_msg *m;
-	struct rtattr *a;
-	struct stat st;
-	ssize_t n;
-	int ns, len, rc = -1;
-
-	if (fstat(fd, &st) == -1)
-		return -1;
-	if ((ns = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
-	    NETLINK_SOCK_DIAG)) == -1)
-		return -1;
-	memset(&rq, 0, sizeof(rq));
-	rq.nlh.nlmsg_len = sizeof(rq);
-	rq.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	rq.nlh.nlmsg_flags = NLM_F_REQUEST;
-	rq.req.sdiag_family = AF_UNIX;
-	rq.req.udiag_states = 1 << 10;		/* TCP_LISTEN */
-	rq.req.udiag_ino = (unsigned)st.st_ino;
-	rq.req.udiag_show = UDIAG_SHOW_RQLEN;
-	rq.req.udiag_cookie[0] = rq.req.udiag_cookie[1] = ~0U;
-	memset(&nl, 0, sizeof(nl));
-	nl.nl_family = AF_NETLINK;
-	if (sendto(ns, &rq, sizeof(rq), 0, (struct sockaddr *)&nl,
-	    sizeof(nl)) == -1)
-		goto done;
-	if ((n = recv(ns, buf, sizeof(buf), 0)) <= 0)
-		goto done;
-	h = (struct nlmsghdr *)buf;
-	if (!NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-		goto done;
-	m = NLMSG_DATA(h);
-	len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-	for (a = (struct rtattr *)(m + 1); RTA_OK(a, len);
-	    a = RTA_NEXT(a, len)) {
-		if (a->rta_type == UNIX_DIAG_RQLEN &&
-		    RTA_PAYLOAD(a) >= (int)sizeof(struct unix_diag_rqlen)) {
-			struct unix_diag_rqlen *q = RTA_DATA(a);
-
-			*cur = (int)q->udiag_rqueue;
-			*max = (int)q->udiag_wqueue;
-			rc = 0;
-		}
-	}
-done:
-	close(ns);
-	return rc;
-}
-
-int
-listen_queue(const struct listener *ls, int *cur, int *max)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	*cur = 0;
-	*max = ls->backlog;
-	if (ls->addr.family == AF_UNIX)
-		return unix_queue(ls->fd, cur, max);
-	if (getsockopt(ls->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
-		return -1;
-	/* On a listening socket: the accept queue and its limit. */
-	*cur = (int)ti.tcpi_unacked;
-	*max = (int)ti.tcpi_sacked;
-	return 0;
-}
-
 void
 status_pool(const struct pool *p, struct pool_status *st)
 {
-	const struct sb_pool *sp = &fpmd->sb->pools[p->index];
-	struct sb_slot copy;
+	const struct scoreboard *sb = fpmd->sb;
+	const struct sb_pool *sp = &sb->pools[p->index];
 	uint32_t i;
+	uint8_t state;
 
 	memset(st, 0, sizeof(*st));
 	st->accepted = __atomic_load_n(&sp->accepted, __ATOMIC_RELAXED);
-	st->slow_requests = sp->slow_requests;
+	st->slow_requests = __atomic_load_n(&sp->slow_requests,
+	    __ATOMIC_RELAXED);
+	st->log_dropped = __atomic_load_n(&sp->log_dropped, __ATOMIC_RELAXED);
 	st->max_children_reached = sp->max_children_reached;
-	for (i = 0; i < fpmd->sb->nslots; i++) {
-		if (fpmd->slots[i].gen == NULL ||
-		    fpmd->slots[i].gen->pool != p)
+	for (i = 0; i < sb->nslots; i++) {
+		if (sb->ms[i].gen == NULL || sb->ms[i].gen->pool != p)
 			continue;
-		sb_slot_read(&fpmd->sb->slots[i], &copy);
+		state = __atomic_load_n(&sb->slots[i].state, __ATOMIC_RELAXED);
 		st->total++;
-		if (copy.state == SLOT_IDLE || copy.state == SLOT_STARTING)
+		if (state == SLOT_IDLE || state == SLOT_STARTING)
 			st->idle++;
 		else
 			st->active++;
@@ -138,4 +60,238 @@ status_pool(const struct pool *p, struct pool_status *st)
 	    sp->max_listen_queue : st->listen_queue;
 	st->max_active = sp->max_active > st->active ? sp->max_active :
 	    st->active;
+}
+
+/* Once a second: the maxima php-fpm reports are sampled. */
+void
+status_sample(void)
+{
+	struct pool_status st;
+	struct sb_pool *sp;
+	struct pool *p;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if (p->cur == NULL)
+			continue;
+		status_pool(p, &st);
+		sp = &fpmd->sb->pools[p->index];
+		if (st.listen_queue > sp->max_listen_queue)
+			sp->max_listen_queue = st.listen_queue;
+		if (st.active > sp->max_active)
+			sp->max_active = st.active;
+	}
+}
+
+static json_t *
+status_processes(const struct pool *p)
+{
+	const struct scoreboard *sb = fpmd->sb;
+	struct sb_slot s;
+	json_t *a = json_array();
+	time_t now = time(NULL);
+	struct timespec ts;
+	uint64_t dur;
+	char uri[SB_URI + SB_QUERY + 2];
+	uint32_t i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (i = 0; i < sb->nslots; i++) {
+		if (sb->ms[i].gen == NULL || sb->ms[i].gen->pool != p)
+			continue;
+		sb_slot_read(&sb->slots[i], &s);
+		s.method[sizeof(s.method) - 1] = '\0';
+		s.uri[sizeof(s.uri) - 1] = '\0';
+		s.query[sizeof(s.query) - 1] = '\0';
+		s.script[sizeof(s.script) - 1] = '\0';
+		s.user[sizeof(s.user) - 1] = '\0';
+		/* the path as requested, then the query, as php-fpm shows */
+		s.uri[strcspn(s.uri, "?")] = '\0';
+		snprintf(uri, sizeof(uri), "%s%s%s", s.uri, s.query[0] ? "?" :
+		    "", s.query);
+		if (s.state > SLOT_IDLE) {
+			/* in a request: its duration so far */
+			dur = (uint64_t)((ts.tv_sec - s.req_start.tv_sec) *
+			    1000000 + (ts.tv_nsec - s.req_start.tv_nsec) /
+			    1000);
+		} else
+			dur = s.req_duration_us;
+		json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:I, s:I, "
+		    "s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:f, s:I}",
+		    "pid", (int)(sb->ms[i].pid > 0 ? sb->ms[i].pid : 0),
+		    "generation", sb->ms[i].gen->num,
+		    "state", status_state_name(s.state),
+		    "start_time", (json_int_t)s.start,
+		    "start_since", (json_int_t)(s.start ? now - s.start : 0),
+		    "requests", (json_int_t)s.requests,
+		    "request_duration", (json_int_t)dur,
+		    "request_method", s.method[0] ? s.method : "-",
+		    "request_uri", uri[0] ? uri : "-",
+		    "content_length", (json_int_t)s.content_length,
+		    "user", s.user[0] ? s.user : "-",
+		    "script", s.script[0] ? s.script : "-",
+		    "last_request_cpu", s.state > SLOT_IDLE ? 0.0 : s.last_cpu,
+		    "last_request_memory", (json_int_t)(s.state > SLOT_IDLE ?
+		    0 : s.last_memory)));
+	}
+	return a;
+}
+
+/* The status of every pool; with full, of every worker too. */
+json_t *
+status_json(bool full)
+{
+	struct pool_status st;
+	const struct sb_pool *sp;
+	const struct gen *g;
+	struct pool *p;
+	json_t *pools, *o;
+	time_t now = time(NULL);
+
+	pools = json_array();
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if ((g = p->cur) == NULL)
+			continue;
+		status_pool(p, &st);
+		sp = &fpmd->sb->pools[p->index];
+		o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:i, s:i, "
+		    "s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:I}",
+		    "pool", p->name,
+		    "process_manager", conf_pm_name(g->pc->pm),
+		    "generation", g->num,
+		    "listen", g->ls->addr.text,
+		    "start_time", (json_int_t)sp->start,
+		    "start_since", (json_int_t)(now - sp->start),
+		    "accepted_conn", (json_int_t)st.accepted,
+		    "listen_queue", st.listen_queue,
+		    "max_listen_queue", st.max_listen_queue,
+		    "listen_queue_len", st.listen_queue_len,
+		    "idle_processes", st.idle,
+		    "active_processes", st.active,
+		    "total_processes", st.total,
+		    "max_active_processes", st.max_active,
+		    "max_children_reached", st.max_children_reached,
+		    "slow_requests", (json_int_t)st.slow_requests,
+		    "max_children", g->max,
+		    "log_lines_dropped", (json_int_t)st.log_dropped);
+		if (full)
+			json_object_set_new(o, "processes",
+			    status_processes(p));
+		json_array_append_new(pools, o);
+	}
+	return json_pack("{s:b, s:i, s:i, s:s, s:o}", "ok", 1, "pid",
+	    (int)getpid(), "generation", fpmd->generation, "state",
+	    reload_busy() ? "reloading" : fpmd->state == FPMD_RUNNING ?
+	    "running" : "stopping", "pools", pools);
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *
+status_pool_conf(const struct pool_conf *pc)
+{
+	static const char *const kinds[] = { "php_value", "php_flag",
+	    "php_admin_value", "php_admin_flag" };
+	json_t *o, *php[4], *env, *ext;
+	char mode[8];
+	size_t i;
+	int kind;
+
+	/* shaped like the file: php_value { name = value } ... */
+	for (kind = 0; kind < 4; kind++)
+		php[kind] = json_object();
+	for (i = 0; i < pc->nphp; i++) {
+		kind = (pc->php[i].admin ? 2 : 0) + (pc->php[i].flag ? 1 : 0);
+		json_object_set_new(php[kind], pc->php[i].name,
+		    json_string(pc->php[i].value));
+	}
+	env = json_object();
+	for (i = 0; i < pc->nenv; i++)
+		json_object_set_new(env, pc->env[i].key,
+		    json_string(pc->env[i].value));
+	ext = json_array();
+	for (i = 0; i < pc->nlimit_extensions; i++)
+		json_array_append_new(ext, json_string(pc->limit_extensions[i]));
+	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:o, s:o, s:s, "
+	    "s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:b, "
+	    "s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:b, s:b, s:i, s:i, "
+	    "s:i}",
+	    "name", pc->name, "file", pc->file, "line", pc->line,
+	    "listen", pc->addr.text,
+	    "listen.backlog", pc->listen_backlog,
+	    "listen.owner", str_or_null(pc->listen_owner),
+	    "listen.group", str_or_null(pc->listen_group),
+	    "listen.allowed_clients", str_or_null(pc->listen_allowed_clients),
+	    "pm", conf_pm_name(pc->pm),
+	    "pm.max_children", pc->max_children,
+	    "pm.start_servers", pc->start_servers,
+	    "pm.min_spare_servers", pc->min_spare_servers,
+	    "pm.max_spare_servers", pc->max_spare_servers,
+	    "pm.process_idle_timeout", pc->process_idle_timeout,
+	    "pm.max_requests", pc->max_requests,
+	    "user", str_or_null(pc->user),
+	    "group", str_or_null(pc->group),
+	    "chdir", str_or_null(pc->chdir),
+	    "chroot", str_or_null(pc->chroot),
+	    "clear_env", pc->clear_env,
+	    "env", env,
+	    "php_ini", str_or_null(pc->php_ini),
+	    "php_ini_scan_dir", str_or_null(pc->php_ini_scan_dir),
+	    "php_value", php[0],
+	    "php_value_params", pc->allow_php_value_param,
+	    "security.limit_extensions", ext,
+	    "catch_workers_output", pc->catch_workers_output,
+	    "decorate_workers_output", pc->decorate_workers_output,
+	    "process.dumpable", pc->process_dumpable,
+	    "rlimit_files", pc->rlimit_files,
+	    "rlimit_core", pc->rlimit_core,
+	    "request_terminate_timeout", pc->request_terminate_timeout);
+	for (kind = 1; kind < 4; kind++)
+		json_object_set_new(o, kinds[kind], php[kind]);
+	snprintf(mode, sizeof(mode), "%04o", pc->listen_mode);
+	json_object_set_new(o, "listen.mode", json_string(mode));
+	json_object_set_new(o, "pm.max_spawn_rate",
+	    json_integer(pc->max_spawn_rate));
+	json_object_set_new(o, "request_read_timeout",
+	    json_integer(pc->request_read_timeout));
+	return o;
+}
+
+/* The effective configuration: every option, as fpmd understood it. */
+json_t *
+status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
+{
+	json_t *pools = json_array(), *o;
+	char cmode[8], level[16];
+	size_t k;
+
+	for (k = 0; k < conf->npools; k++)
+		json_array_append_new(pools, status_pool_conf(&conf->pools[k]));
+	snprintf(cmode, sizeof(cmode), "%04o", conf->control_mode);
+	snprintf(level, sizeof(level), "%s", log_level_name(conf->log_level));
+	for (k = 0; level[k]; k++)
+		level[k] = (char)tolower((unsigned char)level[k]);
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, s:o}",
+	    "file", conf->file,
+	    "log_level", level,
+	    "error_log", str_or_null(conf->error_log),
+	    "php_ini", str_or_null(conf->php_ini),
+	    "php_ini_scan_dir", str_or_null(conf->php_ini_scan_dir),
+	    "process_control_timeout", conf->process_control_timeout,
+	    "process.max", conf->process_max,
+	    "control.socket", str_or_null(ctl_path),
+	    "control.mode", cmode,
+	    "pools", pools);
+	json_object_set_new(o, "reload_timeout",
+	    json_integer(conf->reload_timeout));
+	json_object_set_new(o, "rlimit_files", json_integer(conf->rlimit_files));
+	json_object_set_new(o, "rlimit_core", json_integer(conf->rlimit_core));
+	json_object_set_new(o, "control.owner",
+	    str_or_null(conf->control_owner));
+	json_object_set_new(o, "control.group",
+	    str_or_null(conf->control_group));
+	return o;
 }

@@ -1,0 +1,230 @@
+/*
+ * The reload: read the configuration again, check all of it, start a new
+ * generation of every pool beside the serving one, and swap once every new
+ * generation serves.  Nothing changes until then: a configuration with an
+ * error is refused whole, and a generation that cannot start (PHP start-up
+ * fails, its prototype dies, its workers die at start) is dropped while the
+ * old one goes on serving.
+ *
+ * A reload always ends, and the next one is accepted: it succeeds, fails,
+ * or gives up at reload_timeout with the reason (how far the new
+ * generation got).  Whoever asked hears the outcome once, through the
+ * callback given to reload_start().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fpmd.h"
+
+static struct {
+	bool		 active;
+	struct fpmd_conf *conf;		/* holds a reference while active */
+	int64_t		 started;
+	struct ev_timer	 t_deadline;
+	void		(*done)(void *, const struct reload_result *);
+	void		*arg;
+} rl;
+
+static void	reload_watch(const char *, const char *);
+
+/* What the daemon cannot do with a config conf_load() accepts. */
+static int
+reload_conf_check(const struct fpmd_conf *conf, char **errors)
+{
+	size_t k;
+	long total = 0;
+
+	for (k = 0; k < conf->npools; k++)
+		total += conf->pools[k].max_children;
+	if (conf->process_max > 0 && total > conf->process_max) {
+		if (asprintf(errors, "%s: the pools' pm.max_children add up to "
+		    "%ld, more than process.max = %d\n", conf->file, total,
+		    conf->process_max) == -1)
+			*errors = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_load() and the daemon's own checks, for start-up and reload. */
+struct fpmd_conf *
+reload_conf_load(const char *path, int flags, char **errors)
+{
+	struct fpmd_conf *conf;
+
+	*errors = NULL;
+	if ((conf = conf_load(path, flags, errors)) == NULL)
+		return NULL;
+	if (reload_conf_check(conf, errors) == -1) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+bool
+reload_busy(void)
+{
+	return rl.active;
+}
+
+static void
+reload_end(struct reload_result *res)
+{
+	void (*done)(void *, const struct reload_result *) = rl.done;
+	void *arg = rl.arg;
+
+	pm_on_change(NULL);
+	ev_timer_stop(&rl.t_deadline);
+	rl.active = false;
+	rl.conf = NULL;
+	rl.done = NULL;
+	rl.arg = NULL;
+	res->duration_ms = now_ms() - rl.started;
+	if (done != NULL)
+		done(arg, res);
+}
+
+static void
+reload_fail(const char *code, const char *message)
+{
+	struct reload_result res;
+	struct fpmd_conf *conf = rl.conf;
+
+	if (!rl.active)
+		return;
+	pm_on_change(NULL);
+	pm_abort();
+	fpmd->generation--;	/* the number goes to the next reload */
+	log_errorx("reload failed, generation %d keeps serving: %s",
+	    fpmd->generation, message);
+	memset(&res, 0, sizeof(res));
+	res.generation = fpmd->generation;
+	res.code = code;
+	res.message = message;
+	reload_end(&res);
+	gen_conf_unref(conf);	/* the reload's reference */
+}
+
+static void
+reload_commit(void)
+{
+	struct reload_result res;
+
+	pm_on_change(NULL);
+	/* The reload's reference becomes the serving one. */
+	pm_commit(rl.conf);
+	log_notice("reloaded: generation %d serves (%lld ms)",
+	    fpmd->generation, (long long)(now_ms() - rl.started));
+	memset(&res, 0, sizeof(res));
+	res.ok = true;
+	res.generation = fpmd->generation;
+	reload_end(&res);
+}
+
+/* pm tells us when a new generation moved on, or failed. */
+static void
+reload_watch(const char *code, const char *failure)
+{
+	char why[256];
+
+	if (!rl.active)
+		return;
+	if (failure != NULL)
+		reload_fail(code, failure);
+	else if (pm_prepared(why, sizeof(why)))
+		reload_commit();
+}
+
+static void
+reload_deadline(void *arg)
+{
+	char why[256], msg[512];
+
+	if (!rl.active || pm_prepared(why, sizeof(why)))
+		return;
+	snprintf(msg, sizeof(msg), "generation %d did not come up within "
+	    "reload_timeout (%ds): %s", fpmd->generation,
+	    rl.conf->reload_timeout, why);
+	reload_fail("reload_timeout", msg);
+}
+
+void
+reload_cancel(const char *code, const char *message)
+{
+	reload_fail(code, message);
+}
+
+/*
+ * Returns 1 when the reload is under way (done() will be called), -1 when
+ * it was refused; *now then says why.  The strings in *now stay valid
+ * until the next call.
+ */
+int
+reload_start(void (*done)(void *, const struct reload_result *), void *arg,
+    struct reload_result *now)
+{
+	static char *errors, err[1024];
+	struct fpmd_conf *conf;
+	size_t k;
+
+	memset(now, 0, sizeof(*now));
+	now->generation = fpmd->generation;
+	free(errors);
+	errors = NULL;
+	if (fpmd->state != FPMD_RUNNING) {
+		now->code = "stopping";
+		now->message = "fpmd is stopping";
+		return -1;
+	}
+	if (rl.active) {
+		snprintf(err, sizeof(err), "a reload is already in progress "
+		    "(generation %d); try again when it is done",
+		    fpmd->generation);
+		now->code = "reload_in_progress";
+		now->message = err;
+		return -1;
+	}
+	conf = reload_conf_load(fpmd->conf_path, fpmd->conf_flags, &errors);
+	if (conf == NULL) {
+		log_errorx("reload refused, the configuration has errors:\n%s",
+		    errors ? errors : "");
+		snprintf(err, sizeof(err), "%s has errors; nothing was changed",
+		    fpmd->conf_path);
+		now->code = "config_invalid";
+		now->message = err;
+		now->errors = errors;
+		return -1;
+	}
+	if (pm_room(conf, err, sizeof(err)) == -1) {
+		log_errorx("reload refused: %s", err);
+		conf_free(conf);
+		now->code = "reload_failed";
+		now->message = err;
+		return -1;
+	}
+	gen_conf_ref(conf);	/* the reload's, until it commits or fails */
+	rl.active = true;
+	rl.conf = conf;
+	rl.started = now_ms();
+	rl.done = NULL;
+	fpmd->generation++;
+	for (k = 0; k < conf->npools; k++) {
+		if (pm_prepare(conf, &conf->pools[k], fpmd->generation, err,
+		    sizeof(err)) == -1) {
+			reload_fail("reload_failed", err);
+			now->generation = fpmd->generation;
+			now->code = "reload_failed";
+			now->message = err;
+			return -1;
+		}
+	}
+	rl.done = done;
+	rl.arg = arg;
+	log_notice("reloading: generation %d starting", fpmd->generation);
+	ev_timer_set(&rl.t_deadline, rl.started +
+	    (int64_t)conf->reload_timeout * 1000, reload_deadline, NULL);
+	pm_on_change(reload_watch);
+	return 1;
+}
