@@ -333,6 +333,7 @@ struct gen {
 	int			 spawn_rate;	/* dynamic: next burst */
 	bool			 max_warned;	/* this episode */
 	int			 fail_streak;
+	int64_t			 unsettled_until; /* a worker died young */
 	int			 restart_streak;
 	int			 drain_step;	/* 0 asked, 1 TERM sent, 2 KILL */
 	struct ev_timer		 t_hold;
@@ -365,6 +366,7 @@ void		 gen_stop(struct gen *g, bool graceful);
 void		 gen_kill(struct gen *g);
 void		 gen_proto_exited(struct gen *g, int status);
 bool		 gen_serving(const struct gen *g);
+int		 gen_up(const struct gen *g);
 void		 gen_conf_ref(struct fpmd_conf *conf);
 void		 gen_conf_unref(struct fpmd_conf *conf);
 
@@ -461,8 +463,8 @@ enum fpmd_state {
 };
 
 #define FPMD_POOLS_MAX	256	/* scoreboard pool entries, all reloads */
-#define FPMD_GENS_MAX	4	/* of one pool alive at once: serving,
-				   starting and two draining */
+#define FPMD_GENS_MAX	4	/* scoreboard slots per worker configured:
+				   serving, starting and draining ones */
 
 struct fpmd {
 	struct fpmd_conf	*conf;		/* the serving configuration */

@@ -229,10 +229,34 @@ gen_send(struct gen *g, enum proto_msg_type type, int slot, pid_t pid,
 	return 0;
 }
 
+/* Workers of g that are up: forked, and they wrote their slot. */
+int
+gen_up(const struct gen *g)
+{
+	const struct scoreboard *sb = fpmd->sb;
+	uint32_t i;
+	int up = 0;
+
+	for (i = 0; i < sb->nslots; i++)
+		if (sb->ms[i].gen == g && sb->ms[i].pid > 0 &&
+		    __atomic_load_n(&sb->slots[i].state, __ATOMIC_RELAXED) >=
+		    SLOT_IDLE)
+			up++;
+	return up;
+}
+
+/*
+ * Serving: PHP started and every worker wanted is up and accepting, and
+ * none died young lately.  Forked is not enough: a generation whose
+ * workers die at start must not replace one that works.
+ */
 bool
 gen_serving(const struct gen *g)
 {
-	return g != NULL && g->ready && g->nrunning >= g->target;
+	if (g == NULL || !g->ready || g->held || g->nrunning < g->target ||
+	    (g->unsettled_until != 0 && now_ms() < g->unsettled_until))
+		return false;
+	return gen_up(g) >= g->target;
 }
 
 static void

@@ -31,11 +31,13 @@
 #define PM_QUICK_DEATH		1000	/* a worker that lived less failed */
 #define PM_WATCH_AGAIN		50	/* ms: ondemand, a connection waits */
 #define PM_KILL_AFTER		2000	/* ms from TERM to KILL on a stop */
+#define PM_SETTLE_POLL		20	/* ms: are the new workers up yet? */
 
 static struct {
 	void		(*watch)(const char *code, const char *failure);
 	bool		 announced;
 	struct ev_timer	 t_tick;
+	struct ev_timer	 t_settle;	/* start-up or reload under way */
 	struct ev_timer	 t_escalate;	/* stop: TERM the requests */
 	struct ev_timer	 t_kill;	/* stop: KILL the prototypes */
 } pm;
@@ -52,11 +54,16 @@ pm_backoff(int streak)
 	return delay > PM_BACKOFF_MAX ? PM_BACKOFF_MAX : delay;
 }
 
+static void	pm_settle(void *);
+
 /* reload.c follows the generations it starts through this. */
 void
 pm_on_change(void (*watch)(const char *code, const char *failure))
 {
 	pm.watch = watch;
+	if (watch != NULL)
+		ev_timer_set(&pm.t_settle, now_ms() + PM_SETTLE_POLL,
+		    pm_settle, NULL);
 }
 
 static void
@@ -268,6 +275,8 @@ hook_worker_exited(struct gen *g, int slot, pid_t pid, int status,
 	 * A worker that dies young is replaced after a growing delay, in
 	 * whichever generation it was: a starting one too.
 	 */
+	if (g->fail_streak > 0)
+		g->unsettled_until = now_ms() + PM_QUICK_DEATH;
 	if (g->fail_streak > 0 && fpmd->state == FPMD_RUNNING &&
 	    !g->draining) {
 		if (!g->held)
@@ -319,6 +328,27 @@ hook_proto_exited(struct gen *g, int status)
 	gen_restart_later(g, delay);
 }
 
+/*
+ * Workers tell nobody when they are up: they write their slot.  So while
+ * fpmd starts or a reload waits for its generation, the scoreboard is
+ * looked at every few milliseconds as well as after every message.
+ */
+static void
+pm_settle(void *arg)
+{
+	if (fpmd->state != FPMD_RUNNING)
+		return;
+	if (!pm.announced && pm_all_ready()) {
+		pm.announced = true;
+		log_notice("ready to handle connections");
+	}
+	if (pm.watch != NULL)
+		pm.watch(NULL, NULL);
+	if (!pm.announced || pm.watch != NULL)
+		ev_timer_set(&pm.t_settle, now_ms() + PM_SETTLE_POLL,
+		    pm_settle, NULL);
+}
+
 static void
 hook_changed(struct gen *g)
 {
@@ -356,6 +386,7 @@ pm_start(struct fpmd_conf *conf)
 		ondemand_watch(p);
 	}
 	ev_timer_set(&pm.t_tick, now_ms() + 1000, pm_tick, NULL);
+	ev_timer_set(&pm.t_settle, now_ms() + PM_SETTLE_POLL, pm_settle, NULL);
 	return 0;
 }
 
@@ -458,6 +489,7 @@ pm_close_all(void)
 	struct gen *g;
 
 	ev_timer_stop(&pm.t_tick);
+	ev_timer_stop(&pm.t_settle);
 	ev_timer_stop(&pm.t_escalate);
 	ev_timer_stop(&pm.t_kill);
 	while ((p = fpmd->pools) != NULL) {
@@ -513,8 +545,8 @@ pm_reserved(const struct gen *g)
 }
 
 /*
- * Whether conf's generations fit beside the ones alive: each may grow to
- * its pm.max_children, and a pool has at most FPMD_GENS_MAX alive.
+ * Whether conf's generations fit beside the ones alive, each of which may
+ * grow to its pm.max_children (a draining one only shrinks).
  */
 int
 pm_room(const struct fpmd_conf *conf, char *err, size_t errlen)
@@ -523,28 +555,20 @@ pm_room(const struct fpmd_conf *conf, char *err, size_t errlen)
 	const struct gen *g;
 	long used = 0, want = 0;
 	size_t k;
-	int n;
 
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		used += pm_reserved(p->cur) + pm_reserved(p->next_gen);
-		for (n = 0, g = p->old; g != NULL; g = g->next, n++)
+		for (g = p->old; g != NULL; g = g->next)
 			used += pm_reserved(g);
-		if (n + 2 > FPMD_GENS_MAX && !p->removed) {
-			snprintf(err, errlen, "pool %s still has %d generations "
-			    "draining (requests in flight); try again once "
-			    "they have finished (fpmctl status --full)",
-			    p->name, n);
-			return -1;
-		}
 	}
 	for (k = 0; k < conf->npools; k++)
 		want += conf->pools[k].max_children;
 	if (used + want > (long)fpmd->sb->nslots) {
 		snprintf(err, errlen, "the new generation needs %ld worker "
-		    "slots and %ld of %u are taken by the generations alive; "
-		    "try again once the draining ones have finished, or "
-		    "restart fpmd with a larger process.max", want, used,
-		    fpmd->sb->nslots);
+		    "slots and %ld of the %u there are belong to the "
+		    "generations alive (scaled, or draining); try again once "
+		    "the draining ones have finished, or restart fpmd with a "
+		    "larger process.max", want, used, fpmd->sb->nslots);
 		return -1;
 	}
 	return 0;
@@ -587,9 +611,9 @@ pm_prepared(char *why, size_t whylen)
 			    p->name);
 		else
 			snprintf(why, whylen, "pool %s: %d of %d workers "
-			    "running%s", p->name, g->nrunning, g->target,
-			    g->fail_streak > 0 ? ", and they die at start: "
-			    "see the log" : "");
+			    "up%s", p->name, gen_up(g), g->target,
+			    g->unsettled_until != 0 ? ", and they die at "
+			    "start: see the log" : "");
 		return false;
 	}
 	return true;

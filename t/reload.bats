@@ -548,3 +548,95 @@ EOF
 	wait_until 10 count_is 2 eval 'worker_procs | wc -l' ||
 		fail "$(worker_procs | wc -l) workers, expected 2"
 }
+
+@test "a reload whose new workers cannot start gives up at reload_timeout; the old generation serves; the next reload works" {
+	((EUID == 0)) || skip "needs root to run the pool as another user"
+	local d=$BATS_TEST_TMPDIR/www t0 t1 old
+	mkdir -p "$d/ctl"
+	cp "$WWW_ROOT/ctl/ok.php" "$d/ctl/"
+	open_path "$d"
+	chmod -R a+rX "$d"
+	# A uid of its own, so that the test knows every process it has.
+	fpmd_conf 'user = 47123' 'group = 47123'
+	sed -i '1i reload_timeout = 3s' "$FPMD_CONF"
+	fpmd_start --no-R
+	WWW_ROOT=$d nginx_start
+	old=$(status_pids)
+	# Generation 1 is 3 processes of uid 47123 (prototype, 2 workers);
+	# with a limit of 4, generation 2's prototype can fork no worker
+	# (EAGAIN), as when a user's process limit is reached.
+	local hard
+	hard=$(awk '/^Max processes/ { print $4 }' "/proc/$FPMD_PID/limits")
+	prlimit --pid "$FPMD_PID" --nproc=4:
+	t0=$(now_ms)
+	run --separate-stderr ctl --timeout 30 reload
+	t1=$(now_ms)
+	assert_eq 1 "$status" "reload with workers that cannot start: $output"
+	assert_contains "$stderr" "(reload_timeout)"
+	assert_contains "$stderr" "generation 2 did not come up within reload_timeout (3s): pool www: 0 of 2 workers up, and they die at start"
+	(((t1 - t0) < 10000)) || fail "the reload took $((t1 - t0)) ms to give up"
+	assert_log_contains "reload failed, generation 1 keeps serving"
+	assert_log_contains "fork: Resource temporarily unavailable"
+	assert_eq "$old" "$(status_pids)" "the serving workers"
+	assert_eq 1 "$(generation)"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	# Nothing of generation 2 is left, and the next reload is accepted,
+	# waited for, and serves.
+	wait_until 10 count_is "" proto_procs_gen 2 || fail "generation 2's prototype still runs"
+	prlimit --pid "$FPMD_PID" --nproc="$hard":
+	run --separate-stderr ctl --timeout 30 reload
+	assert_eq 0 "$status" "the next reload: $stderr"
+	assert_contains "$output" "generation 2"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	wait_until 10 settled 2 || fail "$(ctl status --full)"
+}
+
+@test "a reload that fails at reload_timeout is answered to the fpmctl that waits, with the reason" {
+	((EUID == 0)) || skip "needs root to run the pool as another user"
+	local d=$BATS_TEST_TMPDIR/www
+	mkdir -p "$d/ctl"
+	cp "$WWW_ROOT/ctl/ok.php" "$d/ctl/"
+	open_path "$d"
+	chmod -R a+rX "$d"
+	fpmd_conf 'user = nobody'
+	sed -i '1i reload_timeout = 2s' "$FPMD_CONF"
+	fpmd_start --no-R
+	slow_startup 3
+	run --separate-stderr ctl --timeout 30 reload
+	assert_eq 1 "$status" "$output"
+	assert_contains "$stderr" "(reload_timeout)"
+	assert_contains "$stderr" "generation 2 did not come up within reload_timeout (2s): pool www: PHP has not started"
+	assert_eq 1 "$(generation)"
+	run --separate-stderr ctl status
+	assert_eq 0 "$status"
+	assert_contains "$output" "generation 1"
+}
+
+proto_procs_gen() {
+	procs_titled "fpmd: pool www prototype gen $1"
+}
+
+@test "a reload that keeps the address applies the new listen.mode, owner, group and backlog to the socket" {
+	((EUID == 0)) || skip "needs root to change the socket's owner"
+	local before
+	fpmd_conf
+	sed -i 's/listen.mode = 0666/listen.mode = 0660/' "$FPMD_CONF"
+	fpmd_start
+	nginx_start
+	assert_eq "660 root root" "$(stat -c '%a %U %G' "$FPMD_SOCK")"
+	before=$(stat -c %i "$FPMD_SOCK")
+	sed -i 's/listen.mode = 0660/listen.mode = 0666\n    listen.owner = nobody\n    listen.group = nogroup\n    listen.backlog = 17/' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "666 nobody nogroup" "$(stat -c '%a %U %G' "$FPMD_SOCK")" "the socket after the reload"
+	assert_eq "$before" "$(stat -c %i "$FPMD_SOCK")" "the same socket, not a new one"
+	assert_eq "17" "$(ctl --json status | json 'd["pools"][0]["listen_queue_len"]')" "listen queue len (backlog)"
+	assert_eq "0666" "$(ctl --json config | json 'd["config"]["pools"][0]["listen.mode"]')"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	# and back: unset owner and group mean fpmd's own
+	sed -i '/listen.owner/d; /listen.group/d; /listen.backlog/d' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "666 root root" "$(stat -c '%a %U %G' "$FPMD_SOCK")" "the socket after the second reload"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+}

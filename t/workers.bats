@@ -367,3 +367,103 @@ max_requests_recycle() {
 	wait_until 10 nworkers_is 1 || fail "no worker took its place"
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 }
+
+# ------------------------------------------------------------- hardening
+
+@test "process.dumpable: workers of a pool running as nobody are not dumpable by default, are with yes" {
+	((EUID == 0)) || skip "needs root"
+	local p
+	fpmd_conf 'user = nobody' 'pm.max_children = 2'
+	fpmd_start --no-R
+	wait_until 5 nworkers_is 2
+	# The kernel gives a non-dumpable process's /proc files to root.
+	for p in $(worker_pids) $(prototype_pid); do
+		assert_eq 0 "$(stat -c %u "/proc/$p/environ")" "owner of /proc/$p/environ (process.dumpable = no)"
+	done
+	fpmd_stop
+	fpmd_conf 'user = nobody' 'pm.max_children = 2' 'process.dumpable = yes'
+	fpmd_start --no-R
+	wait_until 5 nworkers_is 2
+	for p in $(worker_pids) $(prototype_pid); do
+		assert_eq 65534 "$(stat -c %u "/proc/$p/environ")" "owner of /proc/$p/environ (process.dumpable = yes)"
+	done
+}
+
+# fcgi_seq SOCK N SCRIPT: N FastCGI requests for SCRIPT one after another,
+# each given 5 s; prints "ok=A slow=B" (slow: no full answer in time).
+fcgi_seq() {
+	"$PYTHON" - "$@" <<'PY'
+import socket, struct, sys
+sock, n, script = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def rec(t, rid, body):
+    return struct.pack('>BBHHBB', 1, t, rid, len(body), 0, 0) + body
+def pair(k, v):
+    return bytes([len(k), len(v)]) + k + v
+params = b''.join(pair(k.encode(), v.encode()) for k, v in [
+    ('SCRIPT_FILENAME', script), ('REQUEST_METHOD', 'GET'),
+    ('SCRIPT_NAME', '/x.php'), ('REQUEST_URI', '/x.php')])
+req = (rec(1, 1, struct.pack('>HB5x', 1, 0)) + rec(4, 1, params) +
+       rec(4, 1, b'') + rec(5, 1, b''))
+ok = slow = 0
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    try:
+        s.connect(sock)
+        s.sendall(req)
+        data = b''
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        if b'\x01\x03\x00\x01' in data:
+            ok += 1
+        else:
+            slow += 1
+    except (socket.timeout, OSError):
+        slow += 1
+    s.close()
+print('ok=%d slow=%d' % (ok, slow))
+PY
+}
+
+@test "pm = ondemand with pm.max_requests: 300 requests one after another, none waits for the next connection" {
+	fpmd_conf 'pm.max_children = 2' 'pm.max_requests = 2' 'pm.process_idle_timeout = 1s'
+	sed -i 's/pm = static/pm = ondemand/' "$FPMD_CONF"
+	fpmd_start
+	run fcgi_seq "$FPMD_SOCK" 300 "$WWW_ROOT/ctl/ok.php"
+	assert_eq "ok=300 slow=0" "$output" "sequential requests through recycled workers"
+	run ! grep -F 'exited on signal' "$FPMD_LOG"
+}
+
+@test "a worker flooding the log: status still answers at once, the flood is counted when it overflows, nothing blocks" {
+	local i rc
+	# fastcgi.logging off: the lines go to fpmd's log only, not to nginx too
+	fpmd_conf 'pm.max_children = 4' 'php_admin_flag {' '    fastcgi.logging = off' '}'
+	fpmd_start
+	nginx_start
+	for i in 1 2 3; do
+		bg_get "chatty$i" "$BASE_URL/ctl/chatty.php?n=50000&len=200"
+	done
+	wait_log "PHP message: chatty " 10
+	# While three workers log as fast as they can, the master answers
+	# every status request well inside fpmctl's deadline.
+	for i in $(seq 1 20); do
+		rc=0
+		ctl --timeout 2 status >/dev/null || rc=$?
+		assert_eq 0 "$rc" "status $i during the flood"
+		sleep 0.05
+	done
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	for i in 1 2 3; do
+		bg_wait "chatty$i"
+		assert_eq 200 "$BG_CODE" "the chatty request $i: $(cat "$BATS_TEST_TMPDIR/chatty$i.err"; cat "$BATS_TEST_TMPDIR/chatty$i.body"; tail -3 "$BATS_TEST_TMPDIR/nginx/error.log")"
+		assert_contains "$(cat "$BATS_TEST_TMPDIR/chatty$i.body")" "done 50000"
+	done
+	# Lines written and lines dropped add up to all of them.
+	local written dropped
+	written=$(grep -c 'PHP message: chatty ' "$FPMD_LOG")
+	dropped=$(ctl --json status | json 'd["pools"][0]["log_lines_dropped"]')
+	assert_eq 150000 "$((written + dropped))" "lines written ($written) + dropped ($dropped)"
+}
