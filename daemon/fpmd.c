@@ -1,13 +1,19 @@
 /*
  * fpmd's master: reads the configuration, opens the listening sockets and
  * the scoreboard, starts one prototype per pool, and then runs one event
- * loop (epoll) over signals (signalfd), the prototypes' control sockets and
- * the children's log datagrams.  It never runs PHP and never daemonizes:
- * it stays in the foreground under a supervisor and logs to stderr unless
- * error_log says otherwise.
+ * loop over signals (signalfd), the control socket, the prototypes'
+ * sockets and the children's log datagrams.  It never runs PHP and never
+ * daemonizes: it stays in the foreground under a supervisor and logs to
+ * stderr unless error_log says otherwise.
  *
- * Signals keep their php-fpm meaning: TERM and INT stop fast, QUIT stops
- * gracefully (requests in hand finish), USR1 reopens the log file.
+ * Signals keep their php-fpm meaning and reach the same code as the
+ * control socket's commands: TERM and INT stop fast, QUIT stops gracefully
+ * (requests in hand finish), USR1 reopens the log file, USR2 reloads.
+ *
+ * Start-up order: configuration, log, signals, event loop (ev.c),
+ * scoreboard, control socket, pools (pm.c).  Below main, the master is
+ * layered one way: control.c and reload.c drive pm.c, which sizes
+ * generations (gen.c) over listeners, the scoreboard and the loop.
  */
 #include "config.h"
 
@@ -87,12 +93,6 @@ fpmd_reaped(void)
 }
 
 static void
-fpmd_reload_logged(void *arg, const struct reload_result *res)
-{
-	/* reload.c has logged the outcome: nobody else to tell */
-}
-
-static void
 fpmd_on_signal(struct ev *e, uint32_t events)
 {
 	struct signalfd_siginfo si;
@@ -116,7 +116,8 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 			break;
 		case SIGUSR2:
 			log_notice("reloading on SIGUSR2");
-			if (reload_start(fpmd_reload_logged, NULL, &now) == -1)
+			/* the outcome is in the log: nobody else to tell */
+			if (reload_start(NULL, NULL, &now) == -1)
 				log_warnx("reload (SIGUSR2) refused: %s",
 				    now.message);
 			break;

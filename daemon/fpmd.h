@@ -362,6 +362,7 @@ void		 gen_fill(struct gen *g);
 void		 gen_hold(struct gen *g, int64_t delay);
 int		 gen_kill_worker(struct gen *g, int slot, int sig);
 void		 gen_drain(struct gen *g, int timeout);
+void		 gen_abandon(struct gen *g);
 void		 gen_stop(struct gen *g, bool graceful);
 void		 gen_kill(struct gen *g);
 void		 gen_proto_exited(struct gen *g, int status);

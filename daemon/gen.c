@@ -571,6 +571,31 @@ gen_drain(struct gen *g, int timeout)
 		    gen_drain_step, g);
 }
 
+/*
+ * A generation that is not wanted after all (a reload that failed): its
+ * workers are terminated at once, and its prototype killed if still there
+ * shortly after, even when it is stuck in PHP's start-up and reads no
+ * message.
+ */
+void
+gen_abandon(struct gen *g)
+{
+	if (g->draining)
+		return;
+	g->draining = true;
+	g->held = false;
+	g->drain_step = 1;
+	ev_timer_stop(&g->t_hold);
+	ev_timer_stop(&g->t_restart);
+	if (g->proto_pid == 0)
+		return;
+	gen_stop(g, false);
+	if (!g->ready)
+		kill(g->proto_pid, SIGTERM);
+	ev_timer_set(&g->t_drain, now_ms() + GEN_KILL_AFTER, gen_drain_step,
+	    g);
+}
+
 void
 gen_stop(struct gen *g, bool graceful)
 {

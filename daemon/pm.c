@@ -588,9 +588,17 @@ pm_prepare(struct fpmd_conf *conf, const struct pool_conf *pc, int num,
 		}
 		p->added = true;
 	}
-	if ((p->next_gen = pm_gen_start(p, conf, pc, num)) == NULL) {
-		snprintf(err, errlen, "pool %s: cannot start a generation on "
-		    "'%s' (see the log)", pc->name, pc->addr.text);
+	if ((p->next_gen = gen_new(p, conf, pc, num)) == NULL) {
+		snprintf(err, errlen, "pool %s: cannot listen on '%s' (see the "
+		    "log)", pc->name, pc->addr.text);
+		return -1;
+	}
+	pm_target_initial(p->next_gen);
+	if (gen_start(p->next_gen) == -1) {
+		gen_free(p->next_gen);
+		p->next_gen = NULL;
+		snprintf(err, errlen, "pool %s: cannot start its prototype (see "
+		    "the log)", pc->name);
 		return -1;
 	}
 	return 0;
@@ -636,7 +644,9 @@ pm_commit(struct fpmd_conf *conf)
 		p->added = false;
 		if ((g = p->next_gen) != NULL) {
 			if (p->cur != NULL) {
-				if (p->cur->ls != g->ls)
+				/* the watch of the address it leaves */
+				if (p->cur->ls != g->ls &&
+				    p->cur->ls->ev.arg == p)
 					ev_del(&p->cur->ls->ev);
 				pm_retire(p->cur,
 				    p->cur->conf->process_control_timeout);
@@ -657,7 +667,8 @@ pm_commit(struct fpmd_conf *conf)
 			    "draining", p->name);
 			p->removed = true;
 			if (p->cur != NULL) {
-				ev_del(&p->cur->ls->ev);
+				if (p->cur->ls->ev.arg == p)
+					ev_del(&p->cur->ls->ev);
 				pm_retire(p->cur,
 				    p->cur->conf->process_control_timeout);
 			}
@@ -681,8 +692,7 @@ pm_abort(void)
 			if (g->proto_pid != 0) {
 				g->next = p->old;
 				p->old = g;
-				g->draining = true;
-				gen_stop(g, false);
+				gen_abandon(g);
 			} else
 				gen_free(g);
 		}

@@ -214,6 +214,8 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 		if (pm_prepare(conf, &conf->pools[k], fpmd->generation, err,
 		    sizeof(err)) == -1) {
 			reload_fail("reload_failed", err);
+			snprintf(err + strlen(err), sizeof(err) - strlen(err),
+			    "; generation %d keeps serving", fpmd->generation);
 			now->generation = fpmd->generation;
 			now->code = "reload_failed";
 			now->message = err;
