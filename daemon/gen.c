@@ -390,6 +390,8 @@ gen_message(struct gen *g, struct proto_msg *m, size_t len)
 		if (g->draining || ms->quitting)
 			gen_send(g, PMSG_KILL, m->slot, m->pid,
 			    g->drain_step > 0 ? SIGTERM : SIGQUIT);
+		else if (g->nworkers - g->nquitting > g->target)
+			gen_fill(g);	/* scaled down while it was forked */
 		break;
 	case PMSG_EXITED:
 		gen_worker_exited(g, m->slot, m->pid, m->status);

@@ -101,6 +101,17 @@ nprocs_is() {
 	wait_until 10 total_is 3
 }
 
+@test "a scale down while the pool still fills ends at the new size" {
+	fpmd_conf 'pm.max_children = 2'
+	fpmd_start
+	run ctl scale www 600
+	assert_eq 0 "$status" "$output"
+	run ctl scale www 5
+	assert_eq 0 "$status" "$output"
+	wait_until 60 nprocs_is 5 || fail "$(nworkers) workers, expected 5"
+	wait_until 10 total_is 5
+}
+
 @test "five reloads while old generations still drain: each has its slots, every generation finishes its request" {
 	local g
 	fpmd_conf 'pm.max_children = 3'
