@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the configuration reader (daemon/config.c): the
+ * libFuzzer target for the configuration reader (daemon/conf*.c): the
  * input is the text of fpmd.conf.  conf_load() reads a file, so the input is
  * written to fuzz.conf in a directory of this process's own under /tmp,
  * which also holds a few files for the input to include.  Each input is
@@ -13,7 +13,7 @@
  *
  * The reader may open, glob and resolve whatever the text names.  So that a
  * run neither reads /dev/zero nor waits on DNS nor depends on the machine's
- * files, the fuzz rule links config.c with --wrap: open() and glob() only
+ * files, the fuzz rule links the reader with --wrap: open() and glob() only
  * see the sandbox (anything else is ENOENT or no match) and getaddrinfo()
  * resolves numbers and "localhost" only.  Build with `make fuzz`; seeds are
  * in t/data/fuzz-config/.

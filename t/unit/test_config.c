@@ -1,5 +1,5 @@
 /*
- * Unit tests of the configuration reader (daemon/config.c).  The files are
+ * Unit tests of the configuration reader (daemon/conf*.c).  The files are
  * under t/data/conf/; error texts are compared whole, with '@' standing for
  * that directory, so every file name and line number is checked.  Run under
  * ASan/LSan, the tests also check that no path through conf_load() leaks.
