@@ -5,8 +5,12 @@
  * is refused with all of them at once.
  *
  * This file is the loading: which files are read, in what order, and what
- * is done with each (see conf_int.h for the layers below).  fpmd -t and a
- * reload both come through here.
+ * is done with each (see conf_int.h for the layers below).  A file that
+ * ends inside a block or a string was most likely cut short by a partial
+ * write; libconfuse takes the end of the file for the missing '}', so the
+ * file's tokens are walked first (common/conflex.c, which splits the text
+ * as libconfuse does) and such a file is refused with the line where the
+ * block or string opened.  fpmd -t and a reload both come through here.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,6 +20,7 @@
 
 #include "conf_int.h"
 #include "conffile.h"
+#include "conflex.h"
 
 static void	conf_parse_file(struct conf_load *, const char *, int,
 		    const char *, int);
@@ -30,6 +35,41 @@ conf_tell(void *arg, bool error, const char *file, int line, const char *msg)
 		conf_err(cl, file, line, NULL, "%s", msg);
 	else
 		conf_note(cl, LOG_LVL_WARNING, "%s:%d: %s", file, line, msg);
+}
+
+struct conf_cut {
+	struct conf_load *cl;
+	const char	 *file;
+	bool		  cut;
+};
+
+/*
+ * Only what libconfuse cannot see is told from the walk: the syntax and
+ * escape errors are libconfuse's to report, in its own words.
+ */
+static void
+conf_cut_problem(void *arg, enum conflex_problem kind, int line,
+    const char *pool, const char *msg)
+{
+	struct conf_cut	*cc = arg;
+
+	if (kind != CLP_CUT)
+		return;
+	conf_err(cc->cl, cc->file, line, pool, "%s", msg);
+	cc->cut = true;
+}
+
+/* Does the file end inside a block or a string?  Then it is told. */
+static bool
+conf_cut(struct conf_load *cl, const char *file, const char *text,
+    size_t len)
+{
+	struct conf_cut		 cc = { cl, file, false };
+	struct conflex_walk	 w = { NULL, conf_cut_problem, &cc };
+
+	if (conflex_walk(text, len, &w) == -1)
+		cl->oom = true;
+	return cc.cut;
 }
 
 static void
@@ -57,6 +97,11 @@ conf_parse_file(struct conf_load *cl, const char *name, int depth,
 	if (depth == 0 && cl->conf->file == NULL &&
 	    (cl->conf->file = strdup(cl->files.cs_main)) == NULL)
 		cl->oom = true;
+	if (conf_cut(cl, name, text, len)) {
+		cl->broken = true;
+		free(text);
+		return;
+	}
 	if (len == 0 || cl->oom) {
 		free(text);
 		return;

@@ -1,7 +1,8 @@
 /*
- * Unit tests of the configuration reader (daemon/conf*.c).  The files are
- * under t/data/conf/; error texts are compared whole, with '@' standing for
- * that directory, so every file name and line number is checked.  Run under
+ * Unit tests of the configuration reader (daemon/conf*.c) and of the
+ * tokens and walk under it (common/conflex.c).  The files are under
+ * t/data/conf/; error texts are compared whole, with '@' standing for that
+ * directory, so every file name and line number is checked.  Run under
  * ASan/LSan, the tests also check that no path through conf_load() leaks.
  */
 #include <sys/socket.h>
@@ -9,11 +10,13 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "conflex.h"
 #include "fpmd.h"
 #include "unit.h"
 
@@ -575,7 +578,9 @@ test_syntax(void)
 	    "@syntax.conf:5: missing equal sign after option "
 	    "'pm.max_children'\n");
 	expect_errors("unterminated.conf", 0,
-	    "@unterminated.conf:3: unterminated string\n");
+	    "@unterminated.conf:3: unterminated string: the \" opened here "
+	    "is not closed before the end of the file (add the closing \", "
+	    "or restore the file if it was cut short)\n");
 
 	/*
 	 * A lexer error in an included file ends the including file too (the
@@ -827,6 +832,197 @@ test_bundled(void)
 	conf_free(c);
 }
 
+#define CUT_BLOCK "the section opened here is not closed by '}' before " \
+	"the end of the file (add the '}', or restore the file if it was " \
+	"cut short)\n"
+#define CUT_DQ "unterminated string: the \" opened here is not closed " \
+	"before the end of the file (add the closing \", or restore the " \
+	"file if it was cut short)\n"
+
+/*
+ * A file cut short (a partial write) is refused where libconfuse would
+ * take the end of the file for the missing '}', each unclosed block named
+ * at the line where it opened, a string at the line where it started.
+ * fpmd -t and a reload read the file through the same conf_load().
+ */
+static void
+test_cut(void)
+{
+	expect_errors("cut/pool.conf", 0,
+	    "@cut/pool.conf:3: pool www: " CUT_BLOCK);
+	expect_errors("cut/env.conf", 0,
+	    "@cut/env.conf:1: pool www: " CUT_BLOCK
+	    "@cut/env.conf:5: pool www: env: " CUT_BLOCK);
+	expect_errors("cut/php.conf", 0,
+	    "@cut/php.conf:1: pool www: " CUT_BLOCK
+	    "@cut/php.conf:8: pool www: php_value: " CUT_BLOCK);
+	/* the next pool inside the unclosed one is no excuse */
+	expect_errors("cut/nested.conf", 0,
+	    "@cut/nested.conf:2: pool a: " CUT_BLOCK);
+	expect_errors("cut/string.conf", 0,
+	    "@cut/string.conf:12: " CUT_DQ);
+	expect_errors("cut/squote.conf", 0,
+	    "@cut/squote.conf:3: unterminated string: the ' opened here is "
+	    "not closed before the end of the file (add the closing ', or "
+	    "restore the file if it was cut short)\n");
+	expect_errors("cut/comment.conf", 0,
+	    "@cut/comment.conf:6: unterminated comment: the /* opened here is "
+	    "not closed before the end of the file (add the closing */, or "
+	    "restore the file if it was cut short)\n");
+	/* in an included file: that file and line; the rest is read on */
+	expect_errors("cut/inc.conf", 0,
+	    "@cut/pool.conf:3: pool www: " CUT_BLOCK);
+	expect_errors("cut/inc.conf", CONF_AS_ROOT | CONF_ALLOW_ROOT,
+	    "@cut/pool.conf:3: pool www: " CUT_BLOCK);
+	/* the whole file, with its '}', is fine */
+	test_minimal();
+}
+
+struct walk_log {
+	char	 text[4096];
+};
+
+static void
+walk_log_add(struct walk_log *wl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+walk_log_add(struct walk_log *wl, const char *fmt, ...)
+{
+	size_t	 n = strlen(wl->text);
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(wl->text + n, sizeof(wl->text) - n, fmt, ap);
+	va_end(ap);
+}
+
+static int
+walk_assign(void *arg, int depth, const char *name, const char *value,
+    bool append, int line)
+{
+	walk_log_add(arg, "%d:%d %s %s %s\n", line, depth, name,
+	    append ? "+=" : "=", value);
+	return 0;
+}
+
+static void
+walk_problem(void *arg, enum conflex_problem kind, int line,
+    const char *pool, const char *msg)
+{
+	walk_log_add(arg, "%d: %s%s%s%s\n", line, kind == CLP_CUT ? "cut " :
+	    kind == CLP_LEXER ? "lexer " : "syntax ", pool != NULL ? pool : "",
+	    pool != NULL ? ": " : "", msg);
+}
+
+static void
+expect_walk(const char *text, int rc, const char *want)
+{
+	struct walk_log		 wl;
+	struct conflex_walk	 w = { walk_assign, walk_problem, &wl };
+	int			 got;
+
+	wl.text[0] = '\0';
+	got = conflex_walk(text, strlen(text), &w);
+	CHECK(got == rc);
+	CHECK_STR(wl.text, want);
+}
+
+/* The walk itself, as fpmctl's reader sees it. */
+static void
+test_walk(void)
+{
+	char	 deep[64];
+
+	expect_walk("a = 1\npool www {\n b += 2\n env {\n  X = \"y\"\n", 1,
+	    "1:0 a = 1\n3:1 b += 2\n5:2 X = y\n"
+	    "2: cut www: " CUT_BLOCK "4: cut www: env: " CUT_BLOCK);
+	expect_walk("pool x { a = b }\n}\n", 1,
+	    "1:1 a = b\n2: syntax '}' closes no section\n");
+	expect_walk("a b c {\n}\n", 1, "1: syntax missing '=' after 'a'\n");
+	expect_walk("a b {\n} c", 1, "2: syntax the file ends after 'c'\n");
+	expect_walk("a = {\n x\n", 1,
+	    "1: syntax 'a' takes a value, not a list\n"
+	    "1: cut a: the list opened here is not closed by '}' before the "
+	    "end of the file (add the '}', or restore the file if it was cut "
+	    "short)\n");
+	expect_walk("= {", 1, "1: syntax unexpected '='\n"
+	    "1: cut the '{' opened here is not closed by '}' before the end "
+	    "of the file (add the '}', or restore the file if it was cut "
+	    "short)\n");
+	expect_walk("a = \"\\9\"\npool x {\n", 1,
+	    "1: lexer bad escape sequence '\\9'\n");
+	expect_walk("a = \"x\n\n", 1, "1: cut " CUT_DQ);
+	/* a pool is a pool only at the top */
+	expect_walk("pool a {\n pool b {\n", 1,
+	    "1: cut a: " CUT_BLOCK "2: cut a: pool b: " CUT_BLOCK);
+	/* ten blocks open: eight told, then one line for the rest */
+	snprintf(deep, sizeof(deep), "%s", "a{\nb{\nc{\nd{\ne{\nf{\ng{\nh{\n"
+	    "i{\nj{\n");
+	expect_walk(deep, 1,
+	    "1: cut a: " CUT_BLOCK "2: cut b: " CUT_BLOCK "3: cut c: " CUT_BLOCK
+	    "4: cut d: " CUT_BLOCK "5: cut e: " CUT_BLOCK "6: cut f: " CUT_BLOCK
+	    "7: cut g: " CUT_BLOCK "8: cut h: " CUT_BLOCK
+	    "9: cut and 2 more sections opened from here on are not closed "
+	    "either\n");
+	expect_walk("", 0, "");
+	expect_walk("pool www {\n listen = 9000\n}\n", 0,
+	    "2:1 listen = 9000\n");
+}
+
+/* Tokens as libconfuse 3.3 makes them (fuzz_conflex checks it at large). */
+static void
+test_lex(void)
+{
+	static const struct {
+		const char	*in;
+		const char	*out;	/* the STR tokens, '|' after each */
+	} cases[] = {
+		{ "a=b", "a|b|" },
+		{ "x//y /x/y a/*b*/c", "x//y|/x/y|a/|b|/c|" },
+		{ "a // comment\nb # too\nc", "a|b|c|" },
+		{ "\"\\x41\\101\\n\\q\"", "AA\n" "q|" },
+		{ "'a\\'b\\\\c\\d'", "a'b\\c\\d|" },
+		{ "\"a${FPMD_LEX}b\" ${FPMD_LEX}", "axb|x|" },
+		{ "\"${NOPE_FPMD:-d}\" ${NOPE_FPMD}", "d||" },
+		{ "a${FPMD_LEX}", "a$|FPMD_LEX|" },
+		{ "\"line\\\ncont\"", "linecont|" },
+		{ "a+b*c\r\n", "a|b|c|" },
+	};
+	struct conflex	 lx;
+	enum conflex_tok t;
+	char		 got[256];
+	size_t		 i, n;
+	int		 line;
+
+	setenv("FPMD_LEX", "x", 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got[0] = '\0';
+		conflex_init(&lx, cases[i].in, strlen(cases[i].in));
+		while ((t = conflex_next(&lx, &line)) != CLX_EOF &&
+		    t != CLX_ERROR && t != CLX_CUT) {
+			if (t != CLX_STR)
+				continue;
+			n = strlen(got);
+			snprintf(got + n, sizeof(got) - n, "%s|", lx.lx_val);
+		}
+		CHECK(t == CLX_EOF);
+		CHECK_STR(got, cases[i].out);
+		conflex_free(&lx);
+	}
+	conflex_init(&lx, "\"\\0123\"", 7);
+	CHECK(conflex_next(&lx, &line) == CLX_ERROR);
+	CHECK_STR(lx.lx_msg, "bad escape sequence '\\0123'");
+	conflex_free(&lx);
+	conflex_init(&lx, "\"\\777\"", 6);
+	CHECK(conflex_next(&lx, &line) == CLX_ERROR);
+	CHECK_STR(lx.lx_msg, "invalid octal number '\\777'");
+	conflex_free(&lx);
+	conflex_init(&lx, "a\n'b\nc", 6);
+	CHECK(conflex_next(&lx, &line) == CLX_STR && line == 1);
+	CHECK(conflex_next(&lx, &line) == CLX_CUT && line == 2);
+	conflex_free(&lx);
+}
+
 static void
 test_pm_name(void)
 {
@@ -849,6 +1045,9 @@ test_leaks(void)
 		"inc/main.conf", "inc/missing.conf", "inc/escape.conf",
 		"depth/ok.conf",
 		"depth/too.conf", "depth/loop.conf", "nothere.conf",
+		"cut/pool.conf", "cut/env.conf", "cut/php.conf",
+		"cut/nested.conf", "cut/string.conf", "cut/squote.conf",
+		"cut/comment.conf", "cut/inc.conf",
 	};
 	struct fpmd_conf	*c;
 	char			*errs;
@@ -887,6 +1086,9 @@ main(void)
 	test_includes();
 	test_listen_parse();
 	test_bundled();
+	test_cut();
+	test_walk();
+	test_lex();
 	test_pm_name();
 	test_leaks();
 	return unit_done("test_config");
