@@ -32,7 +32,6 @@
 
 #include <jansson.h>
 
-#include "fpmd.h"
 #include "fpmctl.h"
 #include "sockpath.h"
 
@@ -358,10 +357,9 @@ cmd_no_args(const struct cmd *c, int argc, char **argv)
 static void
 ctl_socket(struct ctl *x)
 {
-	struct fpmd_conf	*conf;
 	const char		*env, *rule, *confpath = NULL;
 	static char		 confabs[PATH_MAX];
-	char			*errors;
+	char			*errors, *sock, *file;
 	static char		 why[PATH_MAX + 64];
 
 	if (x->sock != NULL) {
@@ -374,29 +372,34 @@ ctl_socket(struct ctl *x)
 		goto check;
 	}
 	if (x->config != NULL) {
-		/* only errors: the daemon's notices are not fpmctl's news */
-		log_init(LOG_LVL_ERROR, 2);
-		if ((conf = conf_load(x->config, 0, &errors)) == NULL) {
+		if (confsock_read(x->config, &sock, &file, &errors) == -1) {
 			fprintf(stderr, "%s: cannot find the control socket "
-			    "in %s, it has errors:\n%s", progname, x->config,
-			    errors != NULL ? errors : "(unknown error)\n");
-			hint("fix it, or name the socket with -s SOCKET");
+			    "in %s:\n%s", progname, x->config,
+			    errors != NULL ? errors : "out of memory\n");
+			if (errors != NULL && strncmp(errors, x->config,
+			    strlen(x->config)) == 0 && strncmp(errors +
+			    strlen(x->config), ": cannot read: ", 15) == 0)
+				hint("give the file fpmd runs with, readable by "
+				    "you, or name the socket with -s SOCKET");
+			else
+				hint("fix it (fpmd -t -c CONFIG says all that "
+				    "is wrong), or name the socket with -s "
+				    "SOCKET");
 			free(errors);
 			exit(FPMCTL_EXIT_USAGE);
 		}
-		if (conf->control_socket != NULL) {
-			snprintf(x->defpath, sizeof(x->defpath), "%s",
-			    conf->control_socket);
+		snprintf(confabs, sizeof(confabs), "%s", file);
+		free(file);
+		if (sock != NULL) {
+			snprintf(x->defpath, sizeof(x->defpath), "%s", sock);
+			free(sock);
 			x->sock = x->defpath;
 			snprintf(why, sizeof(why), "control.socket in %s",
 			    x->config);
 			x->why = why;
-			conf_free(conf);
 			goto check;
 		}
-		snprintf(confabs, sizeof(confabs), "%s", conf->file);
 		confpath = confabs;
-		conf_free(conf);
 	}
 	if (sockpath_default(x->defpath, sizeof(x->defpath), confpath, &rule)
 	    == -1) {

@@ -730,3 +730,49 @@ fast_stop() {
 	fpmd_run -t "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
 	assert_eq 0 "$status" "$output"
 }
+
+# ------------------------------------------------------ fpmctl -c CONFIG
+
+@test "fpmctl -c finds control.socket as fpmd does (set again in an included file), without fpmd's reader" {
+	local d=$BATS_TEST_TMPDIR
+	fpmd_conf
+	mkdir -p "$d/conf.d" "$d/ctl"
+	# fpmd_conf set control.socket; an included file sets it again,
+	# relative to its own directory, and wins by coming later.
+	printf 'control.socket = "../ctl/inc.sock"\n' >"$d/conf.d/ctl.conf"
+	echo 'include "conf.d/*.conf"' >>"$FPMD_CONF"
+	fpmd_start
+	FPMD_CTL=$d/ctl/inc.sock
+	[[ -S $FPMD_CTL ]] || fail "fpmd does not listen on $FPMD_CTL"
+	run --separate-stderr "$FPMCTL" -c "$FPMD_CONF" ping
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+
+	# A wrong value elsewhere is fpmd's to report: fpmctl still finds the
+	# socket, and the reload is refused by fpmd with the line.
+	sed -i 's/pm.max_children = 2/pm.max_children = many/' "$FPMD_CONF"
+	run --separate-stderr "$FPMCTL" -c "$FPMD_CONF" reload
+	assert_eq 1 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "(config_invalid)"
+	assert_contains "$stderr" "pm.max_children: 'many'"
+	sed -i 's/pm.max_children = many/pm.max_children = 2/' "$FPMD_CONF"
+
+	# A file fpmctl cannot read through: exit 2, its line, what to do.
+	printf 'control.socket = "../ctl/inc' >"$d/conf.d/ctl.conf"
+	run --separate-stderr "$FPMCTL" -c "$FPMD_CONF" ping
+	assert_eq 2 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "$d/conf.d/ctl.conf:1: unterminated string"
+	assert_contains "$stderr" "hint:"
+	run --separate-stderr "$FPMCTL" -c "$d/none.conf" ping
+	assert_eq 2 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "$d/none.conf: cannot read: No such file or directory"
+	assert_contains "$stderr" "name the socket with -s"
+}
+
+@test "fpmctl links no user, group or host lookup (it does not link fpmd's config reader)" {
+	command -v nm >/dev/null || skip "nm is not installed"
+	run nm -D --undefined-only "$FPMCTL"
+	assert_eq 0 "$status" "nm -D $FPMCTL"
+	[[ $output == *getenv* ]] || fail "nm -D lists no imports: $output"
+	run grep -E 'getpw|getgr|getaddrinfo|gethostby|cfg_' <<<"$output"
+	assert_eq "" "$output" "lookups in fpmctl"
+}

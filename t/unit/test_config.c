@@ -1,15 +1,18 @@
 /*
- * Unit tests of the configuration reader (daemon/conf*.c) and of the
- * tokens and walk under it (common/conflex.c).  The files are under
- * t/data/conf/; error texts are compared whole, with '@' standing for that
- * directory, so every file name and line number is checked.  Run under
- * ASan/LSan, the tests also check that no path through conf_load() leaks.
+ * Unit tests of the configuration reader (daemon/conf*.c) and of fpmctl's
+ * (ctl/confsock.c), which must find the same control.socket in every file
+ * fpmd accepts.  The files are under t/data/conf/; error texts are compared
+ * whole, with '@' standing for that directory, so every file name and line
+ * number is checked.  Run under ASan/LSan, the tests also check that no
+ * path through conf_load() or confsock_read() leaks.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "conflex.h"
+#include "fpmctl.h"
 #include "fpmd.h"
 #include "unit.h"
 
@@ -46,6 +50,16 @@ subst(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+/* DIR name, in a buffer of its own until the next call. */
+static const char *
+subst_path(const char *name)
+{
+	static char	path[1024];
+
+	snprintf(path, sizeof(path), "%s%s", DIR, name);
+	return path;
 }
 
 static struct fpmd_conf *
@@ -1024,6 +1038,139 @@ test_lex(void)
 }
 
 static void
+expect_sock(const char *name, const char *sock, const char *file)
+{
+	char	 path[1024], *s, *f, *errs;
+	int	 rc;
+
+	snprintf(path, sizeof(path), "%s%s", DIR, name);
+	rc = confsock_read(path, &s, &f, &errs);
+	CHECK(rc == 0);
+	if (rc == -1) {
+		fprintf(stderr, "%s: %s", name, errs);
+		free(errs);
+		return;
+	}
+	if (sock == NULL)
+		CHECK(s == NULL);
+	else
+		CHECK_STR(s, sock);
+	CHECK_STR(f, file);
+	free(s);
+	free(f);
+}
+
+static void
+expect_sock_errors(const char *name, const char *expected)
+{
+	char	 path[1024], *s, *f, *errs, *want = subst(expected);
+
+	snprintf(path, sizeof(path), "%s%s", DIR, name);
+	CHECK(confsock_read(path, &s, &f, &errs) == -1);
+	CHECK(s == NULL && f == NULL);
+	CHECK_STR(errs, want);
+	free(errs);
+	free(want);
+}
+
+static int	agree_checked;
+
+/*
+ * fpmctl's reader against the daemon's, on one file: where fpmd accepts
+ * the file, the same control.socket and the same absolute path; where
+ * fpmctl cannot read it, fpmd refuses it too.
+ */
+static int
+agree_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	static const int	 flags[] = {
+		0, CONF_AS_ROOT | CONF_ALLOW_ROOT
+	};
+	struct fpmd_conf	*c;
+	char			*errs, *s, *f, *cerrs;
+	size_t			 i, len = strlen(path);
+	int			 rc;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || len < 5 || strcmp(path + len - 5, ".conf") != 0)
+		return 0;
+	log_begin();
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		c = conf_load(path, flags[i], &errs);
+		rc = confsock_read(path, &s, &f, &cerrs);
+		if (c != NULL) {
+			CHECK(rc == 0);
+			if (rc == 0) {
+				CHECK_STR(f, c->file);
+				CHECK((s == NULL) == (c->control_socket ==
+				    NULL));
+				if (s != NULL && c->control_socket != NULL)
+					CHECK_STR(s, c->control_socket);
+			}
+		}
+		if (rc == -1)
+			CHECK(c == NULL);
+		/* cut short: both say the same, in the same words */
+		if (c == NULL && rc == -1 && strstr(path, "/cut/") != NULL)
+			CHECK_STR(cerrs, errs);
+		if (c == NULL && rc == 0 && strstr(path, "/cut/") != NULL)
+			CHECK(0);
+		agree_checked++;
+		conf_free(c);
+		free(errs);
+		free(s);
+		free(f);
+		free(cerrs);
+	}
+	log_end();
+	return 0;
+}
+
+static void
+test_confsock(void)
+{
+	char	*errs;
+
+	setenv("FPMD_TEST_RUN", DIR "sock", 1);
+	expect_sock("min.conf", NULL, DIR "min.conf");
+	expect_sock("rel/main.conf", DIR "rel/control.sock",
+	    DIR "rel/main.conf");
+	/* the included file's setting comes later, relative to that file */
+	expect_sock("sock/main.conf", DIR "sock/run/control.sock",
+	    DIR "sock/main.conf");
+	expect_sock("sock/env.conf", DIR "sock/ctl.sock", DIR "sock/env.conf");
+	expect_sock("sock/unset.conf", NULL, DIR "sock/unset.conf");
+	expect_sock("sock/inpool.conf", NULL, DIR "sock/inpool.conf");
+	expect_sock("full.conf", "/run/fpmd/control.sock", DIR "full.conf");
+	/* wrong values and unknown users are fpmd's business, not fpmctl's */
+	expect_sock("errors.conf", NULL, DIR "errors.conf");
+	expect_sock("users.conf", NULL, DIR "users.conf");
+
+	expect_sock_errors("does-not-exist.conf",
+	    "@does-not-exist.conf: cannot read: No such file or directory\n");
+	expect_sock_errors("cut/env.conf",
+	    "@cut/env.conf:1: pool www: " CUT_BLOCK
+	    "@cut/env.conf:5: pool www: env: " CUT_BLOCK);
+	expect_sock_errors("inc/missing.conf",
+	    "@inc/missing.conf:1: include '@inc/nothere.conf': No such file "
+	    "or directory\n");
+	expect_sock_errors("depth/loop.conf",
+	    "@depth/loop.conf:2: include '@depth/loop.conf': an include loop "
+	    "(@depth/loop.conf is being read)\n");
+	expect_sock_errors("syntax.conf",
+	    "@syntax.conf:5: pool www: missing '=' after 'pm.max_children'\n");
+	expect_sock_errors("inc/escape.conf",
+	    "@inc/escape_bad.conf:2: pool x: bad escape sequence '\\9'\n");
+
+	/* and every file of the test data, with both readers */
+	agree_checked = 0;
+	CHECK(nftw(TEST_DATA "/conf", agree_one, 16, FTW_PHYS) == 0);
+	CHECK(agree_checked >= 2 * 40);
+	(void)errs;
+}
+
+static void
 test_pm_name(void)
 {
 	CHECK_STR(conf_pm_name(PM_STATIC), "static");
@@ -1047,12 +1194,13 @@ test_leaks(void)
 		"depth/too.conf", "depth/loop.conf", "nothere.conf",
 		"cut/pool.conf", "cut/env.conf", "cut/php.conf",
 		"cut/nested.conf", "cut/string.conf", "cut/squote.conf",
-		"cut/comment.conf", "cut/inc.conf",
+		"cut/comment.conf", "cut/inc.conf", "sock/main.conf",
+		"sock/env.conf", "sock/unset.conf", "sock/inpool.conf",
 	};
 	struct fpmd_conf	*c;
-	char			*errs;
+	char			*errs, *s, *f;
 	size_t			 i;
-	int			 round, flags;
+	int			 round, flags, rc;
 
 	log_begin();
 	for (round = 0; round < 3; round++) {
@@ -1062,6 +1210,11 @@ test_leaks(void)
 			c = load(files[i], flags, &errs);
 			CHECK((c == NULL) != (errs == NULL));
 			conf_free(c);
+			free(errs);
+			rc = confsock_read(subst_path(files[i]), &s, &f, &errs);
+			CHECK((rc == -1) == (errs != NULL));
+			free(s);
+			free(f);
 			free(errs);
 		}
 	}
@@ -1089,6 +1242,7 @@ main(void)
 	test_cut();
 	test_walk();
 	test_lex();
+	test_confsock();
 	test_pm_name();
 	test_leaks();
 	return unit_done("test_config");
