@@ -45,7 +45,7 @@ struct conflex {
 	char		*lx_val;	/* CLX_STR: NUL-terminated */
 	size_t		 lx_len;
 	size_t		 lx_size;
-	char		 lx_msg[160];
+	char		 lx_msg[256];
 };
 
 void		 conflex_init(struct conflex *lx, const char *text,

@@ -148,7 +148,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /*
  * Is path inside the sandbox?  The input is loaded by its absolute name, so
- * every name config.c opens or globs is absolute too.
+ * every name the readers open or glob is absolute too.
  */
 static int
 fuzz_inside(const char *path)
