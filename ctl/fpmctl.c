@@ -32,7 +32,7 @@
 
 #include <jansson.h>
 
-#include "fpmd.h"
+#include "ctlproto.h"
 #include "fpmctl.h"
 #include "sockpath.h"
 
@@ -122,33 +122,6 @@ static const struct cmd cmds[] = {
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
-
-/* What to tell the user after fpmd refused, by error code. */
-static const struct {
-	const char	*code;
-	const char	*hint;
-} hints[] = {
-	{ "bad_request", "fpmd could not read fpmctl's request: are fpmctl "
-	  "and fpmd the same version ('fpmctl ping')?" },
-	{ "unknown_command", "this fpmd does not know the command: is it "
-	  "older than fpmctl ('fpmctl ping')?" },
-	{ "line_too_long", "the request was over 64 KiB" },
-	{ "invalid_argument", NULL },
-	{ "unknown_pool", "'fpmctl status' lists the pools" },
-	{ "config_invalid", "fpmd keeps running with the configuration it "
-	  "had; fix the errors above and reload again" },
-	{ "reload_in_progress", "wait until it is done ('fpmctl status' shows "
-	  "the generation) and try again" },
-	{ "reload_failed", "fpmd keeps running the previous generation; its "
-	  "log has the details" },
-	{ "stopping", "fpmd is stopping: it answers ping and status, but "
-	  "takes no reload or scale any more" },
-	{ "permission_denied", "run fpmctl as root, as the user fpmd runs "
-	  "as, or as a member of its control.group" },
-	{ "busy", "too many control clients at once: try again in a moment" },
-	{ "reopen_failed", "fpmd keeps writing to the file it had open; "
-	  "check the directory of error_log and its permissions" },
-};
 
 static const char *progname = "fpmctl";
 
@@ -358,10 +331,9 @@ cmd_no_args(const struct cmd *c, int argc, char **argv)
 static void
 ctl_socket(struct ctl *x)
 {
-	struct fpmd_conf	*conf;
 	const char		*env, *rule, *confpath = NULL;
 	static char		 confabs[PATH_MAX];
-	char			*errors;
+	char			*errors, *sock, *file;
 	static char		 why[PATH_MAX + 64];
 
 	if (x->sock != NULL) {
@@ -374,29 +346,34 @@ ctl_socket(struct ctl *x)
 		goto check;
 	}
 	if (x->config != NULL) {
-		/* only errors: the daemon's notices are not fpmctl's news */
-		log_init(LOG_LVL_ERROR, 2);
-		if ((conf = conf_load(x->config, 0, &errors)) == NULL) {
+		if (confsock_read(x->config, &sock, &file, &errors) == -1) {
 			fprintf(stderr, "%s: cannot find the control socket "
-			    "in %s, it has errors:\n%s", progname, x->config,
-			    errors != NULL ? errors : "(unknown error)\n");
-			hint("fix it, or name the socket with -s SOCKET");
+			    "in %s:\n%s", progname, x->config,
+			    errors != NULL ? errors : "out of memory\n");
+			if (errors != NULL && strncmp(errors, x->config,
+			    strlen(x->config)) == 0 && strncmp(errors +
+			    strlen(x->config), ": cannot read: ", 15) == 0)
+				hint("give the file fpmd runs with, readable by "
+				    "you, or name the socket with -s SOCKET");
+			else
+				hint("fix it (fpmd -t -c CONFIG says all that "
+				    "is wrong), or name the socket with -s "
+				    "SOCKET");
 			free(errors);
 			exit(FPMCTL_EXIT_USAGE);
 		}
-		if (conf->control_socket != NULL) {
-			snprintf(x->defpath, sizeof(x->defpath), "%s",
-			    conf->control_socket);
+		snprintf(confabs, sizeof(confabs), "%s", file);
+		free(file);
+		if (sock != NULL) {
+			snprintf(x->defpath, sizeof(x->defpath), "%s", sock);
+			free(sock);
 			x->sock = x->defpath;
 			snprintf(why, sizeof(why), "control.socket in %s",
 			    x->config);
 			x->why = why;
-			conf_free(conf);
 			goto check;
 		}
-		snprintf(confabs, sizeof(confabs), "%s", conf->file);
 		confpath = confabs;
-		conf_free(conf);
 	}
 	if (sockpath_default(x->defpath, sizeof(x->defpath), confpath, &rule)
 	    == -1) {
@@ -486,9 +463,8 @@ ctl_refused(struct ctl *x, json_t *reply)
 		fprintf(stderr, "%s\n", m);
 		free(m);
 	}
-	for (i = 0; code != NULL && i < sizeof(hints) / sizeof(hints[0]); i++)
-		if (strcmp(hints[i].code, code) == 0)
-			h = hints[i].hint;
+	/* what to tell the user, by code: common/ctlproto.c */
+	h = ctlproto_hint(code);
 	if (code != NULL && strcmp(code, "invalid_argument") == 0)
 		hint("'%s help %s' shows the arguments", progname, x->cmd);
 	else if (h != NULL)

@@ -2,7 +2,8 @@
  * fpmctl, the control client of fpmd: what its files share.  fpmctl.c has
  * main, the options and the command table; client.c the unix socket
  * transport (connect, one line out, one line in, every step under a
- * deadline); show.c turns replies into text for people; sockpath.c the
+ * deadline); show.c turns replies into text for people; confsock.c finds
+ * control.socket in fpmd's configuration (for -c CONFIG); sockpath.c the
  * default socket path, shared with fpmd.
  */
 #ifndef FPMCTL_H
@@ -49,6 +50,17 @@ void		 ctl_close(struct ctl_conn *c);
 int		 ctl_probe(const char *path);
 pid_t		 ctl_peer_pid(struct ctl_conn *c);
 int		 ctl_pid_alive(pid_t pid);
+
+/* confsock.c */
+
+/*
+ * Reads the configuration path as fpmd would, for control.socket alone.
+ * Returns 0 with *sock (absolute, malloc'd; NULL when the files do not set
+ * it) and *file (the configuration's absolute path, malloc'd), or -1 with
+ * *errors, malloc'd "FILE:LINE: reason" lines.
+ */
+int		 confsock_read(const char *path, char **sock, char **file,
+		    char **errors);
 
 /* show.c: human output of successful replies */
 

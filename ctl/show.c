@@ -195,15 +195,10 @@ show_bytes(long long b, char *buf, size_t len)
 		snprintf(buf, len, "%.1fG", b / (1024.0 * 1024 * 1024));
 }
 
-/* The scoreboard's state names, shortened where they would widen the table. */
 static const char *
 show_state(const char *s)
 {
-	if (s == NULL)
-		return "-";
-	if (strcmp(s, "Getting request information") == 0)
-		return "Getting info";
-	return s;
+	return s != NULL ? s : "-";
 }
 
 static const struct {

@@ -23,7 +23,7 @@
 #define FPMD_SLOTS_DEFAULT	1024	/* scoreboard slots without process.max */
 #define FPMD_ADDR_MAX		256
 
-/* config.c */
+/* conf*.c: the configuration reader (see conf_int.h for its layers) */
 
 enum pm_style {
 	PM_STATIC = 0,

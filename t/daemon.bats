@@ -653,3 +653,126 @@ fast_stop() {
 	[[ $status -ne 0 ]]
 	assert_contains "$output" "preload_user"
 }
+
+# ------------------------------------------------- a config cut short (item 10)
+
+@test "-t: a config cut short anywhere inside its pool is refused, never 'test is successful'" {
+	local c=$BATS_TEST_TMPDIR/cut.conf end k
+	fpmd_conf 'env {' '    APP_ENV = "prod"' '}' \
+		'php_admin_value {' '    memory_limit = 64M' '}' 'pm.max_requests = 500'
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
+	assert_eq 0 "$status" "the whole file ($output)"
+	# A partial write can stop at any byte: every cut before the pool's
+	# closing '}' must fail the test (before the pool: no pool defined;
+	# inside: not closed, or an unterminated string).
+	end=$(grep -b -m1 '^}$' "$FPMD_CONF" | cut -d: -f1)
+	((end > 100)) || fail "no closing brace found ($end)"
+	for ((k = 1; k <= end; k++)); do
+		head -c "$k" "$FPMD_CONF" >"$c"
+		fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
+		[[ $status -ne 0 ]] || fail "cut after $k bytes passed -t:" "$(cat "$c")" "$output"
+		assert_not_contains "$output" "test is successful"
+	done
+}
+
+@test "-t: a config cut short names the line where the open pool, env, php_admin_value or string started" {
+	local c=$BATS_TEST_TMPDIR/cut.conf pool env php
+	fpmd_conf 'env {' '    APP_ENV = "prod"' '}' \
+		'php_admin_value {' '    memory_limit = 64M' '    error_log = "/var/log/php/www.log"' '}'
+	pool=$(grep -n '^pool www {' "$FPMD_CONF" | cut -d: -f1)
+	env=$(grep -n 'env {' "$FPMD_CONF" | cut -d: -f1)
+	php=$(grep -n 'php_admin_value {' "$FPMD_CONF" | cut -d: -f1)
+
+	# inside the pool
+	head -n "$((pool + 2))" "$FPMD_CONF" >"$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
+	[[ $status -ne 0 ]] || fail "accepted: $output"
+	assert_err_line "$c" "$pool" "pool www:" "not closed by '}' before the end of the file" "cut short"
+	assert_eq 1 "$(count_err_lines "$c")" "number of FILE:LINE lines"
+
+	# inside env, inside the pool: both named, each at its line
+	head -n "$((env + 1))" "$FPMD_CONF" >"$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
+	[[ $status -ne 0 ]] || fail "accepted: $output"
+	assert_err_line "$c" "$pool" "pool www:" "not closed"
+	assert_err_line "$c" "$env" "pool www: env:" "not closed"
+	assert_eq 2 "$(count_err_lines "$c")" "number of FILE:LINE lines"
+
+	# inside php_admin_value
+	head -n "$((php + 1))" "$FPMD_CONF" >"$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
+	[[ $status -ne 0 ]] || fail "accepted: $output"
+	assert_err_line "$c" "$php" "pool www: php_admin_value:" "not closed"
+
+	# inside a string, with lines after it: the line where it started
+	head -n "$((php + 1))" "$FPMD_CONF" >"$c"
+	printf '    error_log = "/var/log/php\n    }\n}\n' >>"$c"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$c"
+	[[ $status -ne 0 ]] || fail "accepted: $output"
+	assert_err_line "$c" "$((php + 2))" "unterminated string" "restore the file"
+	assert_eq 1 "$(count_err_lines "$c")" "number of FILE:LINE lines"
+}
+
+@test "-t: an included file cut short is refused with its own name and line" {
+	local d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/pools.d"
+	fpmd_conf
+	# the pool moves to an included file, which loses its '}'
+	sed -n '/^pool www {/,/^}/p' "$FPMD_CONF" | sed '$d' >"$d/pools.d/www.conf"
+	sed -i '/^pool www {/,/^}/d' "$FPMD_CONF"
+	echo 'include "pools.d/*.conf"' >>"$FPMD_CONF"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
+	[[ $status -ne 0 ]] || fail "accepted: $output"
+	assert_err_line "$d/pools.d/www.conf" 1 "pool www:" "not closed"
+	assert_not_contains "$output" "test is successful"
+	# made whole again, it passes
+	echo '}' >>"$d/pools.d/www.conf"
+	fpmd_run -t "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
+	assert_eq 0 "$status" "$output"
+}
+
+# ------------------------------------------------------ fpmctl -c CONFIG
+
+@test "fpmctl -c finds control.socket as fpmd does (set again in an included file), without fpmd's reader" {
+	local d=$BATS_TEST_TMPDIR
+	fpmd_conf
+	mkdir -p "$d/conf.d" "$d/ctl"
+	# fpmd_conf set control.socket; an included file sets it again,
+	# relative to its own directory, and wins by coming later.
+	printf 'control.socket = "../ctl/inc.sock"\n' >"$d/conf.d/ctl.conf"
+	echo 'include "conf.d/*.conf"' >>"$FPMD_CONF"
+	fpmd_start
+	FPMD_CTL=$d/ctl/inc.sock
+	[[ -S $FPMD_CTL ]] || fail "fpmd does not listen on $FPMD_CTL"
+	run --separate-stderr "$FPMCTL" -c "$FPMD_CONF" ping
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+
+	# A wrong value elsewhere is fpmd's to report: fpmctl still finds the
+	# socket, and the reload is refused by fpmd with the line.
+	sed -i 's/pm.max_children = 2/pm.max_children = many/' "$FPMD_CONF"
+	run --separate-stderr "$FPMCTL" -c "$FPMD_CONF" reload
+	assert_eq 1 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "(config_invalid)"
+	assert_contains "$stderr" "pm.max_children: 'many'"
+	sed -i 's/pm.max_children = many/pm.max_children = 2/' "$FPMD_CONF"
+
+	# A file fpmctl cannot read through: exit 2, its line, what to do.
+	printf 'control.socket = "../ctl/inc' >"$d/conf.d/ctl.conf"
+	run --separate-stderr "$FPMCTL" -c "$FPMD_CONF" ping
+	assert_eq 2 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "$d/conf.d/ctl.conf:1: unterminated string"
+	assert_contains "$stderr" "hint:"
+	run --separate-stderr "$FPMCTL" -c "$d/none.conf" ping
+	assert_eq 2 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "$d/none.conf: cannot read: No such file or directory"
+	assert_contains "$stderr" "name the socket with -s"
+}
+
+@test "fpmctl links no user, group or host lookup (it does not link fpmd's config reader)" {
+	command -v nm >/dev/null || skip "nm is not installed"
+	run nm -D --undefined-only "$FPMCTL"
+	assert_eq 0 "$status" "nm -D $FPMCTL"
+	[[ $output == *getenv* ]] || fail "nm -D lists no imports: $output"
+	run grep -E 'getpw|getgr|getaddrinfo|gethostby|cfg_' <<<"$output"
+	assert_eq "" "$output" "lookups in fpmctl"
+}

@@ -640,3 +640,34 @@ proto_procs_gen() {
 	assert_eq "666 root root" "$(stat -c '%a %U %G' "$FPMD_SOCK")" "the socket after the second reload"
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 }
+
+@test "reload with a config cut short inside a pool: refused with the lines, the serving generation untouched" {
+	local d=$BATS_TEST_TMPDIR before pool php
+	fpmd_conf 'php_admin_value {' '    memory_limit = 64M' '}'
+	fpmd_start
+	nginx_start
+	before=$(status_pids)
+	# The new file raises pm.max_children, then a partial write stops it
+	# inside php_admin_value: read as far as it goes, it would run.
+	sed 's/pm.max_children = 2/pm.max_children = 3/' "$FPMD_CONF" >"$d/whole.conf"
+	pool=$(grep -n '^pool www {' "$d/whole.conf" | cut -d: -f1)
+	php=$(grep -n 'php_admin_value {' "$d/whole.conf" | cut -d: -f1)
+	head -n "$((php + 1))" "$d/whole.conf" >"$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "exit status ($stderr)"
+	assert_contains "$stderr" "(config_invalid)"
+	assert_contains "$stderr" "$FPMD_CONF:$pool: pool www: the section opened here is not closed by '}'"
+	assert_contains "$stderr" "$FPMD_CONF:$php: pool www: php_admin_value: the section opened here"
+	assert_eq "" "$output"
+
+	assert_eq 1 "$(generation)" "generation"
+	assert_eq "$before" "$(status_pids)" "workers"
+	assert_eq running "$(ctl --json status | json 'd["state"]')"
+	assert_body_equals "$BASE_URL/ctl/ok.php" ok
+	# The whole file: the next reload is generation 2, with 3 workers.
+	cp "$d/whole.conf" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	assert_eq "reloaded: generation 2" "${output% in *}"
+	wait_until 10 settled 3 || fail "$(ctl status --full)"
+}

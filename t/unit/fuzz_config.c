@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the configuration reader (daemon/config.c): the
+ * libFuzzer target for the configuration reader (daemon/conf*.c): the
  * input is the text of fpmd.conf.  conf_load() reads a file, so the input is
  * written to fuzz.conf in a directory of this process's own under /tmp,
  * which also holds a few files for the input to include.  Each input is
@@ -9,11 +9,13 @@
  * A result that loads is checked for what the rest of fpmd takes for
  * granted (a pool, names that fit the scoreboard, clean absolute paths,
  * spare servers in order); a refusal must name at least one problem, one
- * line each.
+ * line each.  fpmctl's reader (ctl/confsock.c) reads the input too: where
+ * fpmd accepts it, fpmctl must find the same control.socket; where fpmctl
+ * cannot read it, fpmd must refuse it.
  *
  * The reader may open, glob and resolve whatever the text names.  So that a
  * run neither reads /dev/zero nor waits on DNS nor depends on the machine's
- * files, the fuzz rule links config.c with --wrap: open() and glob() only
+ * files, the fuzz rule links the readers with --wrap: open() and glob() only
  * see the sandbox (anything else is ENOENT or no match) and getaddrinfo()
  * resolves numbers and "localhost" only.  Build with `make fuzz`; seeds are
  * in t/data/fuzz-config/.
@@ -35,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fpmctl.h"
 #include "fpmd.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
@@ -145,7 +148,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /*
  * Is path inside the sandbox?  The input is loaded by its absolute name, so
- * every name config.c opens or globs is absolute too.
+ * every name the readers open or glob is absolute too.
  */
 static int
 fuzz_inside(const char *path)
@@ -399,6 +402,33 @@ fuzz_ref(void)
 	conf_free(conf);
 }
 
+/* fpmctl's reader agrees with fpmd's on conf (NULL: refused). */
+static void
+fuzz_confsock(const struct fpmd_conf *conf)
+{
+	char	*sock, *file, *errs;
+	int	 rc;
+
+	rc = confsock_read(input, &sock, &file, &errs);
+	if ((rc == -1) != (errs != NULL) || (rc == -1 && conf != NULL)) {
+		fprintf(stderr, "fpmctl cannot read what fpmd accepts:\n%s",
+		    errs);
+		abort();
+	}
+	if (rc == 0 && conf != NULL && (strcmp(file, conf->file) != 0 ||
+	    (sock == NULL) != (conf->control_socket == NULL) ||
+	    (sock != NULL && strcmp(sock, conf->control_socket) != 0))) {
+		fprintf(stderr, "fpmctl finds %s, fpmd %s\n",
+		    sock != NULL ? sock : "(none)",
+		    conf->control_socket != NULL ? conf->control_socket :
+		    "(none)");
+		abort();
+	}
+	free(sock);
+	free(file);
+	free(errs);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -412,6 +442,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	conf = conf_load(input, flags, &errs);
 	fuzz_check(conf, errs);
+	fuzz_confsock(conf);
 	fuzz_ref();
 	again = conf_load(input, flags, &errs2);
 	fuzz_check(again, errs2);
