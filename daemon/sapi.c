@@ -130,7 +130,7 @@ sapi_fpmd_ub_write(const char *str, size_t len)
 		/* start-up, preload: nobody to answer */
 		return len;
 	}
-	if (req_write(cur, str, len) == -1) {
+	if (conn_write(cur, str, len) == -1) {
 		php_handle_aborted_connection();
 		return 0;
 	}
@@ -144,7 +144,7 @@ sapi_fpmd_flush(void *ctx)
 		return;
 	if (!SG(headers_sent))
 		sapi_send_headers();
-	if (req_flush(cur) == -1)
+	if (conn_flush(cur) == -1)
 		php_handle_aborted_connection();
 }
 
@@ -165,7 +165,7 @@ status_reason(int code)
 	return NULL;
 }
 
-#define HDR_WRITE(s, n)	req_write(cur, (s), (n))
+#define HDR_WRITE(s, n)	conn_write(cur, (s), (n))
 
 static int
 sapi_fpmd_send_headers(sapi_headers_struct *h)
@@ -252,7 +252,7 @@ sapi_fpmd_read_post(char *buf, size_t len)
 		left = len;	/* no length given: read to the end */
 	if (len > left)
 		len = left;
-	n = req_read_body(cur, buf, len);
+	n = conn_read_body(cur, buf, len);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -330,7 +330,7 @@ sapi_fpmd_log_message(const char *msg, int syslog_type)
 	log_raw(LOG_LVL_NOTICE, line, sizeof(pfx) - 1 + mlen);
 	if (cur != NULL && cgi.logging && cur->fd != -1 && !cur->ended) {
 		line[sizeof(pfx) - 1 + mlen] = '\n';
-		req_stderr(cur, line, sizeof(pfx) + mlen);
+		conn_stderr(cur, line, sizeof(pfx) + mlen);
 	}
 	free(line);
 }
@@ -379,16 +379,7 @@ PHP_FUNCTION(fastcgi_finish_request)
 		RETURN_FALSE;
 	php_output_end_all();
 	php_header();
-	req_finish(cur);
-	/*
-	 * The web server may hand this connection a new request while the
-	 * script goes on; closing it makes sure nobody waits for us.
-	 */
-	if (!cur->broken) {
-		close(cur->fd);
-		cur->fd = -1;
-		cur->broken = true;
-	}
+	conn_release(cur);
 	RETURN_TRUE;
 }
 
@@ -968,7 +959,7 @@ sapi_run_script(char *path)
 		    (ENV("ORIG_SCRIPT_FILENAME") ?
 		    ENV("ORIG_SCRIPT_FILENAME") : ""));
 		if (cgi.logging)
-			req_stderr(cur, "Primary script unknown",
+			conn_stderr(cur, "Primary script unknown",
 			    sizeof("Primary script unknown") - 1);
 		sapi_answer(404, "File not found.\n");
 		return;
@@ -983,7 +974,7 @@ sapi_run_script(char *path)
 			    "security.limit_extensions)", path);
 
 			if (n > 0)
-				req_stderr(cur, msg, (size_t)n < sizeof(msg) ?
+				conn_stderr(cur, msg, (size_t)n < sizeof(msg) ?
 				    (size_t)n : sizeof(msg) - 1);
 		}
 		sapi_answer(403, "Access denied.\n");
@@ -1004,7 +995,7 @@ sapi_run_script(char *path)
 	zend_stream_init_fp(&fh, fp, path);
 	fh.primary_script = 1;
 	cur->script = path;
-	req_set_state(cur, SLOT_RUNNING);
+	conn_set_state(cur, SLOT_RUNNING);
 	EG(exit_status) = 0;
 	php_execute_script(&fh);
 	if (!fh.in_list)
