@@ -587,15 +587,19 @@ conn_flush_stdout(struct fpmd_req *r)
 	return conn_send_record(r, FCGI_STDOUT, r->out, n);
 }
 
+/*
+ * Output once the request has ended (fastcgi_finish_request()) goes
+ * nowhere and is no error: the script runs on, as under php-fpm.
+ */
 int
 conn_write(struct fpmd_req *r, const char *buf, size_t len)
 {
 	size_t n;
 
+	if (r->ended)
+		return 0;
 	if (r->broken)
 		return -1;
-	if (r->ended)
-		return 0;	/* after fastcgi_finish_request(): dropped */
 	while (len > 0) {
 		if (r->out_len == 0 && len >= REQ_OUT_CAP) {
 			/* Large writes go out without a copy. */
@@ -621,10 +625,10 @@ conn_write(struct fpmd_req *r, const char *buf, size_t len)
 int
 conn_flush(struct fpmd_req *r)
 {
-	if (r->broken)
-		return -1;
 	if (r->ended)
 		return 0;
+	if (r->broken)
+		return -1;
 	return conn_flush_stdout(r);
 }
 

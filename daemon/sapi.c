@@ -379,6 +379,10 @@ PHP_FUNCTION(fastcgi_finish_request)
 		RETURN_FALSE;
 	php_output_end_all();
 	php_header();
+	/*
+	 * What the script writes from now on is dropped, and no error: it
+	 * runs to its end, shutdown functions and all, as under php-fpm.
+	 */
 	conn_release(cur);
 	RETURN_TRUE;
 }

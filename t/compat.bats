@@ -511,6 +511,31 @@ _session_pair() {
 	compare '{B}/finish.php'
 }
 
+# _finish_then BASE KA_BASE OUT MODE [CURL_ARGS...]: feat/finish_after.php
+# writes MODE's output after fastcgi_finish_request(); the response, then
+# what the script did after finishing (its end, its shutdown function).
+_finish_then() {
+	local base=$1 ka=$2 out=$3 mode=$4
+	shift 4
+	_curl "$base" "$ka" "$out.http" "{B}/feat/finish_after.php?m=$mode&f=$out.done" "$@"
+	wait_until 10 grep -q 'shutdown function ran' "$out.done" || true
+	sed -E 's/f=[^ &]*/f=FILE/' "$out.http" >"$out"
+	cat "$out.done" >>"$out" 2>/dev/null || echo '[nothing after finishing]' >>"$out"
+}
+
+@test "misc: fastcgi_finish_request, then echo" {
+	compare_with _finish_then echo
+}
+
+@test "misc: fastcgi_finish_request, then print and var_dump" {
+	compare_with _finish_then print
+	compare_with _finish_then var_dump
+}
+
+@test "misc: fastcgi_finish_request with an output buffer open" {
+	compare_with _finish_then ob -G -d ob=1
+}
+
 @test "misc: effective ini settings and extensions" {
 	compare '{B}/ini.php'
 }
