@@ -939,17 +939,6 @@ request_info_init(void)
 	return path;
 }
 
-static int
-proto_num(const char *proto)
-{
-	if (proto == NULL || strncmp(proto, "HTTP/", 5) != 0 ||
-	    proto[5] < '0' || proto[5] > '9')
-		return 1000;
-	if (proto[6] == '.' && proto[7] >= '0' && proto[7] <= '9')
-		return (proto[5] - '0') * 1000 + (proto[7] - '0');
-	return (proto[5] - '0') * 1000;
-}
-
 static void
 sapi_run_script(char *path)
 {
@@ -1025,8 +1014,11 @@ sapi_handle(struct fpmd_req *r)
 			log_errorx("PHP request start-up failed");
 			cur->status = 500;
 		} else {
-			SG(request_info).proto_num =
-			    proto_num(ENV("SERVER_PROTOCOL"));
+			/*
+			 * proto_num stays at PHP's 1000, as under php-fpm:
+			 * with 1001, header("Location: ...") after a POST
+			 * would give 303 where php-fpm gives 302.
+			 */
 			if (SG(request_info).request_method != NULL)
 				sapi_run_script(path);
 			r->peak_memory = zend_memory_peak_usage(1);

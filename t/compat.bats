@@ -335,6 +335,14 @@ compare() {
 	compare '{B}/headers.php?c=location'
 }
 
+@test "headers: Location after a form POST gives 302, not 303" {
+	compare '{B}/headers.php?c=location' -d 'name=value'
+}
+
+@test "headers: Location after a PUT gives 302" {
+	compare '{B}/headers.php?c=location' -X PUT -d 'x'
+}
+
 @test "headers: Location with 301" {
 	compare '{B}/headers.php?c=location-301'
 }

@@ -320,6 +320,30 @@ shutdown function ran" "$(cat "$f")" "what the script did after finishing"
 	finish_then flush --keepalive
 }
 
+# ----------------------------------------------------------- redirects
+
+# 302, as php-fpm: PHP turns a redirect after a POST into 303 only when
+# told the protocol is HTTP/1.1, and php-fpm never tells it.
+redirect_after_post() {
+	shared "$@"
+	http -d 'name=value' "$BASE_URL/headers.php?c=location"
+	assert_eq 302 "$HTTP_STATUS" "status of a redirect after a form POST"
+	assert_contains "$HTTP_HEADERS" "Location: /hello.php"
+	http -X PUT -d 'x' "$BASE_URL/headers.php?c=location"
+	assert_eq 302 "$HTTP_STATUS" "status of a redirect after a PUT"
+	# The request's protocol is still there for the script.
+	get_ok "$BASE_URL/server.php"
+	assert_eq HTTP/1.1 "$(body_value SERVER_PROTOCOL)"
+}
+
+@test "header('Location: ...') after a form POST: 302 Found, as php-fpm" {
+	redirect_after_post
+}
+
+@test "header('Location: ...') after a form POST: 302 through nginx keepalive" {
+	redirect_after_post --keepalive
+}
+
 # ------------------------------------------------------------------ misc
 
 @test "getallheaders() has the request headers" {
