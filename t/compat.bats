@@ -56,6 +56,7 @@ setup_file() {
 	export TEST_URL=$BASE_URL TEST_PORT=$NGINX_PORT
 	nginx_start --keepalive -n nginx-test-ka "$sock"
 	export TEST_KA_URL=$BASE_URL TEST_KA_PORT=$NGINX_PORT
+	export REF_SOCK=${_PHPFPM_DIR[$REF_NAME]}/www.sock TEST_SOCK=$sock
 	export FILES=$d/files
 }
 
@@ -487,6 +488,58 @@ compare() {
 
 @test "routing: missing non-.php script" {
 	compare '{B}/missing.txt'
+}
+
+# ---------------------------------------------------- Apache proxy:fcgi ---
+
+# _fcgi BASE KA_BASE OUT CLIENT_ARGS...: one request straight to the
+# side's FastCGI socket (t/fcgi-client: the params are exactly those
+# given); the client's record lines are left out, the framing may differ.
+_fcgi() {
+	local sock=$TEST_SOCK out=$3
+	[[ $1 == "$REF_URL" ]] && sock=$REF_SOCK
+	shift 3
+	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -b "$@" "$sock" request >"$out.raw" 2>&1 || true
+	grep -Ev '^STDOUT [0-9]+ bytes$' "$out.raw" >"$out" || true
+}
+
+# apache URL [SCHEME] [CLIENT_ARGS...]: the params Apache's mod_proxy_fcgi
+# sends for URL with "ProxyPassMatch ^/(.*\.php(/.*)?)$
+# fcgi://127.0.0.1:9000/DOCROOT/$1": SCRIPT_FILENAME is a proxy: URL with
+# the path info (and a query, after a RewriteRule) in it; no PATH_INFO.
+apache() {
+	local url=$1 scheme=${2:-fcgi://127.0.0.1:9000} path query=
+	(($# > 2)) && shift 2 || shift $#
+	path=${url%%\?*}
+	[[ $url == *\?* ]] && query=${url#*\?}
+	compare_with _fcgi -p REQUEST_METHOD=GET -p "DOCUMENT_ROOT=$WWW_ROOT" \
+		-p "SCRIPT_NAME=$path" -p "REQUEST_URI=$url" \
+		-p "QUERY_STRING=$query" -p SERVER_PROTOCOL=HTTP/1.1 \
+		-p "SCRIPT_FILENAME=proxy:$scheme$WWW_ROOT$url" "$@"
+}
+
+@test "apache proxy: a script" {
+	apache /server.php
+}
+
+@test "apache proxy: a script with path info" {
+	apache /server.php/a/b
+}
+
+@test "apache proxy: path info and a query in SCRIPT_FILENAME" {
+	apache '/server.php/a/b?x=1&y=2'
+}
+
+@test "apache proxy: balancer://" {
+	apache /server.php/p balancer://mycluster
+}
+
+@test "apache proxy: with PATH_INFO set (proxy-fcgi-pathinfo)" {
+	apache /server.php/a/b fcgi://127.0.0.1:9000 -p PATH_INFO=/a/b
+}
+
+@test "apache proxy: a missing script" {
+	apache /missing.php/a
 }
 
 # ------------------------------------------------------------- sessions ---
