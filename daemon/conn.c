@@ -20,7 +20,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -33,6 +32,13 @@
 #include <unistd.h>
 
 #include "fpmd.h"
+
+/*
+ * A graceful stop lets a connection that has been waiting for less than
+ * this send its request: a web server that has just connected, or just had
+ * its previous answer, is about to.
+ */
+#define CONN_QUIT_GRACE_MS	500
 
 /* What a wait is for: it decides the deadline and what a timeout says. */
 enum conn_wait {
@@ -163,9 +169,9 @@ conn_log_timeout(struct fpmd_req *r, enum conn_wait what)
 			log_debug("kept-alive connection from %s idle for %d s "
 			    "(request_read_timeout), closing it", peer, t);
 		else
-			log_warnx("no request from %s within %d s of connecting "
-			    "(request_read_timeout), closing the connection",
-			    peer, t);
+			log_warnx("no request from %s within %d s of "
+			    "connecting (request_read_timeout), closing the "
+			    "connection", peer, t);
 		break;
 	case WAIT_HEAD:
 		log_warnx("the request from %s did not reach the end of its "
@@ -444,8 +450,8 @@ conn_read_head(struct fpmd_req *r)
 				continue;
 			}
 			if (fcgi_begin_parse(&rec, &r->role, &flags) == -1) {
-				log_warnx("FastCGI: short BEGIN_REQUEST, closing "
-				    "the connection");
+				log_warnx("FastCGI: short BEGIN_REQUEST, "
+				    "closing the connection");
 				goto fail;
 			}
 			r->keep_conn = (flags & FCGI_KEEP_CONN) != 0;

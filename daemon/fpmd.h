@@ -442,32 +442,26 @@ int		 proto_send(int fd, const struct proto_msg *m);
 
 #define REQ_IN_CAP	(FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255)
 #define REQ_OUT_CAP	(FCGI_MAX_CONTENT & ~7)
-/*
- * A graceful stop lets a connection that has been waiting for less than
- * this send its request: a web server that has just connected, or just had
- * its previous answer, is about to.
- */
-#define CONN_QUIT_GRACE_MS	500
 
 struct fpmd_req {
 	int			 fd;
 	uint16_t		 id;
 	uint16_t		 role;
 	bool			 keep_conn;
-	bool			 in_request;	/* BEGIN_REQUEST taken, not ended */
+	bool			 in_request;	/* begun, not yet ended */
 	bool			 stdin_eof;	/* empty STDIN record seen */
 	bool			 ended;		/* END_REQUEST written: output
 						   from now on is dropped */
-	bool			 broken;	/* peer gone or protocol error */
+	bool			 broken;	/* peer gone, protocol error */
 	bool			 aborted;	/* ABORT_REQUEST received */
-	bool			 timed_out;	/* request_read_timeout passed */
+	bool			 timed_out;	/* request_read_timeout */
 	bool			 quitting;	/* left on a graceful stop */
 	struct fcgi_params	 params;
-	struct timespec		 start;		/* CLOCK_REALTIME at BEGIN_REQUEST */
+	struct timespec		 start;		/* REALTIME, BEGIN_REQUEST */
 	uint64_t		 body_read;
 
 	/* waiting for a request: since when, and until when (monotonic ms) */
-	unsigned		 nreq;		/* requests on this connection */
+	unsigned		 nreq;		/* requests it carried */
 	int64_t			 wait_start;
 	int64_t			 head_deadline;	/* 0: none */
 
@@ -475,7 +469,7 @@ struct fpmd_req {
 	uint8_t			*in;
 	size_t			 in_off;
 	size_t			 in_len;
-	const uint8_t		*stdin_ptr;	/* unread part of STDIN record */
+	const uint8_t		*stdin_ptr;	/* unread part of STDIN */
 	size_t			 stdin_left;
 
 	/* output: STDOUT content waiting for its header */
@@ -484,13 +478,13 @@ struct fpmd_req {
 
 	struct sb_slot		*slot;
 	const struct pool_conf	*pc;
-	uint64_t		 cpu_us;	/* CPU time used at the last mark */
+	uint64_t		 cpu_us;	/* CPU used at the last mark */
 	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
 	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
 
 	const char		*script;	/* set by the SAPI */
 	uint64_t		 peak_memory;	/* set by the SAPI */
-	int			 status;	/* HTTP status, set by the SAPI */
+	int			 status;	/* HTTP status, by the SAPI */
 };
 
 int		 conn_init(struct fpmd_req *r, const struct pool_conf *pc,

@@ -104,7 +104,7 @@ closed() {
 	(($(now_ms) - t0 >= 1500)) || fail "closed before request_read_timeout"
 	assert_log_contains "pid $pid: no request from pid $BG_PID within 2 s of connecting (request_read_timeout), closing the connection"
 	assert_eq 1 "$(grep -c 'request_read_timeout' "$FPMD_LOG")"
-	assert_eq Idle "$(states)"
+	wait_until 5 count_is Idle states || fail "the worker is not idle: $(states)"
 }
 
 # trickle NAME DELAY: a client that sends a whole GET request one byte
@@ -112,7 +112,6 @@ closed() {
 trickle() {
 	local -a cmds=('echo connected')
 	local b
-	get proto/pid.php
 	for b in $("$PYTHON" - "$WWW_ROOT/proto/pid.php" <<'EOF'
 import struct, sys
 def rec(t, c):
@@ -190,7 +189,7 @@ EOF
 	t0=$(now_ms)
 	kill -QUIT "$pid"
 	# The silent connection goes at once, the request in flight ends.
-	wait_until 2 closed quiet || fail "the silent connection was kept after SIGQUIT"
+	wait_until 3 closed quiet || fail "the silent connection was kept after SIGQUIT"
 	wait_until 6 _exited "$pid" || fail "fpmd did not end within 6 s of SIGQUIT"
 	FPMD_PID=
 	wait "$pid" || fail "fpmd exited with status $?"
@@ -214,10 +213,10 @@ EOF
 	assert_eq 'Reading headers,Reading headers' "$(states)"
 	run ctl reload
 	assert_eq 0 "$status" "$output"
-	wait_until 3 closed quiet || fail "the silent connection was kept by the old generation"
-	wait_until 3 closed ka || fail "the kept-alive connection was kept by the old generation"
+	wait_until 5 closed quiet || fail "the silent connection was kept by the old generation"
+	wait_until 5 closed ka || fail "the kept-alive connection was kept by the old generation"
 	for p in $old; do
-		wait_until 3 _exited "$p" || fail "old worker $p is still there"
+		wait_until 5 _exited "$p" || fail "old worker $p is still there"
 	done
 	[[ $(served_by) =~ ^[0-9]+$ ]]
 }
