@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -487,7 +488,8 @@ extern struct fpmd	*fpmd;
 void		 proc_title_init(int argc, char **argv);
 void		 proc_title_set(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
-int		 proc_child_setup(int deathsig, pid_t parent);
+int		 proc_child_setup(int deathsig, pid_t parent,
+		    const sigset_t *keep);
 
 /*
  * prototype.c: master <-> prototype messages over a SOCK_SEQPACKET pair.
@@ -530,7 +532,12 @@ struct proto_args {
 void		 proto_main(const struct proto_args *pa)
 		    __attribute__((noreturn));
 
-/* worker.c: one FastCGI connection at a time. */
+/*
+ * The worker side, one way down: worker.c (accept loop, signals, timeouts)
+ * -> sapi.c (PHP) -> conn.c (one FastCGI connection) -> fcgi.c (codec).
+ */
+
+/* conn.c: one FastCGI connection: read a request, write its response. */
 
 #define REQ_IN_CAP	(FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255)
 #define REQ_OUT_CAP	(FCGI_MAX_CONTENT & ~7)
@@ -540,19 +547,28 @@ struct fpmd_req {
 	uint16_t		 id;
 	uint16_t		 role;
 	bool			 keep_conn;
+	bool			 in_request;	/* begun, not yet ended */
 	bool			 stdin_eof;	/* empty STDIN record seen */
-	bool			 ended;		/* END_REQUEST written */
-	bool			 broken;	/* peer gone or protocol error */
+	bool			 ended;		/* END_REQUEST written: output
+						   from now on is dropped */
+	bool			 broken;	/* peer gone, protocol error */
 	bool			 aborted;	/* ABORT_REQUEST received */
+	bool			 timed_out;	/* request_read_timeout */
+	bool			 quitting;	/* left on a graceful stop */
 	struct fcgi_params	 params;
-	struct timespec		 start;		/* CLOCK_REALTIME at accept */
+	struct timespec		 start;		/* REALTIME, BEGIN_REQUEST */
 	uint64_t		 body_read;
+
+	/* waiting for a request: since when, and until when (monotonic ms) */
+	unsigned		 nreq;		/* requests it carried */
+	int64_t			 wait_start;
+	int64_t			 head_deadline;	/* 0: none */
 
 	/* input: a whole record always fits */
 	uint8_t			*in;
 	size_t			 in_off;
 	size_t			 in_len;
-	const uint8_t		*stdin_ptr;	/* unread part of STDIN record */
+	const uint8_t		*stdin_ptr;	/* unread part of STDIN */
 	size_t			 stdin_left;
 
 	/* output: STDOUT content waiting for its header */
@@ -561,17 +577,32 @@ struct fpmd_req {
 
 	struct sb_slot		*slot;
 	const struct pool_conf	*pc;
+	uint64_t		 cpu_us;	/* CPU used at the last mark */
+	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
+	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
+
 	const char		*script;	/* set by the SAPI */
 	uint64_t		 peak_memory;	/* set by the SAPI */
-	int			 status;	/* HTTP status, set by the SAPI */
+	int			 status;	/* HTTP status, by the SAPI */
 };
 
-ssize_t		 req_read_body(struct fpmd_req *r, char *buf, size_t len);
-int		 req_write(struct fpmd_req *r, const char *buf, size_t len);
-int		 req_flush(struct fpmd_req *r);
-int		 req_stderr(struct fpmd_req *r, const char *buf, size_t len);
-void		 req_finish(struct fpmd_req *r);
-void		 req_set_state(struct fpmd_req *r, enum slot_state st);
+int		 conn_init(struct fpmd_req *r, const struct pool_conf *pc,
+		    struct sb_slot *slot, const volatile sig_atomic_t *quit,
+		    const sigset_t *wait_mask);
+void		 conn_open(struct fpmd_req *r, int fd);
+int		 conn_read_head(struct fpmd_req *r);
+void		 conn_end_request(struct fpmd_req *r);
+int		 conn_keep(struct fpmd_req *r);
+void		 conn_close(struct fpmd_req *r);
+ssize_t		 conn_read_body(struct fpmd_req *r, char *buf, size_t len);
+int		 conn_write(struct fpmd_req *r, const char *buf, size_t len);
+int		 conn_flush(struct fpmd_req *r);
+int		 conn_stderr(struct fpmd_req *r, const char *buf, size_t len);
+void		 conn_finish(struct fpmd_req *r);
+void		 conn_release(struct fpmd_req *r);
+void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
+
+/* worker.c: the accept loop, signals and timeouts. */
 void		 worker_main(const struct proto_args *pa, int slot)
 		    __attribute__((noreturn));
 

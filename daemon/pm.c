@@ -916,15 +916,15 @@ ondemand_reap(struct gen *g)
 	struct scoreboard *sb = fpmd->sb;
 	struct timespec now;
 	struct sb_slot s;
-	int64_t idle_since, limit;
+	int64_t idle_since, limit, real, mono = now_ms();
 	uint32_t i;
 	bool any = false;
 
 	if (!g->ready || g->draining || g->nquitting > 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	limit = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
-	    (int64_t)g->pc->process_idle_timeout * 1000;
+	real = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	limit = real - (int64_t)g->pc->process_idle_timeout * 1000;
 	for (i = 0; i < sb->nslots && !any; i++) {
 		if (sb->ms[i].gen != g || sb->ms[i].quitting ||
 		    sb->ms[i].pid <= 0)
@@ -932,7 +932,8 @@ ondemand_reap(struct gen *g)
 		sb_slot_read(&sb->slots[i], &s);
 		if (s.state != SLOT_IDLE)
 			continue;
-		idle_since = s.requests == 0 ? (int64_t)s.start * 1000 :
+		/* never used: idle since its fork, to the millisecond */
+		idle_since = s.requests == 0 ? real - (mono - sb->ms[i].started) :
 		    (int64_t)s.req_start.tv_sec * 1000 +
 		    s.req_start.tv_nsec / 1000000 +
 		    (int64_t)(s.req_duration_us / 1000);

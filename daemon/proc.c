@@ -72,15 +72,17 @@ proc_title_set(const char *fmt, ...)
 /*
  * Every child dies with its parent, so nothing outlives the master and no
  * orphan keeps a listening socket.  The parent may already be gone by the
- * time prctl() runs: check.
+ * time prctl() runs: check.  The signals the parent blocked are let in,
+ * but those in keep: a worker keeps SIGQUIT out until its handler is in
+ * place, or a drain right after its fork would kill it with a core dump.
  */
 int
-proc_child_setup(int deathsig, pid_t parent)
+proc_child_setup(int deathsig, pid_t parent, const sigset_t *keep)
 {
-	sigset_t all;
+	sigset_t none;
 
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, keep != NULL ? keep : &none, NULL);
 	if (prctl(PR_SET_PDEATHSIG, deathsig, 0, 0, 0) == -1) {
 		log_error("prctl(PR_SET_PDEATHSIG)");
 		return -1;

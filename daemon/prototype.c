@@ -260,6 +260,7 @@ proto_spawn(struct proto *p, int slot)
 {
 	const struct proto_args *pa = p->pa;
 	pid_t pid, self = getpid();
+	sigset_t quit;
 
 	if (slot < 0 || (uint32_t)slot >= pa->sb->nslots)
 		return;
@@ -275,7 +276,9 @@ proto_spawn(struct proto *p, int slot)
 	case 0:
 		close(p->sigfd);
 		close(pa->ctl_fd);
-		if (proc_child_setup(SIGKILL, self) == -1)
+		sigemptyset(&quit);
+		sigaddset(&quit, SIGQUIT);
+		if (proc_child_setup(SIGKILL, self, &quit) == -1)
 			_exit(FPMD_EXIT_SOFTWARE);
 		worker_main(pa, slot);
 	default:
@@ -384,7 +387,7 @@ proto_main(const struct proto_args *pa)
 
 	memset(&p, 0, sizeof(p));
 	p.pa = pa;
-	if (proc_child_setup(SIGKILL, pa->master) == -1)
+	if (proc_child_setup(SIGKILL, pa->master, NULL) == -1)
 		_exit(FPMD_EXIT_SOFTWARE);
 	proc_title_set("fpmd: pool %s prototype gen %d", pa->pc->name, pa->gen);
 	snprintf(prefix, sizeof(prefix), "[pool %s] ", pa->pc->name);

@@ -130,7 +130,7 @@ sapi_fpmd_ub_write(const char *str, size_t len)
 		/* start-up, preload: nobody to answer */
 		return len;
 	}
-	if (req_write(cur, str, len) == -1) {
+	if (conn_write(cur, str, len) == -1) {
 		php_handle_aborted_connection();
 		return 0;
 	}
@@ -144,7 +144,7 @@ sapi_fpmd_flush(void *ctx)
 		return;
 	if (!SG(headers_sent))
 		sapi_send_headers();
-	if (req_flush(cur) == -1)
+	if (conn_flush(cur) == -1)
 		php_handle_aborted_connection();
 }
 
@@ -165,7 +165,7 @@ status_reason(int code)
 	return NULL;
 }
 
-#define HDR_WRITE(s, n)	req_write(cur, (s), (n))
+#define HDR_WRITE(s, n)	conn_write(cur, (s), (n))
 
 static int
 sapi_fpmd_send_headers(sapi_headers_struct *h)
@@ -252,7 +252,7 @@ sapi_fpmd_read_post(char *buf, size_t len)
 		left = len;	/* no length given: read to the end */
 	if (len > left)
 		len = left;
-	n = req_read_body(cur, buf, len);
+	n = conn_read_body(cur, buf, len);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -330,7 +330,7 @@ sapi_fpmd_log_message(const char *msg, int syslog_type)
 	log_raw(LOG_LVL_NOTICE, line, sizeof(pfx) - 1 + mlen);
 	if (cur != NULL && cgi.logging && cur->fd != -1 && !cur->ended) {
 		line[sizeof(pfx) - 1 + mlen] = '\n';
-		req_stderr(cur, line, sizeof(pfx) + mlen);
+		conn_stderr(cur, line, sizeof(pfx) + mlen);
 	}
 	free(line);
 }
@@ -379,16 +379,11 @@ PHP_FUNCTION(fastcgi_finish_request)
 		RETURN_FALSE;
 	php_output_end_all();
 	php_header();
-	req_finish(cur);
 	/*
-	 * The web server may hand this connection a new request while the
-	 * script goes on; closing it makes sure nobody waits for us.
+	 * What the script writes from now on is dropped, and no error: it
+	 * runs to its end, shutdown functions and all, as under php-fpm.
 	 */
-	if (!cur->broken) {
-		close(cur->fd);
-		cur->fd = -1;
-		cur->broken = true;
-	}
+	conn_release(cur);
 	RETURN_TRUE;
 }
 
@@ -697,10 +692,12 @@ path_translated_put(const char *base, size_t blen, const char *path_info,
  * cgi.fix_pathinfo: when SCRIPT_FILENAME names no file, strip trailing path
  * components until one is a regular file, and move what was stripped into
  * PATH_INFO, fixing SCRIPT_NAME and PATH_TRANSLATED on the way, as
- * php-fpm does.  Returns the script path, or NULL (404).
+ * php-fpm does.  apache: SCRIPT_FILENAME came as an Apache proxy: URL,
+ * which carries the path info and sends no PATH_INFO of its own.  Returns
+ * the script path, or NULL (404).
  */
 static const char *
-path_fix(const char *spt)
+path_fix(const char *spt, bool apache)
 {
 	const char *env_path_info = ENV("PATH_INFO");
 	const char *env_script_name = ENV("SCRIPT_NAME");
@@ -711,8 +708,9 @@ path_fix(const char *spt)
 	const char *orig_script_name = env_script_name;
 	const char *path_info, *sn;
 	char *pt, *sep, *tmp;
-	size_t len = strlen(spt), ptlen, slen, pilen, l;
+	size_t len = strlen(spt), ptlen, slen, pilen, snlen, l;
 	struct stat st;
+	bool moved;
 
 	if (env_docroot == NULL && PG(doc_root) != NULL)
 		env_docroot = ovr_put("DOCUMENT_ROOT", PG(doc_root));
@@ -742,12 +740,29 @@ path_fix(const char *spt)
 		ptlen = strlen(pt);
 		slen = len - ptlen;
 		pilen = env_path_info ? strlen(env_path_info) : 0;
-		path_info = env_path_info && pilen > slen ?
-		    env_path_info + pilen - slen : NULL;
-		if (path_info != NULL) {
+		if (apache) {
+			/* the path info is what was stripped */
+			path_info = spt + ptlen;
+			moved = slen != 0 && (orig_path_info == NULL ||
+			    strcmp(orig_path_info, path_info) != 0);
+		} else {
+			path_info = env_path_info && pilen > slen ?
+			    env_path_info + pilen - slen : NULL;
+			moved = path_info != NULL;
+		}
+		if (moved && orig_path_info != NULL) {
 			ovr_put("ORIG_PATH_INFO", orig_path_info);
-			tmp = strndup(env_path_info, pilen - slen);
-			if (orig_script_name == NULL ||
+			/*
+			 * SCRIPT_NAME: PATH_INFO less the path info found
+			 * here.  In the Apache case that is a piece of
+			 * SCRIPT_FILENAME, not of PATH_INFO: php-fpm then
+			 * takes PATH_INFO whole.
+			 */
+			tmp = apache ? strdup(env_path_info) :
+			    strndup(env_path_info, pilen - slen);
+			if (tmp == NULL) {
+				/* out of memory: leave SCRIPT_NAME be */
+			} else if (orig_script_name == NULL ||
 			    strcmp(orig_script_name, tmp) != 0) {
 				if (orig_script_name != NULL)
 					ovr_put("ORIG_SCRIPT_NAME",
@@ -759,6 +774,21 @@ path_fix(const char *spt)
 				    (char *)orig_script_name;
 			}
 			free(tmp);
+		} else if (moved && apache && env_script_name != NULL &&
+		    (snlen = strlen(env_script_name)) > slen &&
+		    strcmp(env_script_name + snlen - slen, path_info) == 0) {
+			/* Apache put the path info in SCRIPT_NAME too */
+			ovr_put("ORIG_SCRIPT_NAME", orig_script_name);
+			if ((tmp = strndup(env_script_name, snlen - slen)) !=
+			    NULL) {
+				env_script_name = sn = ovr_put("SCRIPT_NAME",
+				    tmp);
+				SG(request_info).request_uri = (char *)sn;
+				free(tmp);
+			}
+		}
+		if (moved) {
+			/* path_info may point into what ovr_put() frees */
 			tmp = strdup(path_info);
 			env_path_info = ovr_put("PATH_INFO", tmp);
 			free(tmp);
@@ -873,23 +903,23 @@ sapi_answer(int code, const char *body)
 
 /*
  * Apache's mod_proxy_fcgi sends "proxy:fcgi://host:port/path?query" as
- * SCRIPT_FILENAME: keep the path, as php-fpm does.
+ * SCRIPT_FILENAME: keep the path, as php-fpm does.  php-fpm rewrites the
+ * param in place, so no ORIG_SCRIPT_FILENAME tells of it; nor here.
+ * *apache: a path was found after the host.
  */
 static const char *
-path_unproxy(const char *spt)
+path_unproxy(const char *spt, bool *apache)
 {
 	const char *p = strstr(spt, "://") + 3;
 	char *path, *q;
 	const char *r;
 
 	p += strcspn(p, "/");
-	if (*p == '\0')
-		return spt;
-	if ((path = strdup(p)) == NULL)
+	*apache = *p != '\0';
+	if ((path = strdup(*apache ? p : spt)) == NULL)
 		return spt;
 	if ((q = strchr(path, '?')) != NULL)
 		*q = '\0';
-	ovr_put("ORIG_SCRIPT_FILENAME", spt);
 	r = ovr_put("SCRIPT_FILENAME", path);
 	free(path);
 	return r ? r : spt;
@@ -900,6 +930,7 @@ request_info_init(void)
 {
 	const char *spt, *v;
 	char *path = NULL;
+	bool apache = false;
 
 	SG(server_context) = cur;
 	SG(request_info).path_translated = NULL;
@@ -914,12 +945,12 @@ request_info_init(void)
 	spt = ENV("SCRIPT_FILENAME");
 	if (spt != NULL && (strncasecmp(spt, "proxy:fcgi://", 13) == 0 ||
 	    strncasecmp(spt, "proxy:balancer://", 17) == 0))
-		spt = path_unproxy(spt);
+		spt = path_unproxy(spt, &apache);
 	if (spt == NULL)
 		spt = ENV("PATH_TRANSLATED");
 	if (spt != NULL) {
 		if (cgi.fix_pathinfo) {
-			spt = path_fix(spt);
+			spt = path_fix(spt, apache);
 		} else {
 			v = ENV("PATH_INFO");
 			SG(request_info).request_uri = (char *)(v ? v :
@@ -944,17 +975,6 @@ request_info_init(void)
 	return path;
 }
 
-static int
-proto_num(const char *proto)
-{
-	if (proto == NULL || strncmp(proto, "HTTP/", 5) != 0 ||
-	    proto[5] < '0' || proto[5] > '9')
-		return 1000;
-	if (proto[6] == '.' && proto[7] >= '0' && proto[7] <= '9')
-		return (proto[5] - '0') * 1000 + (proto[7] - '0');
-	return (proto[5] - '0') * 1000;
-}
-
 static void
 sapi_run_script(char *path)
 {
@@ -968,7 +988,7 @@ sapi_run_script(char *path)
 		    (ENV("ORIG_SCRIPT_FILENAME") ?
 		    ENV("ORIG_SCRIPT_FILENAME") : ""));
 		if (cgi.logging)
-			req_stderr(cur, "Primary script unknown",
+			conn_stderr(cur, "Primary script unknown",
 			    sizeof("Primary script unknown") - 1);
 		sapi_answer(404, "File not found.\n");
 		return;
@@ -983,7 +1003,7 @@ sapi_run_script(char *path)
 			    "security.limit_extensions)", path);
 
 			if (n > 0)
-				req_stderr(cur, msg, (size_t)n < sizeof(msg) ?
+				conn_stderr(cur, msg, (size_t)n < sizeof(msg) ?
 				    (size_t)n : sizeof(msg) - 1);
 		}
 		sapi_answer(403, "Access denied.\n");
@@ -1004,7 +1024,7 @@ sapi_run_script(char *path)
 	zend_stream_init_fp(&fh, fp, path);
 	fh.primary_script = 1;
 	cur->script = path;
-	req_set_state(cur, SLOT_RUNNING);
+	conn_set_state(cur, SLOT_RUNNING);
 	EG(exit_status) = 0;
 	php_execute_script(&fh);
 	if (!fh.in_list)
@@ -1030,8 +1050,11 @@ sapi_handle(struct fpmd_req *r)
 			log_errorx("PHP request start-up failed");
 			cur->status = 500;
 		} else {
-			SG(request_info).proto_num =
-			    proto_num(ENV("SERVER_PROTOCOL"));
+			/*
+			 * proto_num stays at PHP's 1000, as under php-fpm:
+			 * with 1001, header("Location: ...") after a POST
+			 * would give 303 where php-fpm gives 302.
+			 */
 			if (SG(request_info).request_method != NULL)
 				sapi_run_script(path);
 			r->peak_memory = zend_memory_peak_usage(1);

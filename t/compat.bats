@@ -56,6 +56,7 @@ setup_file() {
 	export TEST_URL=$BASE_URL TEST_PORT=$NGINX_PORT
 	nginx_start --keepalive -n nginx-test-ka "$sock"
 	export TEST_KA_URL=$BASE_URL TEST_KA_PORT=$NGINX_PORT
+	export REF_SOCK=${_PHPFPM_DIR[$REF_NAME]}/www.sock TEST_SOCK=$sock
 	export FILES=$d/files
 }
 
@@ -335,6 +336,14 @@ compare() {
 	compare '{B}/headers.php?c=location'
 }
 
+@test "headers: Location after a form POST gives 302, not 303" {
+	compare '{B}/headers.php?c=location' -d 'name=value'
+}
+
+@test "headers: Location after a PUT gives 302" {
+	compare '{B}/headers.php?c=location' -X PUT -d 'x'
+}
+
 @test "headers: Location with 301" {
 	compare '{B}/headers.php?c=location-301'
 }
@@ -481,6 +490,58 @@ compare() {
 	compare '{B}/missing.txt'
 }
 
+# ---------------------------------------------------- Apache proxy:fcgi ---
+
+# _fcgi BASE KA_BASE OUT CLIENT_ARGS...: one request straight to the
+# side's FastCGI socket (t/fcgi-client: the params are exactly those
+# given); the client's record lines are left out, the framing may differ.
+_fcgi() {
+	local sock=$TEST_SOCK out=$3
+	[[ $1 == "$REF_URL" ]] && sock=$REF_SOCK
+	shift 3
+	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -b "$@" "$sock" request >"$out.raw" 2>&1 || true
+	grep -Ev '^STDOUT [0-9]+ bytes$' "$out.raw" >"$out" || true
+}
+
+# apache URL [SCHEME] [CLIENT_ARGS...]: the params Apache's mod_proxy_fcgi
+# sends for URL with "ProxyPassMatch ^/(.*\.php(/.*)?)$
+# fcgi://127.0.0.1:9000/DOCROOT/$1": SCRIPT_FILENAME is a proxy: URL with
+# the path info (and a query, after a RewriteRule) in it; no PATH_INFO.
+apache() {
+	local url=$1 scheme=${2:-fcgi://127.0.0.1:9000} path query=
+	(($# > 2)) && shift 2 || shift $#
+	path=${url%%\?*}
+	[[ $url == *\?* ]] && query=${url#*\?}
+	compare_with _fcgi -p REQUEST_METHOD=GET -p "DOCUMENT_ROOT=$WWW_ROOT" \
+		-p "SCRIPT_NAME=$path" -p "REQUEST_URI=$url" \
+		-p "QUERY_STRING=$query" -p SERVER_PROTOCOL=HTTP/1.1 \
+		-p "SCRIPT_FILENAME=proxy:$scheme$WWW_ROOT$url" "$@"
+}
+
+@test "apache proxy: a script" {
+	apache /server.php
+}
+
+@test "apache proxy: a script with path info" {
+	apache /server.php/a/b
+}
+
+@test "apache proxy: path info and a query in SCRIPT_FILENAME" {
+	apache '/server.php/a/b?x=1&y=2'
+}
+
+@test "apache proxy: balancer://" {
+	apache /server.php/p balancer://mycluster
+}
+
+@test "apache proxy: with PATH_INFO set (proxy-fcgi-pathinfo)" {
+	apache /server.php/a/b fcgi://127.0.0.1:9000 -p PATH_INFO=/a/b
+}
+
+@test "apache proxy: a missing script" {
+	apache /missing.php/a
+}
+
 # ------------------------------------------------------------- sessions ---
 
 # Two requests: the first starts a session, the second sends its cookie back.
@@ -509,6 +570,31 @@ _session_pair() {
 
 @test "misc: fastcgi_finish_request" {
 	compare '{B}/finish.php'
+}
+
+# _finish_then BASE KA_BASE OUT MODE [CURL_ARGS...]: feat/finish_after.php
+# writes MODE's output after fastcgi_finish_request(); the response, then
+# what the script did after finishing (its end, its shutdown function).
+_finish_then() {
+	local base=$1 ka=$2 out=$3 mode=$4
+	shift 4
+	_curl "$base" "$ka" "$out.http" "{B}/feat/finish_after.php?m=$mode&f=$out.done" "$@"
+	wait_until 10 grep -q 'shutdown function ran' "$out.done" || true
+	sed -E 's/f=[^ &]*/f=FILE/' "$out.http" >"$out"
+	cat "$out.done" >>"$out" 2>/dev/null || echo '[nothing after finishing]' >>"$out"
+}
+
+@test "misc: fastcgi_finish_request, then echo" {
+	compare_with _finish_then echo
+}
+
+@test "misc: fastcgi_finish_request, then print and var_dump" {
+	compare_with _finish_then print
+	compare_with _finish_then var_dump
+}
+
+@test "misc: fastcgi_finish_request with an output buffer open" {
+	compare_with _finish_then ob -G -d ob=1
 }
 
 @test "misc: effective ini settings and extensions" {

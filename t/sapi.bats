@@ -271,6 +271,79 @@ finish_request() {
 	finish_request --keepalive
 }
 
+# finish_then MODE [--keepalive] [CURL_ARGS...]: through the shared stack,
+# feat/finish_after.php?m=MODE: the client gets exactly what came before
+# fastcgi_finish_request(), and the script runs to its end, shutdown
+# function included, whatever it writes after finishing.
+finish_then() {
+	local mode=$1 f=$BATS_TEST_TMPDIR/done
+	shift
+	shared "${1:-}"
+	[[ ${1:-} == --keepalive ]] && shift
+	get_ok "$BASE_URL/feat/finish_after.php?m=$mode&f=$f" "$@"
+	printf 'before finish\n' | cmp -s - "$HTTP_BODY_FILE" ||
+		fail "the client got more or less than the part before finishing:" "$(od -c "$HTTP_BODY_FILE" | head)"
+	wait_until 10 grep -q 'shutdown function ran' "$f" ||
+		fail "the shutdown function did not run: $(cat "$f" 2>&1)"
+	assert_eq "end of script, fastcgi_finish_request() returned true, connection_status() 0
+shutdown function ran" "$(cat "$f")" "what the script did after finishing"
+	# The worker serves on.
+	get_ok "$BASE_URL/hello.php"
+	assert_eq "Hello, world!" "$HTTP_BODY"
+}
+
+@test "fastcgi_finish_request(), then echo: the script runs to its end" {
+	finish_then echo
+}
+
+@test "fastcgi_finish_request(), then print and printf" {
+	finish_then print
+}
+
+@test "fastcgi_finish_request(), then var_dump" {
+	finish_then var_dump
+}
+
+@test "fastcgi_finish_request(), then flush() and 100 KB" {
+	finish_then flush
+}
+
+@test "fastcgi_finish_request(), then 1 MiB of output" {
+	finish_then big
+}
+
+@test "fastcgi_finish_request() with an output buffer open, then more buffers" {
+	finish_then ob -G -d ob=1
+}
+
+@test "fastcgi_finish_request(), then echo and flush: the same through nginx keepalive" {
+	finish_then flush --keepalive
+}
+
+# ----------------------------------------------------------- redirects
+
+# 302, as php-fpm: PHP turns a redirect after a POST into 303 only when
+# told the protocol is HTTP/1.1, and php-fpm never tells it.
+redirect_after_post() {
+	shared "$@"
+	http -d 'name=value' "$BASE_URL/headers.php?c=location"
+	assert_eq 302 "$HTTP_STATUS" "status of a redirect after a form POST"
+	assert_contains "$HTTP_HEADERS" "Location: /hello.php"
+	http -X PUT -d 'x' "$BASE_URL/headers.php?c=location"
+	assert_eq 302 "$HTTP_STATUS" "status of a redirect after a PUT"
+	# The request's protocol is still there for the script.
+	get_ok "$BASE_URL/server.php"
+	assert_eq HTTP/1.1 "$(body_value SERVER_PROTOCOL)"
+}
+
+@test "header('Location: ...') after a form POST: 302 Found, as php-fpm" {
+	redirect_after_post
+}
+
+@test "header('Location: ...') after a form POST: 302 through nginx keepalive" {
+	redirect_after_post --keepalive
+}
+
 # ------------------------------------------------------------------ misc
 
 @test "getallheaders() has the request headers" {
