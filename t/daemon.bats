@@ -622,6 +622,7 @@ fast_stop() {
 }
 
 @test "PHP start-up failure (fatal error in opcache.preload): fpmd exits non-zero at once" {
+	require_php_ext opcache
 	local d=$BATS_TEST_TMPDIR t0 t1
 	printf '<?php\nno_such_function_in_preload();\n' >"$d/preload.php"
 	# opcache.preload_user reads it
@@ -640,6 +641,7 @@ fast_stop() {
 }
 
 @test "PHP start-up that exits the prototype (preload without preload_user): fpmd gives up" {
+	require_php_ext opcache
 	((EUID == 0)) || skip "opcache.preload_user is only required as root"
 	local d=$BATS_TEST_TMPDIR n
 	printf '<?php\n' >"$d/preload.php"
