@@ -122,6 +122,26 @@ _curl() {
 	return 0
 }
 
+# _no_nginx_error SIDE RAW NGINX_NAMES...: fail if a response in RAW is an
+# error page that nginx made itself (a 4xx or 5xx with nginx's signature,
+# e.g. 502 when the response header did not fit its buffer): the two sides
+# would then agree on nginx's page and the comparison would say nothing
+# about the servers under test.
+_no_nginx_error() {
+	local side=$1 raw=$2 name pages
+	shift 2
+	pages=$(tr -d '\r' <"$raw" | grep -oE '<title>[45][0-9][0-9] [^<]*</title>' |
+		sed -E 's#</?title>##g' | sort -u | tr '\n' ' ')
+	[[ -n $pages ]] || return 0
+	grep -q '<hr><center>nginx' "$raw" || return 0
+	echo "$side: nginx answered with its own error page ($pages), so this case compares nothing" >&2
+	for name in "$@"; do
+		echo "---- $name error.log, last lines ----" >&2
+		grep -E '\[(error|crit|alert)\]' "$BATS_FILE_TMPDIR/$name/error.log" | tail -n 5 >&2
+	done
+	return 1
+}
+
 # compare_with FUNC [ARGS...]: run FUNC BASE KA_BASE OUT ARGS... for both
 # sides (at the same time), normalise, compare; a unified diff on mismatch.
 compare_with() {
@@ -134,6 +154,8 @@ compare_with() {
 	wait "$p1" || rc=$?
 	wait "$p2" || rc=$?
 	((rc == 0)) || { echo "request function $fn failed" >&2; return 1; }
+	_no_nginx_error "$REF_NAME" "$d/ref.raw" nginx-ref nginx-ref-ka || return 1
+	_no_nginx_error "$TEST_NAME" "$d/test.raw" nginx-test nginx-test-ka || return 1
 	normalise "$REF_PORT" "$REF_KA_PORT" <"$d/ref.raw" >"$d/ref.out"
 	normalise "$TEST_PORT" "$TEST_KA_PORT" <"$d/test.raw" >"$d/test.out"
 	cmp -s "$d/ref.out" "$d/test.out" && return 0
@@ -383,6 +405,24 @@ compare() {
 	compare '{B}/headers.php?c=long'
 }
 
+@test "headers: one 6000-byte header (past nginx's default 4 KB buffer)" {
+	compare '{B}/bigheaders.php?one=6000'
+}
+
+@test "headers: 40 KB of response headers" {
+	compare '{B}/bigheaders.php?many=400'
+}
+
+@test "headers: 150 Set-Cookie headers" {
+	compare '{B}/bigheaders.php?cookies=150'
+}
+
+@test "headers: 30 KB of request headers become HTTP_*" {
+	local big
+	big=$(head -c 30000 /dev/zero | tr '\0' 'r')
+	compare '{B}/server.php' -H "X-Big: $big" -b "big=${big:0:4000}"
+}
+
 @test "headers: headers_list()" {
 	compare '{B}/headers.php?c=list'
 }
@@ -509,6 +549,23 @@ _session_pair() {
 
 @test "misc: fastcgi_finish_request" {
 	compare '{B}/finish.php'
+}
+
+# The response, then whether the script ran on after it.
+_finish_work() {
+	local base=$1 ka=$2 out=$3
+	_curl "$base" "$ka" "$out.1" "{B}/finish_work.php?mark=$out.mark"
+	wait_until 10 test -s "$out.mark" || true
+	{
+		cat "$out.1"
+		printf '[after the response: %s]\n' \
+			"$(cat "$out.mark" 2>/dev/null || echo 'the script did not run to its end')"
+	} >"$out"
+}
+
+@test "misc: output after fastcgi_finish_request is discarded, the script runs to its end" {
+	known_difference "output after fastcgi_finish_request() ends the script, fixed on branch wt-worker"
+	compare_with _finish_work
 }
 
 @test "misc: effective ini settings and extensions" {

@@ -531,6 +531,14 @@ http {
     default_type application/octet-stream;
     client_max_body_size 64m;
     fastcgi_read_timeout 60s;
+    # Room for big response headers (nginx needs the whole header block in
+    # one buffer of fastcgi_buffer_size, 4k by default, and answers 502
+    # itself past it) and big request headers (400 past 8k by default):
+    # otherwise both servers under test get nginx's own error page, and a
+    # comparison of the two compares nothing.
+    fastcgi_buffer_size 64k;
+    fastcgi_buffers 16 64k;
+    large_client_header_buffers 8 64k;
 $upstream
 
     server {
