@@ -873,7 +873,9 @@ sapi_answer(int code, const char *body)
 
 /*
  * Apache's mod_proxy_fcgi sends "proxy:fcgi://host:port/path?query" as
- * SCRIPT_FILENAME: keep the path, as php-fpm does.
+ * SCRIPT_FILENAME: keep the path, as php-fpm does.  The proxy: URL is not
+ * kept as ORIG_SCRIPT_FILENAME: php-fpm rewrites the value in place, so
+ * ORIG_SCRIPT_FILENAME is only what path_fix() sets, from the path.
  */
 static const char *
 path_unproxy(const char *spt)
@@ -889,7 +891,6 @@ path_unproxy(const char *spt)
 		return spt;
 	if ((q = strchr(path, '?')) != NULL)
 		*q = '\0';
-	ovr_put("ORIG_SCRIPT_FILENAME", spt);
 	r = ovr_put("SCRIPT_FILENAME", path);
 	free(path);
 	return r ? r : spt;

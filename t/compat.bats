@@ -39,7 +39,7 @@ setup_file() {
 
 	phpfpm_start -n "$REF_NAME" "${fpm_pool[@]}"
 	nginx_start -n nginx-ref "$PHPFPM_SOCK"
-	export REF_URL=$BASE_URL REF_PORT=$NGINX_PORT
+	export REF_URL=$BASE_URL REF_PORT=$NGINX_PORT REF_SOCK=$PHPFPM_SOCK
 	nginx_start --keepalive -n nginx-ref-ka "$PHPFPM_SOCK"
 	export REF_KA_URL=$BASE_URL REF_KA_PORT=$NGINX_PORT
 
@@ -53,7 +53,7 @@ setup_file() {
 		sock=$FPMD_SOCK
 	fi
 	nginx_start -n nginx-test "$sock"
-	export TEST_URL=$BASE_URL TEST_PORT=$NGINX_PORT
+	export TEST_URL=$BASE_URL TEST_PORT=$NGINX_PORT TEST_SOCK=$sock
 	nginx_start --keepalive -n nginx-test-ka "$sock"
 	export TEST_KA_URL=$BASE_URL TEST_KA_PORT=$NGINX_PORT
 	export FILES=$d/files
@@ -538,6 +538,70 @@ _session_pair() {
 
 @test "session: the cookie brings the data back" {
 	compare_with _session_pair
+}
+
+# ------------------------------------------------------- Apache's params ---
+
+# _fcgi BASE KA_BASE OUT PARAMS...: one FastCGI GET straight to the side's
+# socket (no nginx) with exactly PARAMS, as Apache's mod_proxy_fcgi sends
+# them; OUT gets the body and the END_REQUEST line. The client's lines for
+# the STDOUT records are left out: how the output is cut into records (and
+# whether an empty one closes the stream, which fpmd sends and php-fpm
+# does not) is the transport's business, t/protocol.bats's.
+_fcgi() {
+	local base=$1 out=$3 sock=$REF_SOCK a
+	shift 3
+	[[ $base == "$TEST_URL" ]] && sock=$TEST_SOCK
+	local -a args=()
+	for a in "$@"; do
+		args+=(-p "$a")
+	done
+	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -b "${args[@]}" "$sock" 2>&1 |
+		grep -vE '^STDOUT [0-9]+ bytes$' >"$out" || true
+}
+
+# What mod_proxy_fcgi sends for "ProxyPassMatch ^/(.*\.php(/.*)?)$
+# fcgi://127.0.0.1:9000/DOCROOT/$1" (its default, no SetHandler).
+_apache_params() {
+	local base=$1 ka=$2 out=$3
+	_fcgi "$base" "$ka" "$out" \
+		"SCRIPT_FILENAME=proxy:fcgi://127.0.0.1:9000$WWW_ROOT/server.php/extra/path" \
+		'SCRIPT_NAME=/server.php' 'PATH_INFO=/extra/path' \
+		'REQUEST_URI=/server.php/extra/path?a=1' 'QUERY_STRING=a=1' \
+		'REQUEST_METHOD=GET' "DOCUMENT_ROOT=$WWW_ROOT" 'SERVER_PROTOCOL=HTTP/1.1' \
+		'GATEWAY_INTERFACE=CGI/1.1' 'SERVER_SOFTWARE=Apache/2.4.57 (Debian)' \
+		'SERVER_NAME=localhost' 'SERVER_PORT=80' 'REMOTE_ADDR=127.0.0.1' \
+		'HTTP_HOST=localhost'
+}
+
+@test "Apache mod_proxy_fcgi: SCRIPT_FILENAME proxy:fcgi://HOST:PORT/PATH/PATH_INFO" {
+	compare_with _apache_params
+}
+
+_apache_balancer() {
+	local base=$1 ka=$2 out=$3
+	_fcgi "$base" "$ka" "$out" \
+		"SCRIPT_FILENAME=proxy:balancer://php$WWW_ROOT/server.php" \
+		'SCRIPT_NAME=/server.php' 'REQUEST_URI=/server.php?b=2' 'QUERY_STRING=b=2' \
+		'REQUEST_METHOD=GET' "DOCUMENT_ROOT=$WWW_ROOT" 'SERVER_PROTOCOL=HTTP/1.1' \
+		'GATEWAY_INTERFACE=CGI/1.1' 'HTTP_HOST=localhost'
+}
+
+@test "Apache mod_proxy_fcgi: SCRIPT_FILENAME proxy:balancer://NAME/PATH" {
+	compare_with _apache_balancer
+}
+
+_apache_no_path_info() {
+	local base=$1 ka=$2 out=$3
+	_fcgi "$base" "$ka" "$out" \
+		"SCRIPT_FILENAME=proxy:fcgi://localhost$WWW_ROOT/server.php?c=3" \
+		'SCRIPT_NAME=/server.php' 'REQUEST_URI=/server.php?c=3' 'QUERY_STRING=c=3' \
+		'REQUEST_METHOD=GET' "DOCUMENT_ROOT=$WWW_ROOT" 'SERVER_PROTOCOL=HTTP/1.1' \
+		'GATEWAY_INTERFACE=CGI/1.1' 'HTTP_HOST=localhost'
+}
+
+@test "Apache mod_proxy_fcgi: proxy:fcgi:// with a query string and no PATH_INFO" {
+	compare_with _apache_no_path_info
 }
 
 # ----------------------------------------------------------------- misc ---
