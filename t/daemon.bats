@@ -150,10 +150,9 @@ teardown() {
 	assert_match "$output" '^fpmd [0-9]+\.[0-9]+\.[0-9]+ \(PHP 8\.2\.[0-9]+'
 	# The PHP version is the one of the libphp fpmd embeds.
 	local php
-	php=$(php-config8.2 --version 2>/dev/null || true)
-	if [[ -n $php ]]; then
-		assert_contains "$output" "PHP $php"
-	fi
+	php=$(php-config8.2 --version) ||
+		fail "php-config8.2 is missing (php8.2-dev, which the build needs)"
+	assert_contains "$output" "PHP $php"
 }
 
 @test "fpmd --help prints the usage and exits 0" {
