@@ -39,7 +39,7 @@ setup_file() {
 
 	phpfpm_start -n "$REF_NAME" "${fpm_pool[@]}"
 	nginx_start -n nginx-ref "$PHPFPM_SOCK"
-	export REF_URL=$BASE_URL REF_PORT=$NGINX_PORT
+	export REF_URL=$BASE_URL REF_PORT=$NGINX_PORT REF_SOCK=$PHPFPM_SOCK
 	nginx_start --keepalive -n nginx-ref-ka "$PHPFPM_SOCK"
 	export REF_KA_URL=$BASE_URL REF_KA_PORT=$NGINX_PORT
 
@@ -53,7 +53,7 @@ setup_file() {
 		sock=$FPMD_SOCK
 	fi
 	nginx_start -n nginx-test "$sock"
-	export TEST_URL=$BASE_URL TEST_PORT=$NGINX_PORT
+	export TEST_URL=$BASE_URL TEST_PORT=$NGINX_PORT TEST_SOCK=$sock
 	nginx_start --keepalive -n nginx-test-ka "$sock"
 	export TEST_KA_URL=$BASE_URL TEST_KA_PORT=$NGINX_PORT
 	export REF_SOCK=${_PHPFPM_DIR[$REF_NAME]}/www.sock TEST_SOCK=$sock
@@ -123,6 +123,26 @@ _curl() {
 	return 0
 }
 
+# _no_nginx_error SIDE RAW NGINX_NAMES...: fail if a response in RAW is an
+# error page that nginx made itself (a 4xx or 5xx with nginx's signature,
+# e.g. 502 when the response header did not fit its buffer): the two sides
+# would then agree on nginx's page and the comparison would say nothing
+# about the servers under test.
+_no_nginx_error() {
+	local side=$1 raw=$2 name pages
+	shift 2
+	pages=$(tr -d '\r' <"$raw" | grep -oE '<title>[45][0-9][0-9] [^<]*</title>' |
+		sed -E 's#</?title>##g' | sort -u | tr '\n' ' ')
+	[[ -n $pages ]] || return 0
+	grep -q '<hr><center>nginx' "$raw" || return 0
+	echo "$side: nginx answered with its own error page ($pages), so this case compares nothing" >&2
+	for name in "$@"; do
+		echo "---- $name error.log, last lines ----" >&2
+		grep -E '\[(error|crit|alert)\]' "$BATS_FILE_TMPDIR/$name/error.log" | tail -n 5 >&2
+	done
+	return 1
+}
+
 # compare_with FUNC [ARGS...]: run FUNC BASE KA_BASE OUT ARGS... for both
 # sides (at the same time), normalise, compare; a unified diff on mismatch.
 compare_with() {
@@ -135,6 +155,8 @@ compare_with() {
 	wait "$p1" || rc=$?
 	wait "$p2" || rc=$?
 	((rc == 0)) || { echo "request function $fn failed" >&2; return 1; }
+	_no_nginx_error "$REF_NAME" "$d/ref.raw" nginx-ref nginx-ref-ka || return 1
+	_no_nginx_error "$TEST_NAME" "$d/test.raw" nginx-test nginx-test-ka || return 1
 	normalise "$REF_PORT" "$REF_KA_PORT" <"$d/ref.raw" >"$d/ref.out"
 	normalise "$TEST_PORT" "$TEST_KA_PORT" <"$d/test.raw" >"$d/test.out"
 	cmp -s "$d/ref.out" "$d/test.out" && return 0
@@ -392,6 +414,24 @@ compare() {
 	compare '{B}/headers.php?c=long'
 }
 
+@test "headers: one 6000-byte header (past nginx's default 4 KB buffer)" {
+	compare '{B}/bigheaders.php?one=6000'
+}
+
+@test "headers: 40 KB of response headers" {
+	compare '{B}/bigheaders.php?many=400'
+}
+
+@test "headers: 150 Set-Cookie headers" {
+	compare '{B}/bigheaders.php?cookies=150'
+}
+
+@test "headers: 30 KB of request headers become HTTP_*" {
+	local big
+	big=$(head -c 30000 /dev/zero | tr '\0' 'r')
+	compare '{B}/server.php' -H "X-Big: $big" -b "big=${big:0:4000}"
+}
+
 @test "headers: headers_list()" {
 	compare '{B}/headers.php?c=list'
 }
@@ -561,6 +601,70 @@ _session_pair() {
 	compare_with _session_pair
 }
 
+# ------------------------------------------------------- Apache's params ---
+
+# _fcgi BASE KA_BASE OUT PARAMS...: one FastCGI GET straight to the side's
+# socket (no nginx) with exactly PARAMS, as Apache's mod_proxy_fcgi sends
+# them; OUT gets the body and the END_REQUEST line. The client's lines for
+# the STDOUT records are left out: how the output is cut into records (and
+# whether an empty one closes the stream, which fpmd sends and php-fpm
+# does not) is the transport's business, t/protocol.bats's.
+_fcgi() {
+	local base=$1 out=$3 sock=$REF_SOCK a
+	shift 3
+	[[ $base == "$TEST_URL" ]] && sock=$TEST_SOCK
+	local -a args=()
+	for a in "$@"; do
+		args+=(-p "$a")
+	done
+	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -b "${args[@]}" "$sock" 2>&1 |
+		grep -vE '^STDOUT [0-9]+ bytes$' >"$out" || true
+}
+
+# What mod_proxy_fcgi sends for "ProxyPassMatch ^/(.*\.php(/.*)?)$
+# fcgi://127.0.0.1:9000/DOCROOT/$1" (its default, no SetHandler).
+_apache_params() {
+	local base=$1 ka=$2 out=$3
+	_fcgi "$base" "$ka" "$out" \
+		"SCRIPT_FILENAME=proxy:fcgi://127.0.0.1:9000$WWW_ROOT/server.php/extra/path" \
+		'SCRIPT_NAME=/server.php' 'PATH_INFO=/extra/path' \
+		'REQUEST_URI=/server.php/extra/path?a=1' 'QUERY_STRING=a=1' \
+		'REQUEST_METHOD=GET' "DOCUMENT_ROOT=$WWW_ROOT" 'SERVER_PROTOCOL=HTTP/1.1' \
+		'GATEWAY_INTERFACE=CGI/1.1' 'SERVER_SOFTWARE=Apache/2.4.57 (Debian)' \
+		'SERVER_NAME=localhost' 'SERVER_PORT=80' 'REMOTE_ADDR=127.0.0.1' \
+		'HTTP_HOST=localhost'
+}
+
+@test "Apache mod_proxy_fcgi: SCRIPT_FILENAME proxy:fcgi://HOST:PORT/PATH/PATH_INFO" {
+	compare_with _apache_params
+}
+
+_apache_balancer() {
+	local base=$1 ka=$2 out=$3
+	_fcgi "$base" "$ka" "$out" \
+		"SCRIPT_FILENAME=proxy:balancer://php$WWW_ROOT/server.php" \
+		'SCRIPT_NAME=/server.php' 'REQUEST_URI=/server.php?b=2' 'QUERY_STRING=b=2' \
+		'REQUEST_METHOD=GET' "DOCUMENT_ROOT=$WWW_ROOT" 'SERVER_PROTOCOL=HTTP/1.1' \
+		'GATEWAY_INTERFACE=CGI/1.1' 'HTTP_HOST=localhost'
+}
+
+@test "Apache mod_proxy_fcgi: SCRIPT_FILENAME proxy:balancer://NAME/PATH" {
+	compare_with _apache_balancer
+}
+
+_apache_no_path_info() {
+	local base=$1 ka=$2 out=$3
+	_fcgi "$base" "$ka" "$out" \
+		"SCRIPT_FILENAME=proxy:fcgi://localhost$WWW_ROOT/server.php?c=3" \
+		'SCRIPT_NAME=/server.php' 'REQUEST_URI=/server.php?c=3' 'QUERY_STRING=c=3' \
+		'REQUEST_METHOD=GET' "DOCUMENT_ROOT=$WWW_ROOT" 'SERVER_PROTOCOL=HTTP/1.1' \
+		'GATEWAY_INTERFACE=CGI/1.1' 'HTTP_HOST=localhost'
+}
+
+@test "Apache mod_proxy_fcgi: proxy:fcgi:// with a query string and no PATH_INFO" {
+	compare_with _apache_no_path_info
+}
+
 # ----------------------------------------------------------------- misc ---
 
 @test "misc: getallheaders" {
@@ -595,6 +699,22 @@ _finish_then() {
 
 @test "misc: fastcgi_finish_request with an output buffer open" {
 	compare_with _finish_then ob -G -d ob=1
+}
+
+# The response, then whether the script ran on after it.
+_finish_work() {
+	local base=$1 ka=$2 out=$3
+	_curl "$base" "$ka" "$out.1" "{B}/finish_work.php?mark=$out.mark"
+	wait_until 10 test -s "$out.mark" || true
+	{
+		cat "$out.1"
+		printf '[after the response: %s]\n' \
+			"$(cat "$out.mark" 2>/dev/null || echo 'the script did not run to its end')"
+	} >"$out"
+}
+
+@test "misc: output after fastcgi_finish_request is discarded, the script runs to its end" {
+	compare_with _finish_work
 }
 
 @test "misc: effective ini settings and extensions" {

@@ -705,11 +705,24 @@ print("ping %.0f ms" % ping_ms())
 	fpmd_conf
 	fpmd_start
 	nginx_start
+	# Two clients stay connected, one silent and one with half a line sent,
+	# until the test has been served; then each finishes its request on
+	# the same connection and prints the replies.
 	py_bg held '
 c1 = C(); c2 = C()
 c2.send(b"{\"cmd\":\"sta")
 open(sys.argv[2], "w").close()
-time.sleep(60)' "$dir/held"
+deadline = time.monotonic() + 60
+while not os.path.exists(sys.argv[3]):
+    if time.monotonic() > deadline:
+        sys.exit("never told to go on")
+    time.sleep(0.05)
+c2.send(b"tus\"}\n")
+r2 = json.loads(c2.line())
+r1 = c1.req({"cmd": "ping"})
+with open(sys.argv[4], "w") as f:
+    print(r1.get("ok"), r2.get("ok"), len(r2.get("pools", [])), file=f)
+' "$dir/held" "$dir/go" "$dir/replies"
 	wait_until 10 test -e "$dir/held"
 	t0=$(now_ms)
 	run --separate-stderr ctl --timeout 5 ping
@@ -719,8 +732,12 @@ time.sleep(60)' "$dir/held"
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 	run --separate-stderr ctl --timeout 5 status
 	[[ $status -eq 0 ]]
-	# The held clients are still connected (not the 30 s idle limit yet).
-	proc_alive "${BG[held]}"
+	# The held clients were kept (not the 30 s idle limit yet), the half
+	# line too: both are answered on their own connections now.
+	touch "$dir/go"
+	wait "${BG[held]}" || fail "the held clients failed (exit $?)"
+	unset "BG[held]"
+	assert_eq "True True 1" "$(cat "$dir/replies")" "replies to the held clients (ping ok, status ok, pools)"
 }
 
 @test "a client that sends status requests and never reads is dropped; ping still answers" {

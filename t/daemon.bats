@@ -150,10 +150,9 @@ teardown() {
 	assert_match "$output" '^fpmd [0-9]+\.[0-9]+\.[0-9]+ \(PHP 8\.2\.[0-9]+'
 	# The PHP version is the one of the libphp fpmd embeds.
 	local php
-	php=$(php-config8.2 --version 2>/dev/null || true)
-	if [[ -n $php ]]; then
-		assert_contains "$output" "PHP $php"
-	fi
+	php=$(php-config8.2 --version) ||
+		fail "php-config8.2 is missing (php8.2-dev, which the build needs)"
+	assert_contains "$output" "PHP $php"
 }
 
 @test "fpmd --help prints the usage and exits 0" {
@@ -622,6 +621,7 @@ fast_stop() {
 }
 
 @test "PHP start-up failure (fatal error in opcache.preload): fpmd exits non-zero at once" {
+	require_php_ext opcache
 	local d=$BATS_TEST_TMPDIR t0 t1
 	printf '<?php\nno_such_function_in_preload();\n' >"$d/preload.php"
 	# opcache.preload_user reads it
@@ -640,6 +640,7 @@ fast_stop() {
 }
 
 @test "PHP start-up that exits the prototype (preload without preload_user): fpmd gives up" {
+	require_php_ext opcache
 	((EUID == 0)) || skip "opcache.preload_user is only required as root"
 	local d=$BATS_TEST_TMPDIR n
 	printf '<?php\n' >"$d/preload.php"

@@ -441,8 +441,14 @@ listen_queue_empty() {
 	[[ $q == 0 ]]
 }
 
+# held_connections: how many connections fpmd's side holds open on its socket.
+held_connections() {
+	ss -xH state established src "$FPMD_SOCK" | wc -l
+}
+
 @test "a client that stalls half-way through its request holds one worker only" {
-	command -v ss >/dev/null || skip "no ss"
+	command -v ss >/dev/null ||
+		fail "ss is not installed (Debian package iproute2, which contrib/setup.sh installs)"
 	start 2
 	local log=$BATS_TEST_TMPDIR/stall.out
 	get proto/pid.php
@@ -454,7 +460,10 @@ listen_queue_empty() {
 	run fcgi -b "${GET[@]}"
 	assert_eq 0 "$status" "$output"
 	assert_contains "$output" pid=
-	proc_alive "$STALL_PID" || fail "the stalling client is gone"
+	# The stalled connection was still held by its worker all along: the
+	# request above had the other one.
+	wait_until 5 count_is 1 held_connections ||
+		fail "expected fpmd to hold the stalled connection only, it holds $(held_connections)"
 }
 
 # ------------------------------------------------------- PHP-level answers ---

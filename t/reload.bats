@@ -68,6 +68,7 @@ settled() {
 # opcache.preload script that sleeps), from the next reload on.
 slow_startup() {
 	local d=$BATS_TEST_TMPDIR
+	require_php_ext opcache
 	printf '<?php\nsleep(%d);\n' "$1" >"$d/preload.php"
 	open_path "$d"
 	chmod 644 "$d/preload.php"
@@ -247,6 +248,7 @@ setup_file() {
 }
 
 @test "reload whose PHP start-up fails: reload_failed, the old generation serves, nothing left over" {
+	require_php_ext opcache
 	local d=$BATS_TEST_TMPDIR before procs
 	fpmd_conf
 	fpmd_start
