@@ -325,6 +325,7 @@ struct gen {
 	struct gen_msg		**outq_tail;
 	bool			 ready;		/* PHP started */
 	bool			 draining;
+	bool			 quit_told;	/* its workers accept no more */
 	bool			 held;		/* no spawn until t_hold */
 	int			 nworkers;	/* slots in use */
 	int			 nrunning;	/* of which forked */
@@ -403,6 +404,7 @@ int		 pm_room(const struct fpmd_conf *conf, char *err,
 int		 pm_prepare(struct fpmd_conf *conf, const struct pool_conf *pc,
 		    int num, char *err, size_t errlen);
 bool		 pm_prepared(char *why, size_t whylen);
+bool		 pm_retired_quiet(void);
 void		 pm_commit(struct fpmd_conf *conf);
 void		 pm_abort(void);
 
@@ -502,7 +504,8 @@ enum proto_msg_type {
 	PMSG_EXITED,		/* proto -> master: worker pid, slot, status */
 	PMSG_QUIT,		/* master -> proto: workers finish and exit */
 	PMSG_TERM,		/* master -> proto: workers exit now */
-	PMSG_KILL		/* master -> proto: signal one worker */
+	PMSG_KILL,		/* master -> proto: signal one worker */
+	PMSG_QUITTING		/* proto -> master: every worker asked to go */
 };
 
 /* Sent with only as much text as it carries: most carry none. */

@@ -396,6 +396,9 @@ gen_message(struct gen *g, struct proto_msg *m, size_t len)
 	case PMSG_EXITED:
 		gen_worker_exited(g, m->slot, m->pid, m->status);
 		break;
+	case PMSG_QUITTING:
+		g->quit_told = true;
+		break;
 	default:
 		log_warnx("[pool %s] unknown message %u from the prototype",
 		    g->pool->name, m->type);

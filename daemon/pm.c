@@ -628,6 +628,23 @@ pm_prepared(char *why, size_t whylen)
 }
 
 /*
+ * Whether every generation that drains has had its workers told to stop
+ * accepting: from then on a new connection goes to the serving ones.
+ */
+bool
+pm_retired_quiet(void)
+{
+	struct pool *p;
+	struct gen *g;
+
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		for (g = p->old; g != NULL; g = g->next)
+			if (g->proto_pid != 0 && g->ready && !g->quit_told)
+				return false;
+	return true;
+}
+
+/*
  * The new generations serve: they take over, the old ones drain, and the
  * pools the new configuration does not name drain and go.
  */

@@ -335,11 +335,14 @@ proto_command(struct proto *p, const struct proto_msg *mp)
 		p->draining = true;
 		p->drain_sig = SIGQUIT;
 		proto_signal_all(p, SIGQUIT);
+		/* No worker of ours accepts from here on: say so. */
+		proto_tell(p->pa->ctl_fd, PMSG_QUITTING, -1, getpid(), 0, NULL);
 		break;
 	case PMSG_TERM:
 		p->draining = true;
 		p->drain_sig = SIGTERM;
 		proto_signal_all(p, SIGTERM);
+		proto_tell(p->pa->ctl_fd, PMSG_QUITTING, -1, getpid(), 0, NULL);
 		break;
 	case PMSG_KILL:
 		for (i = 0; i < p->nw; i++)

@@ -17,8 +17,11 @@
 
 #include "fpmd.h"
 
+#define RELOAD_QUIET_MAX	2000	/* ms for the old workers to be told */
+
 static struct {
 	bool		 active;
+	bool		 committed;	/* swapped; the old ones are told */
 	struct fpmd_conf *conf;		/* holds a reference while active */
 	int64_t		 started;
 	struct ev_timer	 t_deadline;
@@ -27,6 +30,8 @@ static struct {
 } rl;
 
 static void	reload_watch(const char *, const char *);
+static void	reload_deadline(void *);
+static void	reload_done_ok(void);
 
 /* What the daemon cannot do with a config conf_load() accepts. */
 static int
@@ -78,6 +83,7 @@ reload_end(struct reload_result *res)
 	pm_on_change(NULL);
 	ev_timer_stop(&rl.t_deadline);
 	rl.active = false;
+	rl.committed = false;
 	rl.conf = NULL;
 	rl.done = NULL;
 	rl.arg = NULL;
@@ -94,6 +100,11 @@ reload_fail(const char *code, const char *message)
 
 	if (!rl.active)
 		return;
+	if (rl.committed) {
+		/* too late to fail: the new generation serves */
+		reload_done_ok();
+		return;
+	}
 	pm_on_change(NULL);
 	pm_abort();
 	fpmd->generation--;	/* the number goes to the next reload */
@@ -108,19 +119,35 @@ reload_fail(const char *code, const char *message)
 }
 
 static void
-reload_commit(void)
+reload_done_ok(void)
 {
 	struct reload_result res;
 
-	pm_on_change(NULL);
-	/* The reload's reference becomes the serving one. */
-	pm_commit(rl.conf);
-	log_notice("reloaded: generation %d serves (%lld ms)",
-	    fpmd->generation, (long long)(now_ms() - rl.started));
 	memset(&res, 0, sizeof(res));
 	res.ok = true;
 	res.generation = fpmd->generation;
 	reload_end(&res);
+}
+
+/*
+ * The new generations take over.  The answer waits until the old ones'
+ * workers have been told to stop accepting (a few milliseconds), so that a
+ * request sent once fpmctl reload has returned meets the new generation.
+ */
+static void
+reload_commit(void)
+{
+	/* The reload's reference becomes the serving one. */
+	pm_commit(rl.conf);
+	rl.committed = true;
+	log_notice("reloaded: generation %d serves (%lld ms)",
+	    fpmd->generation, (long long)(now_ms() - rl.started));
+	if (pm_retired_quiet()) {
+		reload_done_ok();
+		return;
+	}
+	ev_timer_set(&rl.t_deadline, now_ms() + RELOAD_QUIET_MAX,
+	    reload_deadline, NULL);
 }
 
 /* pm tells us when a new generation moved on, or failed. */
@@ -131,7 +158,10 @@ reload_watch(const char *code, const char *failure)
 
 	if (!rl.active)
 		return;
-	if (failure != NULL)
+	if (rl.committed) {
+		if (pm_retired_quiet())
+			reload_done_ok();
+	} else if (failure != NULL)
 		reload_fail(code, failure);
 	else if (pm_prepared(why, sizeof(why)))
 		reload_commit();
@@ -142,6 +172,11 @@ reload_deadline(void *arg)
 {
 	char why[256], msg[512];
 
+	if (rl.active && rl.committed) {
+		/* a prototype that does not answer: it is killed in time */
+		reload_done_ok();
+		return;
+	}
 	if (!rl.active || pm_prepared(why, sizeof(why)))
 		return;
 	snprintf(msg, sizeof(msg), "generation %d did not come up within "

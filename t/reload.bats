@@ -673,3 +673,18 @@ proto_procs_gen() {
 	assert_eq "reloaded: generation 2" "${output% in *}"
 	wait_until 10 settled 3 || fail "$(ctl status --full)"
 }
+
+@test "a request sent once fpmctl reload has returned meets the new generation, 15 reloads in a row" {
+	local n
+	fpmd_conf 'pm.max_children = 4' 'php_admin_value { precision = 5 }'
+	fpmd_start
+	nginx_start
+	for n in $(seq 6 20); do
+		sed -i "s/precision = [0-9]*/precision = $n/" "$FPMD_CONF"
+		run --separate-stderr ctl reload
+		assert_eq 0 "$status" "reload $n: $stderr"
+		# new connections, at once, to every worker that may still accept
+		assert_body_equals "$BASE_URL/ctl/ini.php?k=precision" "$n"
+		assert_body_equals "$BASE_URL/ctl/ini.php?k=precision" "$n"
+	done
+}
