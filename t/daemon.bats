@@ -139,6 +139,10 @@ fpmd_spawn_split() {
 }
 
 teardown() {
+	local n
+	for n in "${!BG[@]}"; do
+		kill "${BG[$n]}" 2>/dev/null || true
+	done
 	teardown_stack
 }
 
@@ -776,4 +780,40 @@ fast_stop() {
 	[[ $output == *getenv* ]] || fail "nm -D lists no imports: $output"
 	run grep -E 'getpw|getgr|getaddrinfo|gethostby|cfg_' <<<"$output"
 	assert_eq "" "$output" "lookups in fpmctl"
+}
+
+@test "a server on the socket path too busy to accept (full backlog): refused at once, not waited for" {
+	local t0 t1 holder
+	fpmd_conf
+	# Another server that listens with a backlog of 0 and never accepts:
+	# two connections fill its queue, so a blocking connect() would wait.
+	"$PYTHON" - "$FPMD_SOCK" "$BATS_TEST_TMPDIR/held" 3>&- <<'PY' &
+import os, socket, sys, time
+path, mark = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(0)
+held = []
+for _ in range(2):
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(path)
+    except BlockingIOError:
+        pass
+    held.append(c)
+open(mark, 'w').close()
+time.sleep(60)
+PY
+	holder=$!
+	BG[holder]=$holder
+	wait_until 10 test -e "$BATS_TEST_TMPDIR/held"
+	t0=$(now_ms)
+	fpmd_run "${ROOT_ARGS[@]}" -c "$FPMD_CONF"
+	t1=$(now_ms)
+	[[ $status -ne 0 && $status -ne 124 ]] || fail "fpmd exited $status: $output"
+	assert_contains "$output" "another server is listening on '$FPMD_SOCK'"
+	(((t1 - t0) < 5000)) || fail "fpmd took $((t1 - t0)) ms to give up"
+	[[ -S $FPMD_SOCK ]] || fail "the other server's socket was removed"
+	kill "$holder" 2>/dev/null || true
 }

@@ -688,3 +688,35 @@ proto_procs_gen() {
 		assert_body_equals "$BASE_URL/ctl/ini.php?k=precision" "$n"
 	done
 }
+
+@test "three pools reloaded ten times under load: every old generation goes, nothing is left behind" {
+	local d=$BATS_TEST_TMPDIR name n
+	fpmd_conf
+	for name in api admin; do
+		cat >>"$FPMD_CONF" <<CONF
+pool $name {
+    listen = "$d/$name.sock"
+    listen.mode = 0666
+    pm = static
+    pm.max_children = 2
+}
+CONF
+	done
+	fpmd_start
+	nginx_start
+	load_loop "$BASE_URL/ctl/ok.php" "$d/load.1" &
+	BG[load1]=$!
+	for n in $(seq 1 10); do
+		run --separate-stderr ctl reload
+		assert_eq 0 "$status" "reload $n: $stderr"
+	done
+	touch "$d/stop"
+	wait "${BG[load1]}" || true
+	unset 'BG[load1]'
+	# Old prototypes of the three pools exit in the same rounds: each is
+	# collected once, and only the last generation is left.
+	wait_until 15 settled 6 || fail "$(ctl status --full)"
+	assert_eq 11 "$(generation)"
+	assert_eq "" "$(grep -v '^200 ' "$d/load.1" | head -3)" "failed requests under the reloads"
+	assert_eq 3 "$(proto_procs | wc -l)"
+}
