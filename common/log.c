@@ -5,6 +5,7 @@
  * with O_APPEND).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ static enum log_level	 log_level = LOG_LVL_NOTICE;
 static int		 log_fd = 2;
 static char		 log_prefix_text[160];
 static volatile uint64_t *log_drops;
+static char		*log_path;	/* NULL: standard error */
 
 static const char *const level_names[] = {
 	"DEBUG", "NOTICE", "WARNING", "ERROR", "ALERT"
@@ -145,28 +147,83 @@ log_write_all(const char *buf, size_t len)
 	}
 }
 
+/*
+ * Every line of a message gets the prefix, so that a stack trace or a list
+ * of errors reads as lines of the log, not as loose text; the whole
+ * message still goes out in one write.
+ */
 void
 log_raw(enum log_level level, const char *msg, size_t len)
 {
-	char stackbuf[4096], *buf = stackbuf;
-	size_t n, need;
+	char stackbuf[4096], pfx[256], *buf = stackbuf;
+	const char *p, *end = msg + len, *nl;
+	size_t n = 0, plen, lines = 1, need;
 	int saved = errno;
 
 	if (level < log_level)
 		return;
-	need = 256 + len + 1;
+	while (len > 0 && msg[len - 1] == '\n')
+		end = msg + --len;
+	for (p = msg; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		lines++;
+	plen = log_prefix(pfx, sizeof(pfx), level);
+	need = lines * (plen + 1) + len;
 	if (need > sizeof(stackbuf) && (buf = malloc(need)) == NULL) {
+		/* out of memory: as much as fits, still whole lines */
 		buf = stackbuf;
-		len = sizeof(stackbuf) - 256 - 1;
+		need = sizeof(stackbuf);
 	}
-	n = log_prefix(buf, 256, level);
-	memcpy(buf + n, msg, len);
-	n += len;
-	buf[n++] = '\n';
+	for (p = msg; p <= end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (n + plen + (size_t)(nl - p) + 1 > need) {
+			if (n > 0)
+				break;
+			nl = p + (need - plen - 1);	/* cut: no room */
+		}
+		memcpy(buf + n, pfx, plen);
+		n += plen;
+		memcpy(buf + n, p, (size_t)(nl - p));
+		n += (size_t)(nl - p);
+		buf[n++] = '\n';
+		if (nl == end)
+			break;
+	}
 	log_write_all(buf, n);
 	if (buf != stackbuf)
 		free(buf);
 	errno = saved;
+}
+
+/*
+ * The log goes to path (NULL or "stderr": standard error), opened for
+ * appending; the file it had is closed once the new one is open.  On
+ * failure the log stays where it was.
+ */
+int
+log_reopen(const char *path)
+{
+	int fd = 2;
+
+	if (path != NULL && strcmp(path, "stderr") != 0 &&
+	    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1) {
+		log_error("cannot open error_log '%s'", path);
+		return -1;
+	}
+	if (log_fd != 2 && log_fd != fd)
+		close(log_fd);
+	log_fd = fd;
+	free(log_path);
+	log_path = fd != 2 ? strdup(path) : NULL;
+	return 0;
+}
+
+/* The file the log goes to now, NULL for standard error. */
+const char *
+log_get_path(void)
+{
+	return log_path;
 }
 
 void

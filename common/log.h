@@ -25,6 +25,8 @@ void	 log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int	 log_get_fd(void);
 void	 log_set_fd(int fd);
+int	 log_reopen(const char *path);
+const char *log_get_path(void);
 void	 log_set_drop_counter(volatile uint64_t *counter);
 /* Text put after "LEVEL: " on every line (children name their pool). */
 void	 log_set_prefix(const char *prefix);

@@ -62,7 +62,6 @@ static struct {
 	struct ev			 ev;
 	struct ctl_client		*clients;
 	int				 nclients;
-	const struct control_hooks	*hooks;
 } ctl = { .fd = -1 };
 
 static void	client_close(struct ctl_client *);
@@ -388,7 +387,7 @@ cmd_scale(struct ctl_client *c, json_t *req)
 static json_t *
 cmd_reopen_logs(struct ctl_client *c, json_t *req)
 {
-	if (ctl.hooks->reopen_logs() == -1)
+	if (log_reopen(fpmd->conf->error_log) == -1)
 		return err_reply("reopen_failed", "cannot reopen %s (see the "
 		    "log)", fpmd->conf->error_log);
 	return json_pack("{s:b}", "ok", 1);
@@ -414,6 +413,23 @@ static const struct {
 	{ "scale", cmd_scale },
 	{ "reopen-logs", cmd_reopen_logs },
 };
+
+/* A command refused says so in the log, with its reason. */
+static void
+control_log_refusal(struct ctl_client *c, const struct ctlproto_cmd *pc,
+    json_t *r)
+{
+	const char *code, *msg;
+	json_t *e;
+
+	if (r == NULL || (e = json_object_get(r, "error")) == NULL)
+		return;
+	code = json_string_value(json_object_get(e, "code"));
+	msg = json_string_value(json_object_get(e, "message"));
+	log_msg(pc->changes ? LOG_LVL_WARNING : LOG_LVL_DEBUG,
+	    "control: %s from uid %d pid %d refused (%s): %s", pc->name,
+	    (int)c->uid, (int)c->pid, code ? code : "?", msg ? msg : "?");
+}
 
 static void
 control_dispatch(struct ctl_client *c, const char *line, size_t len)
@@ -463,6 +479,7 @@ control_dispatch(struct ctl_client *c, const char *line, size_t len)
 	    "control: %s from uid %d pid %d", pc->name, (int)c->uid,
 	    (int)c->pid);
 	r = handlers[i].fn(c, req);
+	control_log_refusal(c, pc, r);
 	if (r != NULL || !c->waiting)
 		client_reply(c, r, id);
 	json_decref(req);
@@ -676,14 +693,13 @@ control_on_accept(struct ev *e, uint32_t events)
 }
 
 int
-control_open(const struct control_hooks *hooks)
+control_open(void)
 {
 	const struct fpmd_conf *conf = fpmd->conf;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *dir, *slash;
 	int fd;
 
-	ctl.hooks = hooks;
 	if (conf->control_socket != NULL)
 		fpmd->ctl_path = strdup(conf->control_socket);
 	else if (sockpath_default(path, sizeof(path), conf->file, NULL) == 0)
@@ -716,6 +732,38 @@ control_open(const struct control_hooks *hooks)
 	ctl.fd = fd;
 	log_debug("control socket: %s", fpmd->ctl_path);
 	return 0;
+}
+
+/*
+ * A reload's new control.mode, owner and group apply to the socket in
+ * place; a new path would need a new socket, which fpmctl could then not
+ * find under the old one: it waits for a restart, and the log says so.
+ */
+void
+control_apply(const struct fpmd_conf *old, const struct fpmd_conf *conf)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if ((old->control_socket == NULL) != (conf->control_socket == NULL) ||
+	    (conf->control_socket != NULL &&
+	    strcmp(old->control_socket, conf->control_socket) != 0))
+		log_warnx("control.socket changed: fpmd answers on '%s' until "
+		    "it restarts", fpmd->ctl_path);
+	if (old->control_mode != conf->control_mode &&
+	    chmod(fpmd->ctl_path, (mode_t)conf->control_mode) == -1)
+		log_warn("control.mode %04o on '%s'", conf->control_mode,
+		    fpmd->ctl_path);
+	if (old->control_uid != conf->control_uid ||
+	    old->control_gid != conf->control_gid) {
+		uid = conf->control_uid != (uid_t)-1 ? conf->control_uid :
+		    geteuid();
+		gid = conf->control_gid != (gid_t)-1 ? conf->control_gid :
+		    getegid();
+		if (chown(fpmd->ctl_path, uid, gid) == -1)
+			log_warn("control.owner/control.group on '%s'",
+			    fpmd->ctl_path);
+	}
 }
 
 void

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -59,27 +60,52 @@ usage(FILE *f)
 static int
 log_open(const struct fpmd_conf *conf)
 {
-	int fd;
-
 	log_set_level(conf->log_level);
-	if (conf->error_log == NULL || strcmp(conf->error_log, "stderr") == 0)
-		return 0;
-	fd = open(conf->error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640);
-	if (fd == -1) {
-		log_error("cannot open error_log '%s'", conf->error_log);
-		return -1;
-	}
-	if (log_get_fd() != 2)
-		close(log_get_fd());
-	log_set_fd(fd);
-	return 0;
+	return log_reopen(conf->error_log);
 }
 
 static int
-fpmd_reopen_logs(void)
+fpmd_rlimits(const struct fpmd_conf *conf)
 {
-	return log_open(fpmd->conf);
+	char err[256];
+
+	if (proc_rlimit(RLIMIT_NOFILE, conf->rlimit_files, true,
+	    "rlimit_files", err, sizeof(err)) == -1 ||
+	    proc_rlimit(RLIMIT_CORE, conf->rlimit_core, true, "rlimit_core",
+	    err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+str_differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/*
+ * A reload commits: the global settings a running master can take, it
+ * takes (log level and file, its own limits, the control socket's mode
+ * and owners); those it cannot are said in the log.  The pools' settings
+ * come with their new generation.
+ */
+static void
+fpmd_reloaded(const struct fpmd_conf *old, const struct fpmd_conf *conf)
+{
+	log_set_level(conf->log_level);
+	if (str_differ(old->error_log, conf->error_log) &&
+	    log_reopen(conf->error_log) == -1)
+		log_warnx("error_log: fpmd goes on writing where it did");
+	if (fpmd_rlimits(conf) == -1)
+		log_warnx("rlimit_files/rlimit_core: fpmd keeps its limits");
+	control_apply(old, conf);
+	if (conf->process_max > 0 &&
+	    (uint64_t)conf->process_max * FPMD_GENS_MAX > fpmd->sb->nslots)
+		log_warnx("process.max %d: until fpmd restarts, its scoreboard "
+		    "has room for %u workers in all generations",
+		    conf->process_max, fpmd->sb->nslots);
 }
 
 static void
@@ -176,9 +202,6 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const struct control_hooks hooks = {
-		.reopen_logs = fpmd_reopen_logs,
-	};
 	static struct fpmd root;
 	struct ev ev_sig;
 	struct ev_timer t_sample;
@@ -253,8 +276,9 @@ main(int argc, char *argv[])
 		snprintf(abspath, sizeof(abspath), "%s", conf_path);
 	fpmd->conf_path = strdup(abspath);
 	fpmd->conf_flags = flags;
-	if (log_open(fpmd->conf) == -1)
+	if (log_open(fpmd->conf) == -1 || fpmd_rlimits(fpmd->conf) == -1)
 		return FPMD_EXIT_CONFIG;
+	reload_on_commit(fpmd_reloaded);
 
 	proc_title_init(argc, argv);
 	proc_title_set("fpmd: master (%s)", fpmd->conf_path);
@@ -291,7 +315,7 @@ main(int argc, char *argv[])
 
 	log_notice("fpmd %s (PHP %s) starting, pid %d, config %s",
 	    FPMD_VERSION, sapi_php_version(), (int)getpid(), fpmd->conf_path);
-	if (control_open(&hooks) == -1 || pm_start(fpmd->conf) == -1) {
+	if (control_open() == -1 || pm_start(fpmd->conf) == -1) {
 		log_errorx("fpmd could not start");
 		fpmd->exit_code = FPMD_EXIT_CONFIG;
 		pm_stop(false, 0);

@@ -325,6 +325,7 @@ struct gen {
 	struct gen_msg		**outq_tail;
 	bool			 ready;		/* PHP started */
 	bool			 draining;
+	bool			 settled;	/* served once: later spawns are news */
 	bool			 quit_told;	/* its workers accept no more */
 	bool			 held;		/* no spawn until t_hold */
 	int			 nworkers;	/* slots in use */
@@ -348,8 +349,10 @@ struct gen {
 struct gen_hooks {
 	void	(*ready)(struct gen *);
 	void	(*failed)(struct gen *, const char *why);
+	void	(*spawned)(struct gen *, int slot, pid_t pid);
+	/* told: the process manager asked it to go */
 	void	(*worker_exited)(struct gen *, int slot, pid_t pid,
-		    int status, int64_t lived, bool asked);
+		    int status, int64_t lived, bool told);
 	void	(*proto_exited)(struct gen *, int status);
 	void	(*changed)(struct gen *);
 };
@@ -424,15 +427,15 @@ struct fpmd_conf *reload_conf_load(const char *path, int flags,
 int		 reload_start(void (*done)(void *, const struct reload_result *),
 		    void *arg, struct reload_result *now);
 void		 reload_cancel(const char *code, const char *message);
+void		 reload_on_commit(void (*apply)(const struct fpmd_conf *old,
+		    const struct fpmd_conf *conf));
 bool		 reload_busy(void);
 
 /* control.c: the JSON control socket. */
 
-struct control_hooks {
-	int	(*reopen_logs)(void);
-};
-
-int		 control_open(const struct control_hooks *hooks);
+int		 control_open(void);
+void		 control_apply(const struct fpmd_conf *old,
+		    const struct fpmd_conf *conf);
 void		 control_close(void);
 
 /* status.c: the figures fpmctl and the status page are made of. */
@@ -492,6 +495,8 @@ void		 proc_title_set(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 int		 proc_child_setup(int deathsig, pid_t parent,
 		    const sigset_t *keep);
+int		 proc_rlimit(int resource, int value, bool keep_hard,
+		    const char *name, char *err, size_t errlen);
 
 /*
  * prototype.c: master <-> prototype messages over a SOCK_SEQPACKET pair.

@@ -343,21 +343,21 @@ gen_worker_exited(struct gen *g, int slot, pid_t pid, int status)
 	struct scoreboard *sb = fpmd->sb;
 	struct mslot *ms;
 	int64_t lived;
-	bool asked;
+	bool told;
 
 	if (slot < 0 || (uint32_t)slot >= sb->nslots ||
 	    sb->ms[slot].gen != g)
 		return;
 	ms = &sb->ms[slot];
 	lived = now_ms() - ms->started;
-	asked = ms->quitting || g->draining || fpmd->state != FPMD_RUNNING;
+	told = ms->quitting;
 	if (ms->quitting)
 		g->nquitting--;
 	if (ms->pid > 0)
 		g->nrunning--;
 	g->nworkers--;
 	sb_slot_free(sb, slot);
-	hooks->worker_exited(g, slot, pid, status, lived, asked);
+	hooks->worker_exited(g, slot, pid, status, lived, told);
 }
 
 static void
@@ -387,6 +387,7 @@ gen_message(struct gen *g, struct proto_msg *m, size_t len)
 		ms = &sb->ms[m->slot];
 		ms->pid = m->pid;
 		g->nrunning++;
+		hooks->spawned(g, m->slot, m->pid);
 		if (g->draining || ms->quitting)
 			gen_send(g, PMSG_KILL, m->slot, m->pid,
 			    g->drain_step > 0 ? SIGTERM : SIGQUIT);

@@ -237,46 +237,83 @@ hook_failed(struct gen *g, const char *why)
 }
 
 static void
+hook_spawned(struct gen *g, int slot, pid_t pid)
+{
+	/* as php-fpm: a pool's first workers at debug, later ones at notice */
+	log_msg(g->settled ? LOG_LVL_NOTICE : LOG_LVL_DEBUG,
+	    "[pool %s] child %d started", g->pool->name, (int)pid);
+}
+
+/*
+ * A worker's exit, logged as php-fpm does: at notice after a clean exit
+ * (pm.max_requests) or SIGQUIT, at warning for any other code or signal
+ * (a request may have been lost), at debug when the process manager asked
+ * it to go or fpmd is stopping or retiring its generation.
+ */
+static void
+pm_log_exit(struct gen *g, pid_t pid, int status, int64_t lived, bool told)
+{
+	enum log_level lvl = LOG_LVL_NOTICE;
+	const char *name;
+	char how[96];
+	int sig;
+
+	if (WIFSIGNALED(status)) {
+		sig = WTERMSIG(status);
+		name = sigabbrev_np(sig);
+		snprintf(how, sizeof(how), "on signal %d (SIG%s%s)", sig,
+		    name != NULL ? name : "?",
+		    WCOREDUMP(status) ? " - core dumped" : "");
+		if (sig != SIGQUIT)
+			lvl = LOG_LVL_WARNING;
+	} else {
+		snprintf(how, sizeof(how), "with code %d", WEXITSTATUS(status));
+		if (WEXITSTATUS(status) != 0)
+			lvl = LOG_LVL_WARNING;
+	}
+	if (told && lvl == LOG_LVL_NOTICE) {
+		log_debug("[pool %s] child %d has been killed by the process "
+		    "management after %lld.%06lld seconds from start",
+		    g->pool->name, (int)pid, (long long)(lived / 1000),
+		    (long long)(lived % 1000) * 1000);
+		return;
+	}
+	if (g->draining || fpmd->state != FPMD_RUNNING)
+		lvl = LOG_LVL_DEBUG;
+	log_msg(lvl, "[pool %s] child %d exited %s after %lld.%06lld seconds "
+	    "from start", g->pool->name, (int)pid, how,
+	    (long long)(lived / 1000), (long long)(lived % 1000) * 1000);
+}
+
+static void
 hook_worker_exited(struct gen *g, int slot, pid_t pid, int status,
-    int64_t lived, bool asked)
+    int64_t lived, bool told)
 {
 	struct pool *p = g->pool;
-	int sig;
+	bool asked = told || g->draining || fpmd->state != FPMD_RUNNING;
 
 	/* ondemand: the next connection brings a worker back, not its exit */
 	if (g->pc->pm == PM_ONDEMAND &&
 	    g->target > g->nworkers - g->nquitting)
 		g->target = g->nworkers - g->nquitting;
-	if (pid <= 0) {
+	if (pid > 0)
+		pm_log_exit(g, pid, status, lived, told);
+	if (pid <= 0)
 		g->fail_streak++;	/* the prototype could not fork */
-	} else if (WIFSIGNALED(status)) {
-		sig = WTERMSIG(status);
-		if (!asked || (sig != SIGTERM && sig != SIGQUIT))
-			log_warnx("[pool %s] child %d exited on signal %d "
-			    "(%s%s) after %.3f seconds from start", p->name,
-			    (int)pid, sig, strsignal(sig),
-			    WCOREDUMP(status) ? " - core dumped" : "",
-			    (double)lived / 1000.0);
+	else if (WIFSIGNALED(status))
 		g->fail_streak = !asked && lived < PM_QUICK_DEATH ?
 		    g->fail_streak + 1 : 0;
-	} else if (WEXITSTATUS(status) != 0) {
-		log_warnx("[pool %s] child %d exited with code %d after %.3f "
-		    "seconds from start", p->name, (int)pid,
-		    WEXITSTATUS(status), (double)lived / 1000.0);
+	else if (WEXITSTATUS(status) != 0)
 		g->fail_streak = lived < PM_QUICK_DEATH ? g->fail_streak + 1 :
 		    0;
-	} else {
-		log_debug("[pool %s] child %d exited with code 0 after %.3f "
-		    "seconds from start", p->name, (int)pid,
-		    (double)lived / 1000.0);
+	else
 		g->fail_streak = 0;
-	}
+	if (g->fail_streak > 0)
+		g->unsettled_until = now_ms() + PM_QUICK_DEATH;
 	/*
 	 * A worker that dies young is replaced after a growing delay, in
 	 * whichever generation it was: a starting one too.
 	 */
-	if (g->fail_streak > 0)
-		g->unsettled_until = now_ms() + PM_QUICK_DEATH;
 	if (g->fail_streak > 0 && fpmd->state == FPMD_RUNNING &&
 	    !g->draining) {
 		if (!g->held)
@@ -328,6 +365,18 @@ hook_proto_exited(struct gen *g, int status)
 	gen_restart_later(g, delay);
 }
 
+static void
+pm_announce(void)
+{
+	struct pool *p;
+
+	pm.announced = true;
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		if (p->cur != NULL)
+			p->cur->settled = true;
+	log_notice("ready to handle connections");
+}
+
 /*
  * Workers tell nobody when they are up: they write their slot.  So while
  * fpmd starts or a reload waits for its generation, the scoreboard is
@@ -338,10 +387,8 @@ pm_settle(void *arg)
 {
 	if (fpmd->state != FPMD_RUNNING)
 		return;
-	if (!pm.announced && pm_all_ready()) {
-		pm.announced = true;
-		log_notice("ready to handle connections");
-	}
+	if (!pm.announced && pm_all_ready())
+		pm_announce();
 	if (pm.watch != NULL)
 		pm.watch(NULL, NULL);
 	if (!pm.announced || pm.watch != NULL)
@@ -352,16 +399,15 @@ pm_settle(void *arg)
 static void
 hook_changed(struct gen *g)
 {
-	if (!pm.announced && fpmd->state == FPMD_RUNNING && pm_all_ready()) {
-		pm.announced = true;
-		log_notice("ready to handle connections");
-	}
+	if (!pm.announced && fpmd->state == FPMD_RUNNING && pm_all_ready())
+		pm_announce();
 	pm_tell(g, NULL, NULL);
 }
 
 static const struct gen_hooks pm_hooks = {
 	.ready = hook_ready,
 	.failed = hook_failed,
+	.spawned = hook_spawned,
 	.worker_exited = hook_worker_exited,
 	.proto_exited = hook_proto_exited,
 	.changed = hook_changed,
@@ -670,6 +716,7 @@ pm_commit(struct fpmd_conf *conf)
 			}
 			p->cur = g;
 			p->next_gen = NULL;
+			g->settled = true;
 			listen_apply(g->ls, g->pc);
 			p->relay.decorate = g->pc->decorate_workers_output;
 			ondemand_watch(p);

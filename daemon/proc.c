@@ -6,7 +6,9 @@
  * area, after the environment has been moved out of the way.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,5 +91,33 @@ proc_child_setup(int deathsig, pid_t parent, const sigset_t *keep)
 	}
 	if (getppid() != parent)
 		_exit(0);
+	return 0;
+}
+
+/*
+ * rlimit_files / rlimit_core: value -1 leaves the limit alone, -2 is
+ * unlimited.  A pool's processes get it as both soft and hard limit, as
+ * php-fpm sets it; the master (keep_hard) only moves its soft limit, and
+ * the hard one only up, so that a later reload can still raise it.
+ */
+int
+proc_rlimit(int resource, int value, bool keep_hard, const char *name,
+    char *err, size_t errlen)
+{
+	struct rlimit rl, cur;
+
+	if (value == -1)
+		return 0;
+	rl.rlim_cur = rl.rlim_max = value == -2 ? RLIM_INFINITY :
+	    (rlim_t)value;
+	if (keep_hard && getrlimit(resource, &cur) == 0 &&
+	    (cur.rlim_max == RLIM_INFINITY || (rl.rlim_cur != RLIM_INFINITY &&
+	    cur.rlim_max >= rl.rlim_cur)))
+		rl.rlim_max = cur.rlim_max;
+	if (setrlimit(resource, &rl) == -1) {
+		snprintf(err, errlen, "setrlimit(%s, %d): %s", name, value,
+		    strerror(errno));
+		return -1;
+	}
 	return 0;
 }

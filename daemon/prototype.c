@@ -79,24 +79,6 @@ proto_tell(int fd, enum proto_msg_type type, int slot, pid_t pid,
 		_exit(0);	/* the master is gone */
 }
 
-static int
-proto_rlimit(int resource, int value, const char *name, char *err,
-    size_t errlen)
-{
-	struct rlimit rl;
-
-	if (value == -1)
-		return 0;
-	rl.rlim_cur = rl.rlim_max = value == -2 ? RLIM_INFINITY :
-	    (rlim_t)value;
-	if (setrlimit(resource, &rl) == -1) {
-		snprintf(err, errlen, "setrlimit(%s, %d): %s", name, value,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * The pool's environment: php-fpm's clear_env and env semantics.  A value
  * "$NAME" is NAME from fpmd's own environment (empty if unset), read
@@ -196,9 +178,9 @@ proto_setup(const struct proto_args *pa, char *err, size_t errlen)
 	struct passwd *pw = NULL;
 	bool root = geteuid() == 0;
 
-	if (proto_rlimit(RLIMIT_NOFILE, pc->rlimit_files, "rlimit_files",
+	if (proc_rlimit(RLIMIT_NOFILE, pc->rlimit_files, false, "rlimit_files",
 	    err, errlen) == -1 ||
-	    proto_rlimit(RLIMIT_CORE, pc->rlimit_core, "rlimit_core", err,
+	    proc_rlimit(RLIMIT_CORE, pc->rlimit_core, false, "rlimit_core", err,
 	    errlen) == -1)
 		return -1;
 	if (root && pc->uid != (uid_t)-1)
@@ -396,6 +378,8 @@ proto_main(const struct proto_args *pa)
 	snprintf(prefix, sizeof(prefix), "[pool %s] ", pa->pc->name);
 	log_set_prefix(prefix);
 	log_set_fd(pa->log_fd);
+	/* its configuration's level: a reload may bring a new one */
+	log_set_level(pa->conf->log_level);
 	log_set_drop_counter(&pa->sb->pools[pa->pool_index].log_dropped);
 	/* What PHP or an extension prints on stderr goes to fpmd's log too. */
 	dup2(pa->log_fd, STDERR_FILENO);

@@ -27,6 +27,8 @@ static struct {
 	struct ev_timer	 t_deadline;
 	void		(*done)(void *, const struct reload_result *);
 	void		*arg;
+	void		(*apply)(const struct fpmd_conf *,
+			    const struct fpmd_conf *);
 } rl;
 
 static void	reload_watch(const char *, const char *);
@@ -66,6 +68,14 @@ reload_conf_load(const char *path, int flags, char **errors)
 		return NULL;
 	}
 	return conf;
+}
+
+/* fpmd.c applies the global settings through this when a reload commits. */
+void
+reload_on_commit(void (*apply)(const struct fpmd_conf *old,
+    const struct fpmd_conf *conf))
+{
+	rl.apply = apply;
 }
 
 bool
@@ -137,6 +147,8 @@ reload_done_ok(void)
 static void
 reload_commit(void)
 {
+	if (rl.apply != NULL)
+		rl.apply(fpmd->conf, rl.conf);
 	/* The reload's reference becomes the serving one. */
 	pm_commit(rl.conf);
 	rl.committed = true;

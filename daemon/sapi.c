@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -315,6 +316,24 @@ sapi_fpmd_register_variables(zval *track)
 	efree(self);
 }
 
+/*
+ * PHP tells the severity as syslog's (fatal and parse errors LOG_ERR,
+ * warnings LOG_WARNING, notices, deprecations and error_log() below): the
+ * line gets the matching level, so log_level = warning keeps fatal errors
+ * (php-fpm logs them all at NOTICE).
+ */
+static enum log_level
+sapi_log_level(int syslog_type)
+{
+	if (syslog_type <= LOG_ERR)
+		return LOG_LVL_ERROR;
+	if (syslog_type == LOG_WARNING)
+		return LOG_LVL_WARNING;
+	if (syslog_type == LOG_DEBUG)
+		return LOG_LVL_DEBUG;
+	return LOG_LVL_NOTICE;
+}
+
 static void
 sapi_fpmd_log_message(const char *msg, int syslog_type)
 {
@@ -322,12 +341,11 @@ sapi_fpmd_log_message(const char *msg, int syslog_type)
 	size_t mlen = strlen(msg);
 	char *line;
 
-	(void)syslog_type;
 	if ((line = malloc(sizeof(pfx) + mlen + 1)) == NULL)
 		return;
 	memcpy(line, pfx, sizeof(pfx) - 1);
 	memcpy(line + sizeof(pfx) - 1, msg, mlen);
-	log_raw(LOG_LVL_NOTICE, line, sizeof(pfx) - 1 + mlen);
+	log_raw(sapi_log_level(syslog_type), line, sizeof(pfx) - 1 + mlen);
 	if (cur != NULL && cgi.logging && cur->fd != -1 && !cur->ended) {
 		line[sizeof(pfx) - 1 + mlen] = '\n';
 		conn_stderr(cur, line, sizeof(pfx) + mlen);

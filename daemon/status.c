@@ -277,7 +277,8 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
 	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, s:o}",
 	    "file", conf->file,
 	    "log_level", level,
-	    "error_log", str_or_null(conf->error_log),
+	    /* where it goes: a reload that could not open a new one says */
+	    "error_log", str_or_null(log_get_path()),
 	    "php_ini", str_or_null(conf->php_ini),
 	    "php_ini_scan_dir", str_or_null(conf->php_ini_scan_dir),
 	    "process_control_timeout", conf->process_control_timeout,
