@@ -70,6 +70,9 @@ void		 show_reload(json_t *reply);
 void		 show_stop(json_t *reply);
 void		 show_scale(json_t *reply);
 void		 show_config(json_t *reply);
+void		 show_span(long long secs, char *buf, size_t len);
+void		 show_duration(long long us, char *buf, size_t len);
+void		 show_bytes(long long b, char *buf, size_t len);
 /* A field as text for a terminal: control and non-ASCII bytes become '?'. */
 void		 show_sanitize(char *s);
 const char	*show_str(json_t *obj, const char *key);
