@@ -66,6 +66,7 @@ static int	 cmd_stop(struct ctl *, int, char **);
 static int	 cmd_scale(struct ctl *, int, char **);
 static int	 cmd_reopen_logs(struct ctl *, int, char **);
 static int	 cmd_config(struct ctl *, int, char **);
+static int	 cmd_top(struct ctl *, int, char **);
 static int	 cmd_help(struct ctl *, int, char **);
 
 static const struct cmd cmds[] = {
@@ -116,6 +117,20 @@ static const struct cmd cmds[] = {
 	  "disk, which may have changed since), one setting per line,\n"
 	  "nested names joined with dots: pools.www.pm.max_children = 4.\n"
 	  "--json prints it as fpmd sent it.\n" },
+	{ "top", cmd_top, "[-d SECS] [-n N] [--sort KEY]",
+	  "a live view of the pools and the busiest workers",
+	  "Shows fpmd's pools and its busiest workers, refreshed every second,\n"
+	  "from the same figures as 'status --full': per pool the connections\n"
+	  "accepted per second, active, idle and total workers, the listen\n"
+	  "queue and its length, and how often max children was reached; then\n"
+	  "the workers, as many as the terminal has rows for: pid, pool,\n"
+	  "generation, state, request duration, last CPU and memory, method\n"
+	  "and URI.  Keys: d c m p sort by duration, CPU, memory or pid;\n"
+	  "space refreshes now; q quits.  When stdout is not a terminal it\n"
+	  "prints plain frames, a blank line between them.\n"
+	  "  -d, --delay SECS   between two refreshes (default 1, at least 0.1).\n"
+	  "  -n, --iterations N stop after N refreshes.\n"
+	  "  --sort KEY         duration (default), cpu, memory or pid.\n" },
 	{ "help", cmd_help, "[COMMAND]",
 	  "this list, or a command's help",
 	  "Prints fpmctl's usage, or the help of COMMAND (as COMMAND --help).\n" },
@@ -212,7 +227,7 @@ usage_cmd(const struct cmd *c, FILE *f)
 {
 	fprintf(f, "usage: %s [OPTIONS] %s%s%s\n\n%s", progname, c->name,
 	    *c->args != '\0' ? " " : "", c->args, c->help);
-	if (c->run != cmd_help)
+	if (c->run != cmd_help && c->run != cmd_top)
 		fprintf(f, "  --json, -j  print fpmd's reply as it came.\n");
 }
 
@@ -839,6 +854,86 @@ cmd_config(struct ctl *x, int argc, char **argv)
 		show_config(reply);
 	json_decref(reply);
 	return rc;
+}
+
+/*
+ * One sample for top: ping (for the uptime) and status with full.  A fpmd
+ * that has exited since the last one is said to be gone before trying.
+ */
+static int
+ctl_top_fetch(void *arg, json_t **ping, json_t **status)
+{
+	struct ctl	*x = arg;
+	json_t		*req;
+	int		 rc;
+
+	*ping = *status = NULL;
+	if (x->peer > 0 && !ctl_pid_alive(x->peer)) {
+		fprintf(stderr, "%s: %s: fpmd (pid %ld) has exited\n", progname,
+		    x->cmd, (long)x->peer);
+		return FPMCTL_EXIT_UNREACHABLE;
+	}
+	if ((rc = ctl_call(x, ctl_request("ping"), FPMCTL_TIMEOUT * 1000,
+	    ping)) != 0)
+		return rc;
+	req = ctl_request("status");
+	json_object_set_new(req, "full", json_true());
+	if ((rc = ctl_call(x, req, FPMCTL_TIMEOUT * 1000, status)) != 0) {
+		json_decref(*ping);
+		*ping = NULL;
+	}
+	return rc;
+}
+
+static int
+cmd_top(struct ctl *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "delay", required_argument, NULL, 'd' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "sort", required_argument, NULL, 'S' },
+		CMD_OPTS_COMMON
+	};
+	const struct cmd *c = cmd_find("top");
+	struct top_opts	 o;
+	double		 secs;
+	char		*end;
+	long		 n;
+	int		 ch;
+
+	memset(&o, 0, sizeof(o));
+	o.interval_ms = 1000;
+	o.sort = TOP_SORT_DURATION;
+	while ((ch = cmd_getopt(x, c, argc, argv, "d:n:", opts)) != -1) {
+		switch (ch) {
+		case 'd':
+			secs = parse_secs(optarg);
+			if (secs < 0.1 || secs > 86400)
+				usage_error(c, "-d: '%s' is not a number of "
+				    "seconds from 0.1 to 86400", optarg);
+			o.interval_ms = (int64_t)(secs * 1000);
+			break;
+		case 'n':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno != 0 || n < 1)
+				usage_error(c, "-n: '%s' is not a number of "
+				    "refreshes (1 or more)", optarg);
+			o.count = n;
+			break;
+		case 'S':
+			if (top_sort_parse(optarg, &o.sort) == -1)
+				usage_error(c, "--sort: '%s' is not one of "
+				    "duration, cpu, memory, pid", optarg);
+			break;
+		}
+	}
+	cmd_no_args(c, argc, argv);
+	if (x->json)
+		usage_error(c, "top has no --json: 'fpmctl --json status "
+		    "--full' gives the same figures");
+	return top_run(&o, ctl_top_fetch, x);
 }
 
 static int

@@ -3,8 +3,8 @@
  * main, the options and the command table; client.c the unix socket
  * transport (connect, one line out, one line in, every step under a
  * deadline); show.c turns replies into text for people; confsock.c finds
- * control.socket in fpmd's configuration (for -c CONFIG); sockpath.c the
- * default socket path, shared with fpmd.
+ * control.socket in fpmd's configuration (for -c CONFIG); top.c the live
+ * view (fpmctl top); sockpath.c the default socket path, shared with fpmd.
  */
 #ifndef FPMCTL_H
 #define FPMCTL_H
@@ -70,9 +70,38 @@ void		 show_reload(json_t *reply);
 void		 show_stop(json_t *reply);
 void		 show_scale(json_t *reply);
 void		 show_config(json_t *reply);
+void		 show_span(long long secs, char *buf, size_t len);
+void		 show_duration(long long us, char *buf, size_t len);
+void		 show_bytes(long long b, char *buf, size_t len);
 /* A field as text for a terminal: control and non-ASCII bytes become '?'. */
 void		 show_sanitize(char *s);
 const char	*show_str(json_t *obj, const char *key);
 bool		 show_int(json_t *obj, const char *key, long long *v);
+
+/* top.c */
+
+enum top_sort {
+	TOP_SORT_DURATION,		/* busy first, longest request first */
+	TOP_SORT_CPU,			/* last request's CPU, highest first */
+	TOP_SORT_MEMORY,		/* last request's memory, largest first */
+	TOP_SORT_PID
+};
+
+struct top_opts {
+	int64_t		 interval_ms;	/* between two samples */
+	long		 count;		/* stop after this many; 0: never */
+	enum top_sort	 sort;
+};
+
+/*
+ * Takes one sample: the replies to ping and to status with full.  Returns
+ * 0 with both set, or an exit status after telling the user on stderr.
+ */
+typedef int	(*top_fetch_fn)(void *arg, json_t **ping, json_t **status);
+
+int		 top_run(const struct top_opts *o, top_fetch_fn fetch,
+		    void *arg);
+const char	*top_sort_name(enum top_sort s);
+int		 top_sort_parse(const char *s, enum top_sort *sp);
 
 #endif /* FPMCTL_H */

@@ -62,7 +62,7 @@ show_sanitize(char *s)
 }
 
 /* "3d 4h", "2h 5m", "5m 3s": the two largest units of a span. */
-static void
+void
 show_span(long long secs, char *buf, size_t len)
 {
 	if (secs >= 86400)
@@ -161,7 +161,8 @@ show_kv_since(const char *label, json_t *obj, const char *key)
 	show_kv(label, buf);
 }
 
-static void
+/* Microseconds as 850us, 12.3ms, 1.25s, 1m01s, 2h05m. */
+void
 show_duration(long long us, char *buf, size_t len)
 {
 	if (us < 0)
@@ -180,7 +181,8 @@ show_duration(long long us, char *buf, size_t len)
 		    us / 60000000 % 60);
 }
 
-static void
+/* Bytes in powers of 1024: 512B, 12K, 1.5M, 2.0G. */
+void
 show_bytes(long long b, char *buf, size_t len)
 {
 	if (b < 0)
