@@ -488,6 +488,9 @@ client_close(struct ctl_client *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	/* reload.c would call back with c once the reload ends */
+	if (c->waiting)
+		reload_forget(c);
 	c->waiting = false;
 	ev_del(&c->ev);
 	ev_timer_stop(&c->t_idle);

@@ -421,6 +421,7 @@ struct fpmd_conf *reload_conf_load(const char *path, int flags,
 int		 reload_start(void (*done)(void *, const struct reload_result *),
 		    void *arg, struct reload_result *now);
 void		 reload_cancel(const char *code, const char *message);
+void		 reload_forget(void *arg);
 bool		 reload_busy(void);
 
 /* control.c: the JSON control socket. */

@@ -671,3 +671,28 @@ proto_procs_gen() {
 	assert_eq "reloaded: generation 2" "${output% in *}"
 	wait_until 10 settled 3 || fail "$(ctl status --full)"
 }
+
+@test "an fpmctl that gives up waiting for a reload: the reload still ends, fpmd answers and reloads again" {
+	((EUID == 0)) || skip "needs root to run the pool as another user"
+	local hard
+	# The reload is held up as above (no worker of generation 2 can
+	# fork) so that it outlasts fpmctl's --timeout: fpmctl closes its
+	# connection while fpmd still owes it the answer.  fpmd must not
+	# answer a client that is gone (under ASan: heap-use-after-free).
+	fpmd_conf 'user = 47124' 'group = 47124'
+	sed -i '1i reload_timeout = 3s' "$FPMD_CONF"
+	fpmd_start --no-R
+	hard=$(awk '/^Max processes/ { print $4 }' "/proc/$FPMD_PID/limits")
+	prlimit --pid "$FPMD_PID" --nproc=4:
+	run --separate-stderr ctl --timeout 1 reload
+	[[ $status -ne 0 ]] || fail "the reload cannot have succeeded: $output"
+	assert_contains "$stderr" "did not reply within 1 s"
+	wait_log "reload failed, generation 1 keeps serving" 15
+	prlimit --pid "$FPMD_PID" --nproc="$hard":
+	run --separate-stderr ctl ping
+	assert_eq 0 "$status" "fpmd after the reload ($stderr)"
+	wait_until 10 count_is "" proto_procs_gen 2 || fail "generation 2's prototype still runs"
+	run --separate-stderr ctl --timeout 30 reload
+	assert_eq 0 "$status" "the next reload: $stderr"
+	assert_contains "$output" "generation 2"
+}
