@@ -35,6 +35,7 @@
 #define CTL_CLIENTS_MAX	256
 #define CTL_IDLE_MS	30000
 #define CTL_GROUPS_MAX	1024
+#define CTL_PAUSE_MS	1000	/* no descriptor left: accept again after */
 
 struct ctl_client {
 	int			 fd;
@@ -60,6 +61,8 @@ struct ctl_client {
 static struct {
 	int				 fd;
 	struct ev			 ev;
+	struct ev_timer			 t_pause;	/* accept() ran out */
+	bool				 paused;
 	struct ctl_client		*clients;
 	int				 nclients;
 	const struct control_hooks	*hooks;
@@ -67,6 +70,7 @@ static struct {
 
 static void	client_close(struct ctl_client *);
 static void	client_process(struct ctl_client *);
+static void	control_resume(void *);
 
 static void
 client_idle(void *arg)
@@ -503,6 +507,9 @@ client_close(struct ctl_client *c)
 			break;
 		}
 	ctl.nclients--;
+	/* A descriptor is free again: the connections waiting may come. */
+	if (ctl.paused)
+		control_resume(NULL);
 	if (ev_free_later(c, client_free) == -1)
 		client_free(c);	/* XXX nothing can name it after this batch */
 }
@@ -626,6 +633,29 @@ control_refuse(int fd, const char *code, const char *message)
 }
 
 static void
+control_resume(void *arg)
+{
+	ev_timer_stop(&ctl.t_pause);
+	ctl.paused = false;
+	ev_mod(&ctl.ev, EPOLLIN);
+}
+
+/*
+ * Out of descriptors (or memory), the connections stay in the backlog and
+ * the socket stays readable: it is left alone for a while, or until a
+ * client leaves, rather than tried again in every round.
+ */
+static void
+control_pause(void)
+{
+	if (ev_mod(&ctl.ev, 0) == -1)
+		return;
+	ctl.paused = true;
+	ev_timer_set(&ctl.t_pause, now_ms() + CTL_PAUSE_MS, control_resume,
+	    NULL);
+}
+
+static void
 control_on_accept(struct ev *e, uint32_t events)
 {
 	struct ctl_client *c;
@@ -674,7 +704,11 @@ control_on_accept(struct ev *e, uint32_t events)
 		ctl.nclients++;
 		client_touch(c);
 	}
-	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		log_warn("control: accept (again in %d ms)", CTL_PAUSE_MS);
+		control_pause();
+	} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 		log_warn("control: accept");
 }
 
@@ -726,6 +760,7 @@ control_close(void)
 {
 	while (ctl.clients != NULL)
 		client_close(ctl.clients);
+	ev_timer_stop(&ctl.t_pause);
 	if (ctl.fd != -1) {
 		ev_del(&ctl.ev);
 		close(ctl.fd);

@@ -892,3 +892,40 @@ time.sleep(60)' "$dir/held"
 		"$dir/fpmctl" -s "$FPMD_CTL" ping
 	assert_eq 0 "$status" "exit status as nobody with primary group $g ($stderr)"
 }
+
+# master_cpu: user + system CPU ticks the fpmd master has used so far.
+master_cpu() {
+	local a
+	read -r -a a <<<"$(sed 's/.*) //' "/proc/$FPMD_PID/stat")"
+	echo $((a[11] + a[12]))
+}
+
+@test "out of file descriptors: the control socket does not spin, and accepts again once fds are free" {
+	local dir=$BATS_TEST_TMPDIR nfd cpu0 cpu1 lines
+	fpmd_conf
+	fpmd_start
+	nfd=$(find "/proc/$FPMD_PID/fd" -mindepth 1 | wc -l)
+	# Room for two more descriptors: then accept() fails with EMFILE
+	# while connections wait in the backlog, readable for ever.
+	prlimit --pid "$FPMD_PID" --nofile=$((nfd + 2)):
+	py_bg held '
+cs = []
+for i in range(8):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(SOCK)
+    cs.append(s)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$dir/held"
+	wait_until 10 test -e "$dir/held" || fail "the clients did not connect"
+	wait_log "control: accept" 10
+	cpu0=$(master_cpu)
+	sleep 2		# a measure of the CPU used, not a wait for an event
+	cpu1=$(master_cpu)
+	(((cpu1 - cpu0) < 50)) || fail "the master used $((cpu1 - cpu0)) CPU ticks in 2 s"
+	lines=$(grep -c 'control: accept' "$FPMD_LOG")
+	((lines < 10)) || fail "$lines lines of 'control: accept' in the log"
+	kill "${BG[held]}"
+	wait "${BG[held]}" 2>/dev/null || true
+	unset "BG[held]"
+	wait_until 10 ctl ping >/dev/null 2>&1 || fail "ping refused after the clients left"
+}
