@@ -82,6 +82,55 @@ status_sample(void)
 	}
 }
 
+/*
+ * What a worker wrote in its slot is whatever its client sent, cut at the
+ * slot's size, perhaps inside a character; jansson takes only valid UTF-8
+ * and would drop the whole entry.  Each byte that does not start a valid
+ * sequence becomes '?'.
+ */
+static void
+status_utf8(char *s)
+{
+	unsigned char *u = (unsigned char *)s, lo, hi;
+	size_t n, k;
+
+	while (*u != '\0') {
+		if (*u < 0x80) {
+			u++;
+			continue;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+		if (*u >= 0xc2 && *u <= 0xdf)
+			n = 1;
+		else if (*u >= 0xe0 && *u <= 0xef) {
+			n = 2;
+			if (*u == 0xe0)
+				lo = 0xa0;		/* overlong */
+			else if (*u == 0xed)
+				hi = 0x9f;		/* surrogates */
+		} else if (*u >= 0xf0 && *u <= 0xf4) {
+			n = 3;
+			if (*u == 0xf0)
+				lo = 0x90;		/* overlong */
+			else if (*u == 0xf4)
+				hi = 0x8f;		/* past U+10FFFF */
+		} else
+			n = 0;
+		for (k = 1; n > 0 && k <= n; k++) {
+			if (u[k] < lo || u[k] > hi)
+				break;
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		if (n == 0 || k <= n) {
+			*u++ = '?';
+			continue;
+		}
+		u += n + 1;
+	}
+}
+
 static json_t *
 status_processes(const struct pool *p)
 {
@@ -104,6 +153,11 @@ status_processes(const struct pool *p)
 		s.query[sizeof(s.query) - 1] = '\0';
 		s.script[sizeof(s.script) - 1] = '\0';
 		s.user[sizeof(s.user) - 1] = '\0';
+		status_utf8(s.method);
+		status_utf8(s.uri);
+		status_utf8(s.query);
+		status_utf8(s.script);
+		status_utf8(s.user);
 		/* the path as requested, then the query, as php-fpm shows */
 		s.uri[strcspn(s.uri, "?")] = '\0';
 		snprintf(uri, sizeof(uri), "%s%s%s", s.uri, s.query[0] ? "?" :

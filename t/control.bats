@@ -929,3 +929,36 @@ time.sleep(60)' "$dir/held"
 	unset "BG[held]"
 	wait_until 10 ctl ping >/dev/null 2>&1 || fail "ping refused after the clients left"
 }
+
+@test "status --full lists a worker whose request URI, query or script is not UTF-8" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf
+	fpmd_start
+	# Raw bytes as a client may send them (nginx passes REQUEST_URI as it
+	# came), and a multi-byte character cut by the slot's 128 bytes.
+	"$PYTHON" - "$FPMD_SOCK" "$WWW_ROOT/ctl/sleep.php" "$dir/mark" <<'PY' 3>&- &
+import socket, struct, sys, time
+sock, script, mark = sys.argv[1], sys.argv[2], sys.argv[3]
+def rec(t, rid, body):
+    return struct.pack('>BBHHBB', 1, t, rid, len(body), 0, 0) + body
+def pair(k, v):
+    return struct.pack('>BI', len(k), len(v) | 0x80000000) + k + v
+uri = b'/ctl/sleep.php/' + b'\xc3\xa9' * 60 + b'/\xff?s=3'
+params = b''.join(pair(k, v) for k, v in [
+    (b'SCRIPT_FILENAME', script.encode()), (b'REQUEST_METHOD', b'GET'),
+    (b'SCRIPT_NAME', b'/ctl/sleep.php'), (b'REQUEST_URI', uri),
+    (b'QUERY_STRING', b's=3&n=1&mark=' + mark.encode() + b'&x=\xfe')])
+s = socket.socket(socket.AF_UNIX)
+s.connect(sock)
+s.sendall(rec(1, 1, struct.pack('>HB5x', 1, 0)) + rec(4, 1, params) +
+          rec(4, 1, b'') + rec(5, 1, b''))
+while s.recv(65536):
+    pass
+PY
+	BG[raw]=$!
+	wait_until 15 test -s "$dir/mark" || fail "the script did not start"
+	run --separate-stderr ctl --json status --full
+	assert_eq 0 "$status" "$stderr"
+	assert_eq 2 "$(json 'len(d["pools"][0]["processes"])' <<<"$output")" "workers listed: $output"
+	assert_eq 1 "$(json 'len([p for p in d["pools"][0]["processes"] if p["state"] == "Running" and p["request_uri"].startswith("/ctl/sleep.php/\u00e9")])' <<<"$output")" "the running one: $output"
+}
