@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -56,24 +57,80 @@ usage(FILE *f)
 	    "file, USR2 reload.\n");
 }
 
+/* The error_log file open now; NULL: standard error. */
+static char	*log_path;
+
 static int
 log_open(const struct fpmd_conf *conf)
 {
-	int fd;
+	char *path = NULL;
+	int fd = 2;
 
 	log_set_level(conf->log_level);
-	if (conf->error_log == NULL || strcmp(conf->error_log, "stderr") == 0)
-		return 0;
-	fd = open(conf->error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640);
-	if (fd == -1) {
-		log_error("cannot open error_log '%s'", conf->error_log);
-		return -1;
+	if (conf->error_log != NULL && strcmp(conf->error_log, "stderr") != 0) {
+		if ((path = strdup(conf->error_log)) == NULL) {
+			log_error("%s: strdup", __func__);
+			return -1;
+		}
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd == -1) {
+			log_error("cannot open error_log '%s'", path);
+			free(path);
+			return -1;
+		}
 	}
 	if (log_get_fd() != 2)
 		close(log_get_fd());
 	log_set_fd(fd);
+	free(log_path);
+	log_path = path;
 	return 0;
+}
+
+/* rlimit_files and rlimit_core: fpmd's own, and so its children's. */
+static int
+fpmd_limits(const struct fpmd_conf *conf)
+{
+	struct rlimit rl;
+	int rc = 0;
+
+	if (conf->rlimit_files != -1) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)conf->rlimit_files;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_error("setrlimit(RLIMIT_NOFILE, %d) for rlimit_files",
+			    conf->rlimit_files);
+			rc = -1;
+		}
+	}
+	if (conf->rlimit_core != -1) {
+		rl.rlim_cur = rl.rlim_max = conf->rlimit_core == -2 ?
+		    RLIM_INFINITY : (rlim_t)conf->rlimit_core;
+		if (setrlimit(RLIMIT_CORE, &rl) == -1) {
+			log_error("setrlimit(RLIMIT_CORE) for rlimit_core");
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/*
+ * A reload committed: what the master itself takes from the file.  A
+ * failure is logged and the old value stays, as for a reopen.
+ */
+static void
+fpmd_reloaded(const struct fpmd_conf *conf)
+{
+	const char *path = conf->error_log;
+
+	if (path != NULL && strcmp(path, "stderr") == 0)
+		path = NULL;
+	log_set_level(conf->log_level);
+	if (path == NULL ? log_path != NULL : log_path == NULL ||
+	    strcmp(path, log_path) != 0) {
+		if (log_open(conf) == 0)
+			log_notice("error log now %s", path ? path : "stderr");
+	}
+	fpmd_limits(conf);
 }
 
 static int
@@ -253,7 +310,7 @@ main(int argc, char *argv[])
 		snprintf(abspath, sizeof(abspath), "%s", conf_path);
 	fpmd->conf_path = strdup(abspath);
 	fpmd->conf_flags = flags;
-	if (log_open(fpmd->conf) == -1)
+	if (log_open(fpmd->conf) == -1 || fpmd_limits(fpmd->conf) == -1)
 		return FPMD_EXIT_CONFIG;
 
 	proc_title_init(argc, argv);
@@ -291,6 +348,7 @@ main(int argc, char *argv[])
 
 	log_notice("fpmd %s (PHP %s) starting, pid %d, config %s",
 	    FPMD_VERSION, sapi_php_version(), (int)getpid(), fpmd->conf_path);
+	reload_on_commit(fpmd_reloaded);
 	if (control_open(&hooks) == -1 || pm_start(fpmd->conf) == -1) {
 		log_errorx("fpmd could not start");
 		fpmd->exit_code = FPMD_EXIT_CONFIG;
@@ -313,5 +371,6 @@ main(int argc, char *argv[])
 	close(sigfd);
 	if (fpmd->exit_code == 0)
 		log_notice("exiting, bye-bye!");
+	free(log_path);
 	return fpmd->exit_code;
 }

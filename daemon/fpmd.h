@@ -422,6 +422,7 @@ int		 reload_start(void (*done)(void *, const struct reload_result *),
 		    void *arg, struct reload_result *now);
 void		 reload_cancel(const char *code, const char *message);
 void		 reload_forget(void *arg);
+void		 reload_on_commit(void (*fn)(const struct fpmd_conf *));
 bool		 reload_busy(void);
 
 /* control.c: the JSON control socket. */

@@ -24,6 +24,7 @@ static struct {
 	struct ev_timer	 t_deadline;
 	void		(*done)(void *, const struct reload_result *);
 	void		*arg;
+	void		(*committed)(const struct fpmd_conf *);
 } rl;
 
 static void	reload_watch(const char *, const char *);
@@ -115,6 +116,8 @@ reload_commit(void)
 	pm_on_change(NULL);
 	/* The reload's reference becomes the serving one. */
 	pm_commit(rl.conf);
+	if (rl.committed != NULL)
+		rl.committed(fpmd->conf);
 	log_notice("reloaded: generation %d serves (%lld ms)",
 	    fpmd->generation, (long long)(now_ms() - rl.started));
 	memset(&res, 0, sizeof(res));
@@ -148,6 +151,13 @@ reload_deadline(void *arg)
 	    "reload_timeout (%ds): %s", fpmd->generation,
 	    rl.conf->reload_timeout, why);
 	reload_fail("reload_timeout", msg);
+}
+
+/* What the master applies itself (log, limits), after every commit. */
+void
+reload_on_commit(void (*fn)(const struct fpmd_conf *))
+{
+	rl.committed = fn;
 }
 
 /* The one waiting for the outcome is gone: tell nobody. */

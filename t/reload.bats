@@ -696,3 +696,26 @@ proto_procs_gen() {
 	assert_eq 0 "$status" "the next reload: $stderr"
 	assert_contains "$output" "generation 2"
 }
+
+@test "a reload applies log_level and error_log, which fpmctl config then reports" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf
+	fpmd_start
+	sed -i 's/^log_level = notice/log_level = debug/' "$FPMD_CONF"
+	sed -i "1i error_log = \"$dir/new.log\"" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	assert_eq debug "$(ctl --json config | json 'd["config"]["log_level"]')"
+	assert_eq "$dir/new.log" "$(ctl --json config | json 'd["config"]["error_log"]')"
+	ctl status >/dev/null
+	wait_until 5 grep -qsF "DEBUG: control: status from uid" "$dir/new.log" ||
+		fail "no debug line in the new error_log: $(cat "$dir/new.log" 2>&1)"
+	# and back: notice to stderr again
+	sed -i '/^error_log/d; s/^log_level = debug/log_level = notice/' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	ctl status >/dev/null
+	ctl reopen-logs >/dev/null
+	wait_log "NOTICE: control: reopen-logs from uid" 5
+	run ! grep -qF "DEBUG: control: status from uid" "$FPMD_LOG"
+}
