@@ -735,7 +735,7 @@ pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 			used += pm_reserved(o);
 	}
 	/* a reload under way makes a second generation of this size */
-	if (n < 1 || n * (p->next_gen != NULL ? 2 : 1) + used >
+	if (n < 1 || (long)n * (p->next_gen != NULL ? 2 : 1) + used >
 	    (long)fpmd->sb->nslots) {
 		snprintf(err, errlen, "max_children must be between 1 and %ld "
 		    "(the scoreboard's free slots; see process.max)",
