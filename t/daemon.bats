@@ -780,10 +780,11 @@ fast_stop() {
 @test "global rlimit_files and rlimit_core are fpmd's limits, inherited by pools that set none" {
 	local w
 	fpmd_conf
-	sed -i '1i rlimit_files = 4321\nrlimit_core = unlimited' "$FPMD_CONF"
+	# values below any hard limit, so that the test also runs as a user
+	sed -i '1i rlimit_files = 4321\nrlimit_core = 0' "$FPMD_CONF"
 	fpmd_start
 	assert_match "$(grep '^Max open files' "/proc/$FPMD_PID/limits")" ' 4321 +4321 +files'
-	assert_match "$(grep '^Max core file size' "/proc/$FPMD_PID/limits")" ' unlimited +unlimited +bytes'
+	assert_match "$(grep '^Max core file size' "/proc/$FPMD_PID/limits")" ' 0 +0 +bytes'
 	w=$(worker_pids | head -1)
 	[[ -n $w ]] || fail "no worker"
 	assert_match "$(grep '^Max open files' "/proc/$w/limits")" ' 4321 +4321 +files'
