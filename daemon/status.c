@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +132,41 @@ status_utf8(char *s)
 	}
 }
 
+/*
+ * A string from the configuration (a path, an env value) is bytes, which
+ * jansson takes only as UTF-8: a copy with '?' for the rest.  NULL: null.
+ */
+static json_t *
+str_or_null(const char *s)
+{
+	json_t *j;
+	char *c;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL || (c = strdup(s)) == NULL)
+		return j;
+	status_utf8(c);
+	j = json_string(c);
+	free(c);
+	return j;
+}
+
+/* json_object_set_new() under a key that may not be UTF-8. */
+static void
+status_set(json_t *o, const char *key, json_t *v)
+{
+	char *c;
+
+	if ((c = strdup(key)) == NULL) {
+		json_decref(v);
+		return;
+	}
+	status_utf8(c);
+	json_object_set_new(o, c, v);
+	free(c);
+}
+
 static json_t *
 status_processes(const struct pool *p)
 {
@@ -207,12 +243,12 @@ status_json(bool full)
 			continue;
 		status_pool(p, &st);
 		sp = &fpmd->sb->pools[p->index];
-		o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:i, s:i, "
+		o = json_pack("{s:s, s:s, s:i, s:o, s:I, s:I, s:I, s:i, s:i, "
 		    "s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:I}",
 		    "pool", p->name,
 		    "process_manager", conf_pm_name(g->pc->pm),
 		    "generation", g->num,
-		    "listen", g->ls->addr.text,
+		    "listen", str_or_null(g->ls->addr.text),
 		    "start_time", (json_int_t)sp->start,
 		    "start_since", (json_int_t)(now - sp->start),
 		    "accepted_conn", (json_int_t)st.accepted,
@@ -239,12 +275,6 @@ status_json(bool full)
 }
 
 static json_t *
-str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *
 status_pool_conf(const struct pool_conf *pc)
 {
 	static const char *const kinds[] = { "php_value", "php_flag",
@@ -259,22 +289,22 @@ status_pool_conf(const struct pool_conf *pc)
 		php[kind] = json_object();
 	for (i = 0; i < pc->nphp; i++) {
 		kind = (pc->php[i].admin ? 2 : 0) + (pc->php[i].flag ? 1 : 0);
-		json_object_set_new(php[kind], pc->php[i].name,
-		    json_string(pc->php[i].value));
+		status_set(php[kind], pc->php[i].name,
+		    str_or_null(pc->php[i].value));
 	}
 	env = json_object();
 	for (i = 0; i < pc->nenv; i++)
-		json_object_set_new(env, pc->env[i].key,
-		    json_string(pc->env[i].value));
+		status_set(env, pc->env[i].key, str_or_null(pc->env[i].value));
 	ext = json_array();
 	for (i = 0; i < pc->nlimit_extensions; i++)
-		json_array_append_new(ext, json_string(pc->limit_extensions[i]));
-	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:o, s:o, s:s, "
+		json_array_append_new(ext,
+		    str_or_null(pc->limit_extensions[i]));
+	o = json_pack("{s:s, s:o, s:i, s:o, s:i, s:o, s:o, s:o, s:s, "
 	    "s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:b, "
 	    "s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:b, s:b, s:i, s:i, "
 	    "s:i}",
-	    "name", pc->name, "file", pc->file, "line", pc->line,
-	    "listen", pc->addr.text,
+	    "name", pc->name, "file", str_or_null(pc->file), "line", pc->line,
+	    "listen", str_or_null(pc->addr.text),
 	    "listen.backlog", pc->listen_backlog,
 	    "listen.owner", str_or_null(pc->listen_owner),
 	    "listen.group", str_or_null(pc->listen_group),
@@ -328,8 +358,8 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
 	snprintf(level, sizeof(level), "%s", log_level_name(conf->log_level));
 	for (k = 0; level[k]; k++)
 		level[k] = (char)tolower((unsigned char)level[k]);
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, s:o}",
-	    "file", conf->file,
+	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, s:o}",
+	    "file", str_or_null(conf->file),
 	    "log_level", level,
 	    "error_log", str_or_null(conf->error_log),
 	    "php_ini", str_or_null(conf->php_ini),

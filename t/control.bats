@@ -962,3 +962,18 @@ PY
 	assert_eq 2 "$(json 'len(d["pools"][0]["processes"])' <<<"$output")" "workers listed: $output"
 	assert_eq 1 "$(json 'len([p for p in d["pools"][0]["processes"] if p["state"] == "Running" and p["request_uri"].startswith("/ctl/sleep.php/\u00e9")])' <<<"$output")" "the running one: $output"
 }
+
+@test "status and config list a pool whose listen path and env value are not UTF-8" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf 'env {' "    FOO = \"caf$(printf '\xe9')\"" '}'
+	# a unix path is bytes: Latin-1 here
+	sed -i "s|listen = \"$FPMD_SOCK\"|listen = \"$dir/caf$(printf '\xe9').sock\"|" "$FPMD_CONF"
+	fpmd_start
+	run --separate-stderr ctl --json status
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "www" "$(json 'd["pools"][0]["pool"]' <<<"$output")" "the pool in status: $output"
+	assert_eq "$dir/caf?.sock" "$(json 'd["pools"][0]["listen"]' <<<"$output")"
+	run --separate-stderr ctl --json config
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "caf?" "$(json 'd["config"]["pools"][0]["env"]["FOO"]' <<<"$output")" "config: $output"
+}
