@@ -72,7 +72,8 @@ log_open(const struct fpmd_conf *conf)
 			log_error("%s: strdup", __func__);
 			return -1;
 		}
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0640);
 		if (fd == -1) {
 			log_error("cannot open error_log '%s'", path);
 			free(path);
@@ -97,8 +98,8 @@ fpmd_limits(const struct fpmd_conf *conf)
 	if (conf->rlimit_files != -1) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)conf->rlimit_files;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			log_error("setrlimit(RLIMIT_NOFILE, %d) for rlimit_files",
-			    conf->rlimit_files);
+			log_error("setrlimit(RLIMIT_NOFILE, %d) for "
+			    "rlimit_files", conf->rlimit_files);
 			rc = -1;
 		}
 	}
