@@ -909,23 +909,28 @@ ondemand_watch(struct pool *p)
 	    p);
 }
 
-/* Once a second: the idle worker that waited longest, past the timeout. */
+/*
+ * Once a second: the idle worker that waited longest goes, if that is
+ * past the timeout, as php-fpm does.  That one and no other: the first
+ * idle slot may be a worker between two requests of a keep-alive
+ * connection, which a stop would cut.
+ */
 static void
 ondemand_reap(struct gen *g)
 {
 	struct scoreboard *sb = fpmd->sb;
 	struct timespec now;
 	struct sb_slot s;
-	int64_t idle_since, limit;
+	int64_t idle_since, limit, oldest = 0;
 	uint32_t i;
-	bool any = false;
+	int victim = -1;
 
 	if (!g->ready || g->draining || g->nquitting > 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	limit = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
 	    (int64_t)g->pc->process_idle_timeout * 1000;
-	for (i = 0; i < sb->nslots && !any; i++) {
+	for (i = 0; i < sb->nslots; i++) {
 		if (sb->ms[i].gen != g || sb->ms[i].quitting ||
 		    sb->ms[i].pid <= 0)
 			continue;
@@ -936,12 +941,16 @@ ondemand_reap(struct gen *g)
 		    (int64_t)s.req_start.tv_sec * 1000 +
 		    s.req_start.tv_nsec / 1000000 +
 		    (int64_t)(s.req_duration_us / 1000);
-		any = idle_since <= limit;
+		if (idle_since <= limit &&
+		    (victim == -1 || idle_since < oldest)) {
+			victim = (int)i;
+			oldest = idle_since;
+		}
 	}
-	if (!any)
+	if (victim == -1)
 		return;
 	g->target = g->nworkers - g->nquitting - 1;
-	gen_fill(g);
+	gen_kill_worker(g, victim, SIGQUIT);
 }
 
 /*
