@@ -252,6 +252,7 @@ struct scoreboard {
 	struct sb_pool		*pools;		/* shared */
 	struct sb_slot		*slots;		/* shared */
 	struct mslot		*ms;		/* master only */
+	bool			*pool_used;	/* master only */
 	int32_t			 free_head;
 	uint32_t		 nfree;
 };

@@ -36,8 +36,11 @@ sb_create(uint32_t npools, uint32_t nslots)
 		return NULL;
 	}
 	if ((sb = calloc(1, sizeof(*sb))) == NULL ||
-	    (sb->ms = calloc(nslots, sizeof(*sb->ms))) == NULL) {
+	    (sb->ms = calloc(nslots, sizeof(*sb->ms))) == NULL ||
+	    (sb->pool_used = calloc(npools, sizeof(*sb->pool_used))) == NULL) {
 		log_error("%s: calloc", __func__);
+		if (sb != NULL)
+			free(sb->ms);
 		free(sb);
 		munmap(p, size);
 		return NULL;
@@ -62,11 +65,13 @@ sb_pool_alloc(struct scoreboard *sb, const char *name)
 	struct sb_pool *sp;
 	uint32_t i;
 
+	/* Which entries are taken is the master's to know, not the pages'. */
 	for (i = 0; i < sb->npools; i++)
-		if (!sb->pools[i].used)
+		if (!sb->pool_used[i])
 			break;
 	if (i == sb->npools)
 		return -1;
+	sb->pool_used[i] = true;
 	sp = &sb->pools[i];
 	memset(sp, 0, sizeof(*sp));
 	sp->used = 1;
@@ -78,8 +83,10 @@ sb_pool_alloc(struct scoreboard *sb, const char *name)
 void
 sb_pool_free(struct scoreboard *sb, int index)
 {
-	if (index >= 0 && (uint32_t)index < sb->npools)
+	if (index >= 0 && (uint32_t)index < sb->npools) {
+		sb->pool_used[index] = false;
 		sb->pools[index].used = 0;
+	}
 }
 
 /* A free slot for a worker of g, marked Starting; -1 when none is left. */

@@ -977,3 +977,78 @@ PY
 	assert_eq 0 "$status" "$stderr"
 	assert_eq "caf?" "$(json 'd["config"]["pools"][0]["env"]["FOO"]' <<<"$output")" "config: $output"
 }
+
+# unix_get SOCKET SCRIPT_FILENAME: one FastCGI GET over a unix socket; exits
+# non-zero unless END_REQUEST came.
+unix_get() {
+	"$PYTHON" - "$@" <<'PY'
+import socket, struct, sys
+def rec(t, body):
+    return struct.pack('>BBHHBB', 1, t, 1, len(body), 0, 0) + body
+def pair(k, v):
+    return bytes([len(k), len(v)]) + k + v
+params = b''.join(pair(k.encode(), v.encode()) for k, v in [
+    ('SCRIPT_FILENAME', sys.argv[2]), ('REQUEST_METHOD', 'GET'),
+    ('SCRIPT_NAME', '/x.php'), ('REQUEST_URI', '/x.php')])
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(rec(1, struct.pack('>HB5x', 1, 0)) + rec(4, params) + rec(4, b'') +
+          rec(5, b''))
+out = b''
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+sys.exit(0 if b'\x01\x03\x00\x01' in out else 1)
+PY
+}
+
+# accepted POOL: accepted_conn of POOL in status.
+accepted() {
+	ctl --json status | json "[q['accepted_conn'] for q in d['pools'] if q['pool'] == '$1'][0]"
+}
+
+@test "a pool's scoreboard entry scribbled over by a worker is not given to another pool" {
+	((EUID == 0)) || skip "needs root to write into the scoreboard"
+	local i
+	fpmd_conf
+	fpmd_start
+	for i in 1 2 3; do
+		unix_get "$FPMD_SOCK" "$WWW_ROOT/ctl/ok.php" || fail "request $i"
+	done
+	assert_eq 3 "$(accepted www)"
+	# Any worker can write the shared pages: clear the 'used' word of
+	# pool 0's entry (name[32], start, used: offset 40 of 80 bytes).
+	"$PYTHON" - "$FPMD_PID" <<'PY'
+import struct, sys
+pid = sys.argv[1]
+for line in open('/proc/%s/maps' % pid):
+    f = line.split()
+    if f[1].startswith('rw-s') and 'zero' in line:
+        start = int(f[0].split('-')[0], 16)
+        break
+else:
+    sys.exit('no scoreboard mapping')
+with open('/proc/%s/mem' % pid, 'r+b', buffering=0) as m:
+    m.seek(start)
+    entry = m.read(80)
+    assert entry.startswith(b'www\0'), entry
+    assert struct.unpack('<i', entry[40:44])[0] == 1, entry
+    m.seek(start + 40)
+    m.write(struct.pack('<i', 0))
+PY
+	cat >>"$FPMD_CONF" <<-EOF
+	pool two {
+	    listen = "$BATS_TEST_TMPDIR/two.sock"
+	    pm = static
+	    pm.max_children = 1
+	}
+	EOF
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	unix_get "$BATS_TEST_TMPDIR/two.sock" "$WWW_ROOT/ctl/ok.php" || fail "request to two"
+	assert_eq 1 "$(accepted two)"
+	assert_eq 3 "$(accepted www)" "www's count, after a request to two"
+}
