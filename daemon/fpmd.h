@@ -267,6 +267,8 @@ void		 sb_slot_begin(struct sb_slot *s);
 void		 sb_slot_commit(struct sb_slot *s);
 void		 sb_slot_read(const struct sb_slot *s, struct sb_slot *copy);
 void		 sb_slot_clear(struct sb_slot *s);
+uint64_t	 sb_elapsed_us(const struct timespec *then,
+		    const struct timespec *now);
 
 /* listen.c: listening sockets, shared by the generations that use them. */
 

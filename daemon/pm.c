@@ -919,17 +919,16 @@ static void
 ondemand_reap(struct gen *g)
 {
 	struct scoreboard *sb = fpmd->sb;
-	struct timespec now;
+	struct timespec now, started;
 	struct sb_slot s;
-	int64_t idle_since, limit, oldest = 0;
+	uint64_t idle, limit, longest = 0;
 	uint32_t i;
 	int victim = -1;
 
 	if (!g->ready || g->draining || g->nquitting > 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	limit = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
-	    (int64_t)g->pc->process_idle_timeout * 1000;
+	limit = (uint64_t)g->pc->process_idle_timeout * 1000000;
 	for (i = 0; i < sb->nslots; i++) {
 		if (sb->ms[i].gen != g || sb->ms[i].quitting ||
 		    sb->ms[i].pid <= 0)
@@ -937,14 +936,20 @@ ondemand_reap(struct gen *g)
 		sb_slot_read(&sb->slots[i], &s);
 		if (s.state != SLOT_IDLE)
 			continue;
-		idle_since = s.requests == 0 ? (int64_t)s.start * 1000 :
-		    (int64_t)s.req_start.tv_sec * 1000 +
-		    s.req_start.tv_nsec / 1000000 +
-		    (int64_t)(s.req_duration_us / 1000);
-		if (idle_since <= limit &&
-		    (victim == -1 || idle_since < oldest)) {
+		/* idle since its start, or since its last request ended */
+		if (s.requests == 0) {
+			started.tv_sec = s.start;
+			started.tv_nsec = 0;
+			idle = sb_elapsed_us(&started, &now);
+		} else {
+			idle = sb_elapsed_us(&s.req_start, &now);
+			idle = idle > s.req_duration_us ?
+			    idle - s.req_duration_us : 0;
+		}
+		if (idle >= limit && idle > 0 &&
+		    (victim == -1 || idle > longest)) {
 			victim = (int)i;
-			oldest = idle_since;
+			longest = idle;
 		}
 	}
 	if (victim == -1)
@@ -977,8 +982,7 @@ pm_terminate_slow(struct gen *g)
 		sb_slot_read(&sb->slots[i], &s);
 		if (s.state <= SLOT_IDLE || s.state >= SLOT_FINISHING)
 			continue;
-		ran = (int64_t)(now.tv_sec - s.req_start.tv_sec) * 1000 +
-		    (now.tv_nsec - s.req_start.tv_nsec) / 1000000;
+		ran = (int64_t)(sb_elapsed_us(&s.req_start, &now) / 1000);
 		if (ran < (int64_t)g->pc->request_terminate_timeout * 1000)
 			continue;
 		s.method[sizeof(s.method) - 1] = '\0';

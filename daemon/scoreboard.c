@@ -178,3 +178,22 @@ sb_slot_clear(struct sb_slot *s)
 	memset((void *)s, 0, sizeof(*s));
 	s->seq = seq + 2 - (seq & 1);
 }
+
+/*
+ * Microseconds from then to now (CLOCK_REALTIME, as workers write them);
+ * 0 when then is no time before now: the clock stepped back, or a worker
+ * scribbled over its slot, whose figures must not make the master compute
+ * past the range of its integers.
+ */
+uint64_t
+sb_elapsed_us(const struct timespec *then, const struct timespec *now)
+{
+	int64_t us;
+
+	if (then->tv_sec < 0 || then->tv_sec > now->tv_sec ||
+	    then->tv_nsec < 0 || then->tv_nsec >= 1000000000L)
+		return 0;
+	us = (int64_t)(now->tv_sec - then->tv_sec) * 1000000 +
+	    (now->tv_nsec - then->tv_nsec) / 1000;
+	return us > 0 ? (uint64_t)us : 0;
+}

@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,20 +199,20 @@ status_processes(const struct pool *p)
 		s.uri[strcspn(s.uri, "?")] = '\0';
 		snprintf(uri, sizeof(uri), "%s%s%s", s.uri, s.query[0] ? "?" :
 		    "", s.query);
-		if (s.state > SLOT_IDLE) {
-			/* in a request: its duration so far */
-			dur = (uint64_t)((ts.tv_sec - s.req_start.tv_sec) *
-			    1000000 + (ts.tv_nsec - s.req_start.tv_nsec) /
-			    1000);
-		} else
-			dur = s.req_duration_us;
+		/* in a request: its duration so far */
+		dur = s.state > SLOT_IDLE ? sb_elapsed_us(&s.req_start, &ts) :
+		    s.req_duration_us;
+		/* jansson takes no NaN or infinity */
+		if (!isfinite(s.last_cpu))
+			s.last_cpu = 0.0;
 		json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:I, s:I, "
 		    "s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:f, s:I}",
 		    "pid", (int)(sb->ms[i].pid > 0 ? sb->ms[i].pid : 0),
 		    "generation", sb->ms[i].gen->num,
 		    "state", status_state_name(s.state),
 		    "start_time", (json_int_t)s.start,
-		    "start_since", (json_int_t)(s.start ? now - s.start : 0),
+		    "start_since", (json_int_t)(s.start > 0 && s.start <= now ?
+		    now - s.start : 0),
 		    "requests", (json_int_t)s.requests,
 		    "request_duration", (json_int_t)dur,
 		    "request_method", s.method[0] ? s.method : "-",

@@ -1052,3 +1052,48 @@ PY
 	assert_eq 1 "$(accepted two)"
 	assert_eq 3 "$(accepted www)" "www's count, after a request to two"
 }
+
+@test "a worker slot full of garbage: status still answers, the master computes nothing undefined" {
+	((EUID == 0)) || skip "needs root to write into the scoreboard"
+	local w state
+	fpmd_conf 'request_terminate_timeout = 5s'
+	sed -i 's/pm = static/pm = ondemand\n    pm.process_idle_timeout = 1s/' "$FPMD_CONF"
+	fpmd_start
+	unix_get "$FPMD_SOCK" "$WWW_ROOT/ctl/ok.php" || fail "request"
+	w=$(worker_pids | head -1)
+	[[ -n $w ]] || fail "no worker"
+	# Slot 0 (after 256 pool entries of 80 bytes): seq, pool, gen, pid,
+	# state, then the times, figures and strings, all garbage but the
+	# pid; Idle (2) then Running (4).
+	for state in 2 4; do
+		"$PYTHON" - "$FPMD_PID" "$w" "$state" <<'PY'
+import struct, sys
+pid, worker, state = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for line in open('/proc/%s/maps' % pid):
+    f = line.split()
+    if f[1].startswith('rw-s') and 'zero' in line:
+        slot = int(f[0].split('-')[0], 16) + 256 * 80
+        break
+else:
+    sys.exit('no scoreboard mapping')
+with open('/proc/%s/mem' % pid, 'r+b', buffering=0) as m:
+    m.seek(slot)
+    head = m.read(24)
+    assert struct.unpack('<i', head[12:16])[0] == worker, head
+    junk = (struct.pack('<IiiiB7x', 0, 7, 9, worker, state) +
+            struct.pack('<qQqqQQdQ', 0x7fffffffffffffff, 2**64 - 1,
+                        -0x7fffffffffffffff, -0x7fffffffffffffff,
+                        2**64 - 1, 2**64 - 1, float('nan'), 2**64 - 1) +
+            b'\xff' * (16 + 128 + 512 + 256 + 32))
+    m.seek(slot)
+    m.write(junk)
+PY
+		run --separate-stderr ctl --json status --full
+		assert_eq 0 "$status" "$stderr"
+		assert_eq 1 "$(json 'len(d["pools"][0]["processes"])' <<<"$output")" "state $state: $output"
+		# the process manager's tick looks at the slot too
+		sleep 1.5	# a wait for the once-a-second tick, nothing to poll
+		run --separate-stderr ctl ping
+		assert_eq 0 "$status" "$stderr"
+	done
+}
