@@ -952,10 +952,8 @@ ondemand_reap(struct gen *g)
 			longest = idle;
 		}
 	}
-	if (victim == -1)
-		return;
-	g->target = g->nworkers - g->nquitting - 1;
-	gen_kill_worker(g, victim, SIGQUIT);
+	if (victim != -1 && gen_kill_worker(g, victim, SIGQUIT) == 0)
+		g->target = g->nworkers - g->nquitting;
 }
 
 /*
