@@ -1057,7 +1057,7 @@ PY
 	((EUID == 0)) || skip "needs root to write into the scoreboard"
 	local w state
 	fpmd_conf 'request_terminate_timeout = 5s'
-	sed -i 's/pm = static/pm = ondemand\n    pm.process_idle_timeout = 1s/' "$FPMD_CONF"
+	sed -i 's/pm = static/pm = ondemand\n    pm.process_idle_timeout = 30s/' "$FPMD_CONF"
 	fpmd_start
 	unix_get "$FPMD_SOCK" "$WWW_ROOT/ctl/ok.php" || fail "request"
 	w=$(worker_pids | head -1)
