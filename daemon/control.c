@@ -35,6 +35,7 @@
 #define CTL_CLIENTS_MAX	256
 #define CTL_IDLE_MS	30000
 #define CTL_GROUPS_MAX	1024
+#define CTL_PAUSE_MS	1000	/* no descriptor left: accept again after */
 
 struct ctl_client {
 	int			 fd;
@@ -60,12 +61,15 @@ struct ctl_client {
 static struct {
 	int				 fd;
 	struct ev			 ev;
+	struct ev_timer			 t_pause;	/* accept() ran out */
+	bool				 paused;
 	struct ctl_client		*clients;
 	int				 nclients;
 } ctl = { .fd = -1 };
 
 static void	client_close(struct ctl_client *);
 static void	client_process(struct ctl_client *);
+static void	control_resume(void *);
 
 static void
 client_idle(void *arg)
@@ -505,6 +509,9 @@ client_close(struct ctl_client *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	/* reload.c would call back with c once the reload ends */
+	if (c->waiting)
+		reload_forget(c);
 	c->waiting = false;
 	ev_del(&c->ev);
 	ev_timer_stop(&c->t_idle);
@@ -517,6 +524,9 @@ client_close(struct ctl_client *c)
 			break;
 		}
 	ctl.nclients--;
+	/* A descriptor is free again: the connections waiting may come. */
+	if (ctl.paused)
+		control_resume(NULL);
 	if (ev_free_later(c, client_free) == -1)
 		client_free(c);	/* XXX nothing can name it after this batch */
 }
@@ -640,6 +650,29 @@ control_refuse(int fd, const char *code, const char *message)
 }
 
 static void
+control_resume(void *arg)
+{
+	ev_timer_stop(&ctl.t_pause);
+	ctl.paused = false;
+	ev_mod(&ctl.ev, EPOLLIN);
+}
+
+/*
+ * Out of descriptors (or memory), the connections stay in the backlog and
+ * the socket stays readable: it is left alone for a while, or until a
+ * client leaves, rather than tried again in every round.
+ */
+static void
+control_pause(void)
+{
+	if (ev_mod(&ctl.ev, 0) == -1)
+		return;
+	ctl.paused = true;
+	ev_timer_set(&ctl.t_pause, now_ms() + CTL_PAUSE_MS, control_resume,
+	    NULL);
+}
+
+static void
 control_on_accept(struct ev *e, uint32_t events)
 {
 	struct ctl_client *c;
@@ -688,7 +721,11 @@ control_on_accept(struct ev *e, uint32_t events)
 		ctl.nclients++;
 		client_touch(c);
 	}
-	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		log_warn("control: accept (again in %d ms)", CTL_PAUSE_MS);
+		control_pause();
+	} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 		log_warn("control: accept");
 }
 
@@ -771,6 +808,7 @@ control_close(void)
 {
 	while (ctl.clients != NULL)
 		client_close(ctl.clients);
+	ev_timer_stop(&ctl.t_pause);
 	if (ctl.fd != -1) {
 		ev_del(&ctl.ev);
 		close(ctl.fd);

@@ -253,6 +253,7 @@ struct scoreboard {
 	struct sb_pool		*pools;		/* shared */
 	struct sb_slot		*slots;		/* shared */
 	struct mslot		*ms;		/* master only */
+	bool			*pool_used;	/* master only */
 	int32_t			 free_head;
 	uint32_t		 nfree;
 };
@@ -267,6 +268,8 @@ void		 sb_slot_begin(struct sb_slot *s);
 void		 sb_slot_commit(struct sb_slot *s);
 void		 sb_slot_read(const struct sb_slot *s, struct sb_slot *copy);
 void		 sb_slot_clear(struct sb_slot *s);
+uint64_t	 sb_elapsed_us(const struct timespec *then,
+		    const struct timespec *now);
 
 /* listen.c: listening sockets, shared by the generations that use them. */
 
@@ -429,6 +432,7 @@ int		 reload_start(void (*done)(void *, const struct reload_result *),
 void		 reload_cancel(const char *code, const char *message);
 void		 reload_on_commit(void (*apply)(const struct fpmd_conf *old,
 		    const struct fpmd_conf *conf));
+void		 reload_forget(void *arg);
 bool		 reload_busy(void);
 
 /* control.c: the JSON control socket. */

@@ -799,7 +799,7 @@ pm_scale(const char *name, int n, int *previous, char *err, size_t errlen)
 			used += pm_reserved(o);
 	}
 	/* a reload under way makes a second generation of this size */
-	if (n < 1 || n * (p->next_gen != NULL ? 2 : 1) + used >
+	if (n < 1 || (long)n * (p->next_gen != NULL ? 2 : 1) + used >
 	    (long)fpmd->sb->nslots) {
 		snprintf(err, errlen, "max_children must be between 1 and %ld "
 		    "(the scoreboard's free slots; see process.max)",
@@ -973,40 +973,52 @@ ondemand_watch(struct pool *p)
 	    p);
 }
 
-/* Once a second: the idle worker that waited longest, past the timeout. */
+/*
+ * Once a second: the idle worker that waited longest goes, if that is
+ * past the timeout, as php-fpm does.  That one and no other: the first
+ * idle slot may be a worker between two requests of a keep-alive
+ * connection, which a stop would cut.
+ */
 static void
 ondemand_reap(struct gen *g)
 {
 	struct scoreboard *sb = fpmd->sb;
 	struct timespec now;
 	struct sb_slot s;
-	int64_t idle_since, limit, real, mono = now_ms();
+	uint64_t idle, limit, longest = 0;
+	int64_t mono = now_ms();
 	uint32_t i;
-	bool any = false;
+	int victim = -1;
 
 	if (!g->ready || g->draining || g->nquitting > 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	real = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	limit = real - (int64_t)g->pc->process_idle_timeout * 1000;
-	for (i = 0; i < sb->nslots && !any; i++) {
+	limit = (uint64_t)g->pc->process_idle_timeout * 1000000;
+	for (i = 0; i < sb->nslots; i++) {
 		if (sb->ms[i].gen != g || sb->ms[i].quitting ||
 		    sb->ms[i].pid <= 0)
 			continue;
 		sb_slot_read(&sb->slots[i], &s);
 		if (s.state != SLOT_IDLE)
 			continue;
-		/* never used: idle since its fork, to the millisecond */
-		idle_since = s.requests == 0 ? real - (mono - sb->ms[i].started) :
-		    (int64_t)s.req_start.tv_sec * 1000 +
-		    s.req_start.tv_nsec / 1000000 +
-		    (int64_t)(s.req_duration_us / 1000);
-		any = idle_since <= limit;
+		/* idle since its fork (to the millisecond), or since its
+		 * last request ended */
+		if (s.requests == 0) {
+			idle = mono > sb->ms[i].started ?
+			    (uint64_t)(mono - sb->ms[i].started) * 1000 : 0;
+		} else {
+			idle = sb_elapsed_us(&s.req_start, &now);
+			idle = idle > s.req_duration_us ?
+			    idle - s.req_duration_us : 0;
+		}
+		if (idle >= limit && idle > 0 &&
+		    (victim == -1 || idle > longest)) {
+			victim = (int)i;
+			longest = idle;
+		}
 	}
-	if (!any)
-		return;
-	g->target = g->nworkers - g->nquitting - 1;
-	gen_fill(g);
+	if (victim != -1 && gen_kill_worker(g, victim, SIGQUIT) == 0)
+		g->target = g->nworkers - g->nquitting;
 }
 
 /*
@@ -1033,8 +1045,7 @@ pm_terminate_slow(struct gen *g)
 		sb_slot_read(&sb->slots[i], &s);
 		if (s.state <= SLOT_IDLE || s.state >= SLOT_FINISHING)
 			continue;
-		ran = (int64_t)(now.tv_sec - s.req_start.tv_sec) * 1000 +
-		    (now.tv_nsec - s.req_start.tv_nsec) / 1000000;
+		ran = (int64_t)(sb_elapsed_us(&s.req_start, &now) / 1000);
 		if (ran < (int64_t)g->pc->request_terminate_timeout * 1000)
 			continue;
 		s.method[sizeof(s.method) - 1] = '\0';

@@ -197,6 +197,16 @@ reload_deadline(void *arg)
 	reload_fail("reload_timeout", msg);
 }
 
+/* The one waiting for the outcome is gone: tell nobody. */
+void
+reload_forget(void *arg)
+{
+	if (rl.arg == arg) {
+		rl.done = NULL;
+		rl.arg = NULL;
+	}
+}
+
 void
 reload_cancel(const char *code, const char *message)
 {

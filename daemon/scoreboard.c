@@ -36,8 +36,11 @@ sb_create(uint32_t npools, uint32_t nslots)
 		return NULL;
 	}
 	if ((sb = calloc(1, sizeof(*sb))) == NULL ||
-	    (sb->ms = calloc(nslots, sizeof(*sb->ms))) == NULL) {
+	    (sb->ms = calloc(nslots, sizeof(*sb->ms))) == NULL ||
+	    (sb->pool_used = calloc(npools, sizeof(*sb->pool_used))) == NULL) {
 		log_error("%s: calloc", __func__);
+		if (sb != NULL)
+			free(sb->ms);
 		free(sb);
 		munmap(p, size);
 		return NULL;
@@ -62,11 +65,13 @@ sb_pool_alloc(struct scoreboard *sb, const char *name)
 	struct sb_pool *sp;
 	uint32_t i;
 
+	/* Which entries are taken is the master's to know, not the pages'. */
 	for (i = 0; i < sb->npools; i++)
-		if (!sb->pools[i].used)
+		if (!sb->pool_used[i])
 			break;
 	if (i == sb->npools)
 		return -1;
+	sb->pool_used[i] = true;
 	sp = &sb->pools[i];
 	memset(sp, 0, sizeof(*sp));
 	sp->used = 1;
@@ -78,8 +83,10 @@ sb_pool_alloc(struct scoreboard *sb, const char *name)
 void
 sb_pool_free(struct scoreboard *sb, int index)
 {
-	if (index >= 0 && (uint32_t)index < sb->npools)
+	if (index >= 0 && (uint32_t)index < sb->npools) {
+		sb->pool_used[index] = false;
 		sb->pools[index].used = 0;
+	}
 }
 
 /* A free slot for a worker of g, marked Starting; -1 when none is left. */
@@ -170,4 +177,23 @@ sb_slot_clear(struct sb_slot *s)
 
 	memset((void *)s, 0, sizeof(*s));
 	s->seq = seq + 2 - (seq & 1);
+}
+
+/*
+ * Microseconds from then to now (CLOCK_REALTIME, as workers write them);
+ * 0 when then is no time before now: the clock stepped back, or a worker
+ * scribbled over its slot, whose figures must not make the master compute
+ * past the range of its integers.
+ */
+uint64_t
+sb_elapsed_us(const struct timespec *then, const struct timespec *now)
+{
+	int64_t us;
+
+	if (then->tv_sec < 0 || then->tv_sec > now->tv_sec ||
+	    then->tv_nsec < 0 || then->tv_nsec >= 1000000000L)
+		return 0;
+	us = (int64_t)(now->tv_sec - then->tv_sec) * 1000000 +
+	    (now->tv_nsec - then->tv_nsec) / 1000;
+	return us > 0 ? (uint64_t)us : 0;
 }

@@ -9,7 +9,9 @@
  */
 #include <ctype.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +84,90 @@ status_sample(void)
 	}
 }
 
+/*
+ * What a worker wrote in its slot is whatever its client sent, cut at the
+ * slot's size, perhaps inside a character; jansson takes only valid UTF-8
+ * and would drop the whole entry.  Each byte that does not start a valid
+ * sequence becomes '?'.
+ */
+static void
+status_utf8(char *s)
+{
+	unsigned char *u = (unsigned char *)s, lo, hi;
+	size_t n, k;
+
+	while (*u != '\0') {
+		if (*u < 0x80) {
+			u++;
+			continue;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+		if (*u >= 0xc2 && *u <= 0xdf)
+			n = 1;
+		else if (*u >= 0xe0 && *u <= 0xef) {
+			n = 2;
+			if (*u == 0xe0)
+				lo = 0xa0;		/* overlong */
+			else if (*u == 0xed)
+				hi = 0x9f;		/* surrogates */
+		} else if (*u >= 0xf0 && *u <= 0xf4) {
+			n = 3;
+			if (*u == 0xf0)
+				lo = 0x90;		/* overlong */
+			else if (*u == 0xf4)
+				hi = 0x8f;		/* past U+10FFFF */
+		} else
+			n = 0;
+		for (k = 1; n > 0 && k <= n; k++) {
+			if (u[k] < lo || u[k] > hi)
+				break;
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		if (n == 0 || k <= n) {
+			*u++ = '?';
+			continue;
+		}
+		u += n + 1;
+	}
+}
+
+/*
+ * A string from the configuration (a path, an env value) is bytes, which
+ * jansson takes only as UTF-8: a copy with '?' for the rest.  NULL: null.
+ */
+static json_t *
+str_or_null(const char *s)
+{
+	json_t *j;
+	char *c;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL || (c = strdup(s)) == NULL)
+		return j;
+	status_utf8(c);
+	j = json_string(c);
+	free(c);
+	return j;
+}
+
+/* json_object_set_new() under a key that may not be UTF-8. */
+static void
+status_set(json_t *o, const char *key, json_t *v)
+{
+	char *c;
+
+	if ((c = strdup(key)) == NULL) {
+		json_decref(v);
+		return;
+	}
+	status_utf8(c);
+	json_object_set_new(o, c, v);
+	free(c);
+}
+
 static json_t *
 status_processes(const struct pool *p)
 {
@@ -104,24 +190,29 @@ status_processes(const struct pool *p)
 		s.query[sizeof(s.query) - 1] = '\0';
 		s.script[sizeof(s.script) - 1] = '\0';
 		s.user[sizeof(s.user) - 1] = '\0';
+		status_utf8(s.method);
+		status_utf8(s.uri);
+		status_utf8(s.query);
+		status_utf8(s.script);
+		status_utf8(s.user);
 		/* the path as requested, then the query, as php-fpm shows */
 		s.uri[strcspn(s.uri, "?")] = '\0';
 		snprintf(uri, sizeof(uri), "%s%s%s", s.uri, s.query[0] ? "?" :
 		    "", s.query);
-		if (s.state > SLOT_IDLE) {
-			/* in a request: its duration so far */
-			dur = (uint64_t)((ts.tv_sec - s.req_start.tv_sec) *
-			    1000000 + (ts.tv_nsec - s.req_start.tv_nsec) /
-			    1000);
-		} else
-			dur = s.req_duration_us;
+		/* in a request: its duration so far */
+		dur = s.state > SLOT_IDLE ? sb_elapsed_us(&s.req_start, &ts) :
+		    s.req_duration_us;
+		/* jansson takes no NaN or infinity */
+		if (!isfinite(s.last_cpu))
+			s.last_cpu = 0.0;
 		json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:I, s:I, "
 		    "s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:f, s:I}",
 		    "pid", (int)(sb->ms[i].pid > 0 ? sb->ms[i].pid : 0),
 		    "generation", sb->ms[i].gen->num,
 		    "state", status_state_name(s.state),
 		    "start_time", (json_int_t)s.start,
-		    "start_since", (json_int_t)(s.start ? now - s.start : 0),
+		    "start_since", (json_int_t)(s.start > 0 && s.start <= now ?
+		    now - s.start : 0),
 		    "requests", (json_int_t)s.requests,
 		    "request_duration", (json_int_t)dur,
 		    "request_method", s.method[0] ? s.method : "-",
@@ -153,12 +244,12 @@ status_json(bool full)
 			continue;
 		status_pool(p, &st);
 		sp = &fpmd->sb->pools[p->index];
-		o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:i, s:i, "
+		o = json_pack("{s:s, s:s, s:i, s:o, s:I, s:I, s:I, s:i, s:i, "
 		    "s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:I}",
 		    "pool", p->name,
 		    "process_manager", conf_pm_name(g->pc->pm),
 		    "generation", g->num,
-		    "listen", g->ls->addr.text,
+		    "listen", str_or_null(g->ls->addr.text),
 		    "start_time", (json_int_t)sp->start,
 		    "start_since", (json_int_t)(now - sp->start),
 		    "accepted_conn", (json_int_t)st.accepted,
@@ -185,12 +276,6 @@ status_json(bool full)
 }
 
 static json_t *
-str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *
 status_pool_conf(const struct pool_conf *pc)
 {
 	static const char *const kinds[] = { "php_value", "php_flag",
@@ -205,22 +290,22 @@ status_pool_conf(const struct pool_conf *pc)
 		php[kind] = json_object();
 	for (i = 0; i < pc->nphp; i++) {
 		kind = (pc->php[i].admin ? 2 : 0) + (pc->php[i].flag ? 1 : 0);
-		json_object_set_new(php[kind], pc->php[i].name,
-		    json_string(pc->php[i].value));
+		status_set(php[kind], pc->php[i].name,
+		    str_or_null(pc->php[i].value));
 	}
 	env = json_object();
 	for (i = 0; i < pc->nenv; i++)
-		json_object_set_new(env, pc->env[i].key,
-		    json_string(pc->env[i].value));
+		status_set(env, pc->env[i].key, str_or_null(pc->env[i].value));
 	ext = json_array();
 	for (i = 0; i < pc->nlimit_extensions; i++)
-		json_array_append_new(ext, json_string(pc->limit_extensions[i]));
-	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:o, s:o, s:o, s:s, "
+		json_array_append_new(ext,
+		    str_or_null(pc->limit_extensions[i]));
+	o = json_pack("{s:s, s:o, s:i, s:o, s:i, s:o, s:o, s:o, s:s, "
 	    "s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:b, "
 	    "s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:b, s:b, s:i, s:i, "
 	    "s:i}",
-	    "name", pc->name, "file", pc->file, "line", pc->line,
-	    "listen", pc->addr.text,
+	    "name", pc->name, "file", str_or_null(pc->file), "line", pc->line,
+	    "listen", str_or_null(pc->addr.text),
 	    "listen.backlog", pc->listen_backlog,
 	    "listen.owner", str_or_null(pc->listen_owner),
 	    "listen.group", str_or_null(pc->listen_group),
@@ -274,8 +359,8 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
 	snprintf(level, sizeof(level), "%s", log_level_name(conf->log_level));
 	for (k = 0; level[k]; k++)
 		level[k] = (char)tolower((unsigned char)level[k]);
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, s:o}",
-	    "file", conf->file,
+	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:i, s:i, s:o, s:s, s:o}",
+	    "file", str_or_null(conf->file),
 	    "log_level", level,
 	    /* where it goes: a reload that could not open a new one says */
 	    "error_log", str_or_null(log_get_path()),

@@ -909,3 +909,208 @@ time.sleep(60)' "$dir/held"
 		"$dir/fpmctl" -s "$FPMD_CTL" ping
 	assert_eq 0 "$status" "exit status as nobody with primary group $g ($stderr)"
 }
+
+# master_cpu: user + system CPU ticks the fpmd master has used so far.
+master_cpu() {
+	local a
+	read -r -a a <<<"$(sed 's/.*) //' "/proc/$FPMD_PID/stat")"
+	echo $((a[11] + a[12]))
+}
+
+@test "out of file descriptors: the control socket does not spin, and accepts again once fds are free" {
+	local dir=$BATS_TEST_TMPDIR nfd cpu0 cpu1 lines
+	fpmd_conf
+	fpmd_start
+	nfd=$(find "/proc/$FPMD_PID/fd" -mindepth 1 | wc -l)
+	# Room for two more descriptors: then accept() fails with EMFILE
+	# while connections wait in the backlog, readable for ever.
+	prlimit --pid "$FPMD_PID" --nofile=$((nfd + 2)):
+	py_bg held '
+cs = []
+for i in range(8):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(SOCK)
+    cs.append(s)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$dir/held"
+	wait_until 10 test -e "$dir/held" || fail "the clients did not connect"
+	wait_log "control: accept" 10
+	cpu0=$(master_cpu)
+	sleep 2		# a measure of the CPU used, not a wait for an event
+	cpu1=$(master_cpu)
+	(((cpu1 - cpu0) < 50)) || fail "the master used $((cpu1 - cpu0)) CPU ticks in 2 s"
+	lines=$(grep -c 'control: accept' "$FPMD_LOG")
+	((lines < 10)) || fail "$lines lines of 'control: accept' in the log"
+	kill "${BG[held]}"
+	wait "${BG[held]}" 2>/dev/null || true
+	unset "BG[held]"
+	wait_until 10 ctl ping >/dev/null 2>&1 || fail "ping refused after the clients left"
+}
+
+@test "status --full lists a worker whose request URI, query or script is not UTF-8" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf
+	fpmd_start
+	# Raw bytes as a client may send them (nginx passes REQUEST_URI as it
+	# came), and a multi-byte character cut by the slot's 128 bytes.
+	"$PYTHON" - "$FPMD_SOCK" "$WWW_ROOT/ctl/sleep.php" "$dir/mark" <<'PY' 3>&- &
+import socket, struct, sys, time
+sock, script, mark = sys.argv[1], sys.argv[2], sys.argv[3]
+def rec(t, rid, body):
+    return struct.pack('>BBHHBB', 1, t, rid, len(body), 0, 0) + body
+def pair(k, v):
+    return struct.pack('>BI', len(k), len(v) | 0x80000000) + k + v
+uri = b'/ctl/sleep.php/' + b'\xc3\xa9' * 60 + b'/\xff?s=3'
+params = b''.join(pair(k, v) for k, v in [
+    (b'SCRIPT_FILENAME', script.encode()), (b'REQUEST_METHOD', b'GET'),
+    (b'SCRIPT_NAME', b'/ctl/sleep.php'), (b'REQUEST_URI', uri),
+    (b'QUERY_STRING', b's=3&n=1&mark=' + mark.encode() + b'&x=\xfe')])
+s = socket.socket(socket.AF_UNIX)
+s.connect(sock)
+s.sendall(rec(1, 1, struct.pack('>HB5x', 1, 0)) + rec(4, 1, params) +
+          rec(4, 1, b'') + rec(5, 1, b''))
+while s.recv(65536):
+    pass
+PY
+	BG[raw]=$!
+	wait_until 15 test -s "$dir/mark" || fail "the script did not start"
+	run --separate-stderr ctl --json status --full
+	assert_eq 0 "$status" "$stderr"
+	assert_eq 2 "$(json 'len(d["pools"][0]["processes"])' <<<"$output")" "workers listed: $output"
+	assert_eq 1 "$(json 'len([p for p in d["pools"][0]["processes"] if p["state"] == "Running" and p["request_uri"].startswith("/ctl/sleep.php/\u00e9")])' <<<"$output")" "the running one: $output"
+}
+
+@test "status and config list a pool whose listen path and env value are not UTF-8" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf 'env {' "    FOO = \"caf$(printf '\xe9')\"" '}'
+	# a unix path is bytes: Latin-1 here
+	sed -i "s|listen = \"$FPMD_SOCK\"|listen = \"$dir/caf$(printf '\xe9').sock\"|" "$FPMD_CONF"
+	fpmd_start
+	run --separate-stderr ctl --json status
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "www" "$(json 'd["pools"][0]["pool"]' <<<"$output")" "the pool in status: $output"
+	assert_eq "$dir/caf?.sock" "$(json 'd["pools"][0]["listen"]' <<<"$output")"
+	run --separate-stderr ctl --json config
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "caf?" "$(json 'd["config"]["pools"][0]["env"]["FOO"]' <<<"$output")" "config: $output"
+}
+
+# unix_get SOCKET SCRIPT_FILENAME: one FastCGI GET over a unix socket; exits
+# non-zero unless END_REQUEST came.
+unix_get() {
+	"$PYTHON" - "$@" <<'PY'
+import socket, struct, sys
+def rec(t, body):
+    return struct.pack('>BBHHBB', 1, t, 1, len(body), 0, 0) + body
+def pair(k, v):
+    return bytes([len(k), len(v)]) + k + v
+params = b''.join(pair(k.encode(), v.encode()) for k, v in [
+    ('SCRIPT_FILENAME', sys.argv[2]), ('REQUEST_METHOD', 'GET'),
+    ('SCRIPT_NAME', '/x.php'), ('REQUEST_URI', '/x.php')])
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(rec(1, struct.pack('>HB5x', 1, 0)) + rec(4, params) + rec(4, b'') +
+          rec(5, b''))
+out = b''
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+sys.exit(0 if b'\x01\x03\x00\x01' in out else 1)
+PY
+}
+
+# accepted POOL: accepted_conn of POOL in status.
+accepted() {
+	ctl --json status | json "[q['accepted_conn'] for q in d['pools'] if q['pool'] == '$1'][0]"
+}
+
+@test "a pool's scoreboard entry scribbled over by a worker is not given to another pool" {
+	((EUID == 0)) || skip "needs root to write into the scoreboard"
+	local i
+	fpmd_conf
+	fpmd_start
+	for i in 1 2 3; do
+		unix_get "$FPMD_SOCK" "$WWW_ROOT/ctl/ok.php" || fail "request $i"
+	done
+	assert_eq 3 "$(accepted www)"
+	# Any worker can write the shared pages: clear the 'used' word of
+	# pool 0's entry (name[32], start, used: offset 40 of 80 bytes).
+	"$PYTHON" - "$FPMD_PID" <<'PY'
+import struct, sys
+pid = sys.argv[1]
+for line in open('/proc/%s/maps' % pid):
+    f = line.split()
+    if f[1].startswith('rw-s') and 'zero' in line:
+        start = int(f[0].split('-')[0], 16)
+        break
+else:
+    sys.exit('no scoreboard mapping')
+with open('/proc/%s/mem' % pid, 'r+b', buffering=0) as m:
+    m.seek(start)
+    entry = m.read(80)
+    assert entry.startswith(b'www\0'), entry
+    assert struct.unpack('<i', entry[40:44])[0] == 1, entry
+    m.seek(start + 40)
+    m.write(struct.pack('<i', 0))
+PY
+	cat >>"$FPMD_CONF" <<-EOF
+	pool two {
+	    listen = "$BATS_TEST_TMPDIR/two.sock"
+	    pm = static
+	    pm.max_children = 1
+	}
+	EOF
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	unix_get "$BATS_TEST_TMPDIR/two.sock" "$WWW_ROOT/ctl/ok.php" || fail "request to two"
+	assert_eq 1 "$(accepted two)"
+	assert_eq 3 "$(accepted www)" "www's count, after a request to two"
+}
+
+@test "a worker slot full of garbage: status still answers, the master computes nothing undefined" {
+	((EUID == 0)) || skip "needs root to write into the scoreboard"
+	local w state
+	fpmd_conf 'request_terminate_timeout = 5s'
+	sed -i 's/pm = static/pm = ondemand\n    pm.process_idle_timeout = 30s/' "$FPMD_CONF"
+	fpmd_start
+	unix_get "$FPMD_SOCK" "$WWW_ROOT/ctl/ok.php" || fail "request"
+	w=$(worker_pids | head -1)
+	[[ -n $w ]] || fail "no worker"
+	# Slot 0 (after 256 pool entries of 80 bytes): seq, pool, gen, pid,
+	# state, then the times, figures and strings, all garbage but the
+	# pid; Idle (2) then Running (4).
+	for state in 2 4; do
+		"$PYTHON" - "$FPMD_PID" "$w" "$state" <<'PY'
+import struct, sys
+pid, worker, state = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for line in open('/proc/%s/maps' % pid):
+    f = line.split()
+    if f[1].startswith('rw-s') and 'zero' in line:
+        slot = int(f[0].split('-')[0], 16) + 256 * 80
+        break
+else:
+    sys.exit('no scoreboard mapping')
+with open('/proc/%s/mem' % pid, 'r+b', buffering=0) as m:
+    m.seek(slot)
+    head = m.read(24)
+    assert struct.unpack('<i', head[12:16])[0] == worker, head
+    junk = (struct.pack('<IiiiB7x', 0, 7, 9, worker, state) +
+            struct.pack('<qQqqQQdQ', 0x7fffffffffffffff, 2**64 - 1,
+                        -0x7fffffffffffffff, -0x7fffffffffffffff,
+                        2**64 - 1, 2**64 - 1, float('nan'), 2**64 - 1) +
+            b'\xff' * (16 + 128 + 512 + 256 + 32))
+    m.seek(slot)
+    m.write(junk)
+PY
+		run --separate-stderr ctl --json status --full
+		assert_eq 0 "$status" "$stderr"
+		assert_eq 1 "$(json 'len(d["pools"][0]["processes"])' <<<"$output")" "state $state: $output"
+		# the process manager's tick looks at the slot too
+		sleep 1.5	# a wait for the once-a-second tick, nothing to poll
+		run --separate-stderr ctl ping
+		assert_eq 0 "$status" "$stderr"
+	done
+}

@@ -817,3 +817,17 @@ PY
 	[[ -S $FPMD_SOCK ]] || fail "the other server's socket was removed"
 	kill "$holder" 2>/dev/null || true
 }
+
+@test "global rlimit_files and rlimit_core are fpmd's limits, inherited by pools that set none" {
+	local w
+	fpmd_conf
+	# values below any hard limit, so that the test also runs as a user
+	sed -i '1i rlimit_files = 4321\nrlimit_core = 0' "$FPMD_CONF"
+	fpmd_start
+	# the soft limits: fpmd leaves its hard ones, so a reload can raise
+	assert_match "$(grep '^Max open files' "/proc/$FPMD_PID/limits")" ' 4321 +[0-9a-z]+ +files'
+	assert_match "$(grep '^Max core file size' "/proc/$FPMD_PID/limits")" ' 0 +[0-9a-z]+ +bytes'
+	w=$(worker_pids | head -1)
+	[[ -n $w ]] || fail "no worker"
+	assert_match "$(grep '^Max open files' "/proc/$w/limits")" ' 4321 +[0-9a-z]+ +files'
+}

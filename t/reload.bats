@@ -720,3 +720,51 @@ CONF
 	assert_eq "" "$(grep -v '^200 ' "$d/load.1" | head -3)" "failed requests under the reloads"
 	assert_eq 3 "$(proto_procs | wc -l)"
 }
+
+@test "an fpmctl that gives up waiting for a reload: the reload still ends, fpmd answers and reloads again" {
+	((EUID == 0)) || skip "needs root to run the pool as another user"
+	local hard
+	# The reload is held up as above (no worker of generation 2 can
+	# fork) so that it outlasts fpmctl's --timeout: fpmctl closes its
+	# connection while fpmd still owes it the answer.  fpmd must not
+	# answer a client that is gone (under ASan: heap-use-after-free).
+	fpmd_conf 'user = 47124' 'group = 47124'
+	sed -i '1i reload_timeout = 3s' "$FPMD_CONF"
+	fpmd_start --no-R
+	hard=$(awk '/^Max processes/ { print $4 }' "/proc/$FPMD_PID/limits")
+	prlimit --pid "$FPMD_PID" --nproc=4:
+	run --separate-stderr ctl --timeout 1 reload
+	[[ $status -ne 0 ]] || fail "the reload cannot have succeeded: $output"
+	assert_contains "$stderr" "did not reply within 1 s"
+	wait_log "reload failed, generation 1 keeps serving" 15
+	prlimit --pid "$FPMD_PID" --nproc="$hard":
+	run --separate-stderr ctl ping
+	assert_eq 0 "$status" "fpmd after the reload ($stderr)"
+	wait_until 10 count_is "" proto_procs_gen 2 || fail "generation 2's prototype still runs"
+	run --separate-stderr ctl --timeout 30 reload
+	assert_eq 0 "$status" "the next reload: $stderr"
+	assert_contains "$output" "generation 2"
+}
+
+@test "a reload applies log_level and error_log, which fpmctl config then reports" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf
+	fpmd_start
+	sed -i 's/^log_level = notice/log_level = debug/' "$FPMD_CONF"
+	sed -i "1i error_log = \"$dir/new.log\"" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	assert_eq debug "$(ctl --json config | json 'd["config"]["log_level"]')"
+	assert_eq "$dir/new.log" "$(ctl --json config | json 'd["config"]["error_log"]')"
+	ctl status >/dev/null
+	wait_until 5 grep -qsF "DEBUG: control: status from uid" "$dir/new.log" ||
+		fail "no debug line in the new error_log: $(cat "$dir/new.log" 2>&1)"
+	# and back: notice to stderr again
+	sed -i '/^error_log/d; s/^log_level = debug/log_level = notice/' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	ctl status >/dev/null
+	ctl reopen-logs >/dev/null
+	wait_log "NOTICE: control: reopen-logs from uid" 5
+	run ! grep -qF "DEBUG: control: status from uid" "$FPMD_LOG"
+}

@@ -158,3 +158,25 @@ nprocs_is() {
 generation() {
 	ctl --json ping | json 'd["generation"]'
 }
+
+@test "during a reload, a scale to a size past the scoreboard is refused, however large" {
+	((EUID == 0)) || skip "needs root to run the pool as another user"
+	local hard n
+	# The reload is held up: generation 2's prototype can fork no worker
+	# under a process limit of 4 for the pool's uid (see reload.bats).
+	fpmd_conf 'user = 47126' 'group = 47126'
+	sed -i '1i reload_timeout = 30s' "$FPMD_CONF"
+	fpmd_start --no-R
+	hard=$(awk '/^Max processes/ { print $4 }' "/proc/$FPMD_PID/limits")
+	prlimit --pid "$FPMD_PID" --nproc=4:
+	run --separate-stderr ctl reload --no-wait
+	assert_eq 0 "$status" "$stderr"
+	# twice these overflows an int
+	for n in 1073741825 2147483647; do
+		run ctl scale www "$n"
+		assert_eq 1 "$status" "scale to $n during the reload: $output"
+		assert_contains "$output" "max_children must be between 1 and"
+	done
+	assert_eq 2 "$(ctl --json status | json 'd["pools"][0]["max_children"]')"
+	prlimit --pid "$FPMD_PID" --nproc="$hard":
+}

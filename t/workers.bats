@@ -472,3 +472,70 @@ PY
 	dropped=$(ctl --json status | json 'd["pools"][0]["log_lines_dropped"]')
 	assert_eq 150000 "$((written + dropped))" "lines written ($written) + dropped ($dropped)"
 }
+
+@test "pm = ondemand: the idle timeout stops the worker idle the longest, not one between keep-alive requests" {
+	fpmd_conf 'pm.max_children = 2' 'pm.process_idle_timeout = 2s'
+	sed -i 's/pm = static/pm = ondemand/' "$FPMD_CONF"
+	fpmd_start
+	run "$PYTHON" - "$FPMD_SOCK" "$WWW_ROOT/ctl" "$FPMD_CTL" "$FPMCTL" <<'PY'
+import json, socket, struct, subprocess, sys, time
+sock, www, ctl, fpmctl = sys.argv[1:5]
+def rec(t, rid, body):
+    return struct.pack('>BBHHBB', 1, t, rid, len(body), 0, 0) + body
+def pair(k, v):
+    return bytes([len(k), len(v)]) + k + v
+def request(s, script, query=''):
+    params = b''.join(pair(k.encode(), v.encode()) for k, v in [
+        ('SCRIPT_FILENAME', www + '/' + script), ('REQUEST_METHOD', 'GET'),
+        ('SCRIPT_NAME', '/' + script), ('REQUEST_URI', '/' + script),
+        ('QUERY_STRING', query)])
+    s.sendall(rec(1, 1, struct.pack('>HB5x', 1, 1)) + rec(4, 1, params) +
+              rec(4, 1, b'') + rec(5, 1, b''))
+    out = b''
+    while b'\x01\x03\x00\x01' not in out:       # END_REQUEST
+        d = s.recv(65536)
+        if not d:
+            raise EOFError('closed after %r' % out[-200:])
+        out += d
+    return out
+def processes():
+    r = subprocess.run([fpmctl, '-s', ctl, '--json', 'status', '--full'],
+                       capture_output=True, check=True)
+    return [p['pid'] for p in json.loads(r.stdout)['pools'][0]['processes']]
+# Two keep-alive connections at once: two workers, in slots 0 and 1.
+conns = [socket.socket(socket.AF_UNIX) for i in range(2)]
+for c in conns:
+    c.settimeout(10)
+    c.connect(sock)
+import threading
+pids = [None, None]
+def first(i):
+    request(conns[i], 'sleep.php', 's=1&n=1')
+ts = [threading.Thread(target=first, args=(i,)) for i in range(2)]
+[t.start() for t in ts]; [t.join() for t in ts]
+for i in range(2):
+    out = request(conns[i], 'pid.php')
+    pids[i] = int(out.split(b'\r\n\r\n', 1)[1].split(b'\n')[0])
+slots = processes()
+assert sorted(slots) == sorted(pids), (slots, pids)
+# Keep the connection of the first slot's worker busy, leave the other.
+busy = pids.index(slots[0])
+conns[1 - busy].close()
+t = time.monotonic()
+while time.monotonic() - t < 5:
+    try:
+        request(conns[busy], 'ok.php')
+    except (OSError, EOFError) as e:
+        sys.exit('the keep-alive connection of worker %d was cut after '
+                 '%.1f s (%s); workers now %s' % (slots[0],
+                 time.monotonic() - t, e, processes()))
+    time.sleep(0.2)
+print('left', processes(), 'busy', slots[0], 'idle', slots[1])
+PY
+	[[ $status -eq 0 ]] || fail "$output"
+	local busy idle
+	busy=$(sed -n 's/.* busy \([0-9]*\) idle.*/\1/p' <<<"$output")
+	idle=$(sed -n 's/.* idle \([0-9]*\)$/\1/p' <<<"$output")
+	assert_contains "$output" "left [$busy] busy"
+	! proc_alive "$idle" || fail "the idle worker $idle is still there"
+}
