@@ -13,7 +13,8 @@
 
 #define CTLPROTO_VERSION	1
 #define CTLPROTO_LINE_MAX	(64 * 1024)	/* a request line, '\n' aside */
-#define CTLPROTO_REPLY_MAX	(4 * 1024 * 1024) /* replies queued, per peer */
+#define CTLPROTO_REPLY_MAX	(4 * 1024 * 1024) /* replies queued behind an
+						     unread one, per peer */
 
 struct ctlproto_cmd {
 	const char	*name;

@@ -169,7 +169,12 @@ client_reply(struct ctl_client *c, json_t *reply, json_t *id)
 		return;
 	}
 	len = strlen(text);
-	if (c->out_len + len + 1 > CTLPROTO_REPLY_MAX) {
+	/*
+	 * Replies wait for a reader up to a bound; one reply may pass it on
+	 * its own (status --full of thousands of workers), but not pile up.
+	 */
+	if (c->out_len > c->out_off &&
+	    c->out_len + len + 1 > CTLPROTO_REPLY_MAX) {
 		log_warnx("control: client pid %d does not read its replies; "
 		    "dropping it", (int)c->pid);
 		free(text);

@@ -281,12 +281,14 @@ struct listener {
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 refs;
+	bool			 retired;	/* nobody serving listens here */
 	struct ev		 ev;		/* ondemand pools only */
 	struct listener		*next;
 };
 
 struct listener	*listen_get(const struct pool_conf *pc);
 void		 listen_unref(struct listener *ls);
+void		 listen_retire(struct listener *ls);
 int		 listen_apply(struct listener *ls, const struct pool_conf *pc);
 int		 listen_unix(const char *path, int mode, uid_t uid, gid_t gid,
 		    int backlog, const char *what);
@@ -376,7 +378,7 @@ void		 gen_kill(struct gen *g);
 void		 gen_proto_exited(struct gen *g, int status);
 bool		 gen_serving(const struct gen *g);
 int		 gen_up(const struct gen *g);
-void		 gen_conf_ref(struct fpmd_conf *conf);
+int		 gen_conf_ref(struct fpmd_conf *conf);
 void		 gen_conf_unref(struct fpmd_conf *conf);
 
 /* pm.c: pools and the policy that sizes their generations. */

@@ -59,7 +59,11 @@ gen_set_hooks(const struct gen_hooks *h)
 	hooks = h;
 }
 
-void
+/*
+ * The first reference (the serving configuration's, or a reload's) is
+ * taken where a failure can be answered; later ones only count up.
+ */
+int
 gen_conf_ref(struct fpmd_conf *conf)
 {
 	struct conf_ref *r;
@@ -67,20 +71,17 @@ gen_conf_ref(struct fpmd_conf *conf)
 	for (r = conf_refs; r != NULL; r = r->next)
 		if (r->conf == conf) {
 			r->refs++;
-			return;
+			return 0;
 		}
-	/*
-	 * Without a record the configuration is never freed: a leak, which
-	 * is better than freeing it under a generation.
-	 */
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		log_error("%s: calloc", __func__);
-		return;
+		return -1;
 	}
 	r->conf = conf;
 	r->refs = 1;
 	r->next = conf_refs;
 	conf_refs = r;
+	return 0;
 }
 
 void

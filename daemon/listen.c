@@ -190,7 +190,7 @@ listen_get(const struct pool_conf *pc)
 	char what[64];
 
 	for (ls = listeners; ls != NULL; ls = ls->next)
-		if (strcmp(ls->addr.text, pc->addr.text) == 0) {
+		if (!ls->retired && strcmp(ls->addr.text, pc->addr.text) == 0) {
 			ls->refs++;
 			return ls;
 		}
@@ -265,6 +265,27 @@ listen_apply(struct listener *ls, const struct pool_conf *pc)
 	return rc;
 }
 
+/*
+ * No generation that serves listens here any more; the old ones drain and
+ * accept nothing.  The address is given up at once: the unix path goes,
+ * and the socket stops listening, so that a client is refused (and a web
+ * server tries elsewhere) instead of waiting in a queue nobody reads.  The
+ * descriptor itself closes with the last generation that holds it.
+ */
+void
+listen_retire(struct listener *ls)
+{
+	if (ls->retired)
+		return;
+	ls->retired = true;
+	ev_del(&ls->ev);
+	if (ls->addr.family == AF_UNIX)
+		unlink(((const struct sockaddr_un *)&ls->addr.ss)->sun_path);
+	if (shutdown(ls->fd, SHUT_RDWR) == -1)
+		log_warn("shutdown of the listener on '%s'", ls->addr.text);
+	log_debug("listener on '%s' retired", ls->addr.text);
+}
+
 void
 listen_unref(struct listener *ls)
 {
@@ -279,7 +300,7 @@ listen_unref(struct listener *ls)
 		}
 	ev_del(&ls->ev);
 	close(ls->fd);
-	if (ls->addr.family == AF_UNIX)
+	if (ls->addr.family == AF_UNIX && !ls->retired)
 		unlink(((const struct sockaddr_un *)&ls->addr.ss)->sun_path);
 	ev_free_later(ls, NULL);
 }

@@ -421,7 +421,8 @@ pm_start(struct fpmd_conf *conf)
 
 	gen_set_hooks(&pm_hooks);
 	fpmd->generation = 1;
-	gen_conf_ref(conf);		/* the serving configuration */
+	if (gen_conf_ref(conf) == -1)	/* the serving configuration */
+		return -1;
 	for (k = 0; k < conf->npools; k++) {
 		if ((p = pool_new(conf->pools[k].name)) == NULL)
 			return -1;
@@ -694,14 +695,33 @@ pm_retired_quiet(void)
  * The new generations serve: they take over, the old ones drain, and the
  * pools the new configuration does not name drain and go.
  */
+/* Whether a serving or starting generation accepts on ls. */
+static bool
+pm_listening(const struct listener *ls)
+{
+	const struct pool *p;
+
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		if ((p->cur != NULL && p->cur->ls == ls) ||
+		    (p->next_gen != NULL && p->next_gen->ls == ls))
+			return true;
+	return false;
+}
+
 void
 pm_commit(struct fpmd_conf *conf)
 {
 	struct fpmd_conf *old = fpmd->conf;
+	struct listener **left;
 	struct pool *p;
 	struct gen *g;
+	size_t k, nleft = 0, npools = 0;
 	bool keep;
-	size_t k;
+
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		npools++;
+	/* without it, addresses left behind close when their workers go */
+	left = calloc(npools + 1, sizeof(*left));
 
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		p->added = false;
@@ -711,6 +731,9 @@ pm_commit(struct fpmd_conf *conf)
 				if (p->cur->ls != g->ls &&
 				    p->cur->ls->ev.arg == p)
 					ev_del(&p->cur->ls->ev);
+				if (p->cur->ls != g->ls && left != NULL)
+					if (left != NULL)
+					left[nleft++] = p->cur->ls;
 				pm_retire(p->cur,
 				    p->cur->conf->process_control_timeout);
 			}
@@ -733,11 +756,22 @@ pm_commit(struct fpmd_conf *conf)
 			if (p->cur != NULL) {
 				if (p->cur->ls->ev.arg == p)
 					ev_del(&p->cur->ls->ev);
+				if (left != NULL)
+					left[nleft++] = p->cur->ls;
 				pm_retire(p->cur,
 				    p->cur->conf->process_control_timeout);
 			}
 		}
 	}
+	/*
+	 * An address no serving generation listens on any more is closed to
+	 * newcomers now, not when its old workers are gone: a connection
+	 * there would wait for workers that no longer accept.
+	 */
+	for (k = 0; k < nleft; k++)
+		if (!pm_listening(left[k]))
+			listen_retire(left[k]);
+	free(left);
 	fpmd->conf = conf;
 	gen_conf_unref(old);
 	pm_collect();
@@ -1075,8 +1109,12 @@ pm_tick(void *arg)
 			pm_dynamic(g);
 		else if (g->pc->pm == PM_ONDEMAND) {
 			ondemand_reap(g);
+			/* a watch that could not be set is tried again */
+			if (g->ls->ev.cb == NULL)
+				ondemand_watch(p);
 			ondemand_rearm(p);
-		}
+		} else
+			gen_fill(g);	/* short after a failed send: refill */
 		pm_terminate_slow(g);
 		if (p->next_gen != NULL)
 			pm_terminate_slow(p->next_gen);

@@ -189,8 +189,13 @@ reload_deadline(void *arg)
 		reload_done_ok();
 		return;
 	}
-	if (!rl.active || pm_prepared(why, sizeof(why)))
+	if (!rl.active)
 		return;
+	if (pm_prepared(why, sizeof(why))) {
+		/* up between two looks: commit now, there is no later deadline */
+		reload_commit();
+		return;
+	}
 	snprintf(msg, sizeof(msg), "generation %d did not come up within "
 	    "reload_timeout (%ds): %s", fpmd->generation,
 	    rl.conf->reload_timeout, why);
@@ -261,7 +266,13 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 		now->message = err;
 		return -1;
 	}
-	gen_conf_ref(conf);	/* the reload's, until it commits or fails */
+	/* the reload's, until it commits or fails */
+	if (gen_conf_ref(conf) == -1) {
+		conf_free(conf);
+		now->code = "reload_failed";
+		now->message = "out of memory";
+		return -1;
+	}
 	rl.active = true;
 	rl.conf = conf;
 	rl.started = now_ms();
