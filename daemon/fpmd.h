@@ -288,6 +288,7 @@ int		 listen_apply(struct listener *ls, const struct pool_conf *pc);
 int		 listen_unix(const char *path, int mode, uid_t uid, gid_t gid,
 		    int backlog, const char *what);
 int		 listen_queue(const struct listener *ls, int *cur, int *max);
+int		 listen_fd_queue(int fd, int *cur, int *max);
 
 /* relay.c: children's log lines and output, to the master's log. */
 
@@ -435,9 +436,14 @@ struct control_hooks {
 int		 control_open(const struct control_hooks *hooks);
 void		 control_close(void);
 
-/* status.c: the figures fpmctl and the status page are made of. */
+/*
+ * status.c: the figures fpmctl, the status page and fpm_get_status() are
+ * made of, computed from shared data only (the scoreboard and a listening
+ * socket), so that the master and a worker get them from the same calls.
+ */
 
 struct pool_status {
+	time_t		 start;
 	uint64_t	 accepted;
 	int		 idle;
 	int		 active;
@@ -451,9 +457,32 @@ struct pool_status {
 	uint64_t	 log_dropped;
 };
 
-void		 status_pool(const struct pool *p, struct pool_status *st);
-void		 status_sample(void);
+/* One worker's row: what its slot says, bounded and terminated. */
+struct proc_status {
+	pid_t		 pid;		/* 0: not started yet */
+	int		 gen;
+	int		 state;		/* enum slot_state */
+	time_t		 start;		/* 0: not started yet */
+	time_t		 start_since;
+	uint64_t	 requests;
+	uint64_t	 duration_us;	/* of the request under way, else the
+					   last one */
+	uint64_t	 content_length;
+	double		 last_cpu;	/* percent; 0 while in a request */
+	uint64_t	 last_memory;	/* bytes; 0 while in a request */
+	char		 method[SB_METHOD];
+	char		 uri[SB_URI];	/* the path, without the query */
+	char		 query[SB_QUERY];
+	char		 script[SB_SCRIPT];
+	char		 user[SB_USER];
+};
+
+void		 status_pool(const struct scoreboard *sb, int pool,
+		    int listen_fd, struct pool_status *st);
+bool		 status_proc(const struct scoreboard *sb, int pool,
+		    uint32_t slot, struct proc_status *ps);
 const char	*status_state_name(int state);
+void		 status_sample(void);
 struct json_t	*status_json(bool full);
 struct json_t	*status_conf_json(const struct fpmd_conf *conf,
 		    const char *ctl_path);

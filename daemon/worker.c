@@ -152,6 +152,15 @@ worker_main(const struct proto_args *pa, int slot)
 	char prefix[128];
 	int fd, served = 0, budget, devnull;
 
+	/*
+	 * The slot tells who we are before anything else: once a process
+	 * shows as a worker, the status figures name it.
+	 */
+	s = &pa->sb->slots[slot];
+	sb_slot_begin(s);
+	s->pid = getpid();
+	sb_slot_commit(s);
+
 	proc_title_set("fpmd: pool %s", pc->name);
 	snprintf(prefix, sizeof(prefix), "[pool %s] pid %d: ", pc->name,
 	    (int)getpid());
@@ -189,7 +198,6 @@ worker_main(const struct proto_args *pa, int slot)
 	/* After our handlers, so PHP's per-request handlers chain to them. */
 	sapi_worker_init();
 
-	s = &pa->sb->slots[slot];
 	if (conn_init(r, pc, s, &worker_quit, &worker_waitmask) == -1)
 		exit(FPMD_EXIT_SOFTWARE);
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
@@ -197,7 +205,6 @@ worker_main(const struct proto_args *pa, int slot)
 		worker_clients_parse(pc->listen_allowed_clients);
 
 	sb_slot_begin(s);
-	s->pid = getpid();
 	s->start = time(NULL);
 	s->requests = 0;
 	s->state = SLOT_IDLE;
