@@ -102,6 +102,10 @@ struct pool_conf {
 
 	int			 request_terminate_timeout;	/* seconds */
 	int			 request_read_timeout;	/* seconds, 0: none */
+
+	char			*status_path;	/* pm.status_path, or NULL */
+	char			*ping_path;	/* ping.path, or NULL */
+	char			*ping_response;	/* "pong" if ping_path is set */
 };
 
 struct fpmd_conf {

@@ -377,6 +377,10 @@ status_pool_conf(const struct pool_conf *pc)
 	    json_integer(pc->max_spawn_rate));
 	json_object_set_new(o, "request_read_timeout",
 	    json_integer(pc->request_read_timeout));
+	json_object_set_new(o, "pm.status_path", str_or_null(pc->status_path));
+	json_object_set_new(o, "ping.path", str_or_null(pc->ping_path));
+	json_object_set_new(o, "ping.response",
+	    str_or_null(pc->ping_response));
 	return o;
 }
 
