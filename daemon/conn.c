@@ -805,10 +805,49 @@ conn_keep(struct fpmd_req *r)
 	return 0;
 }
 
+/*
+ * The answer is out and the web server will send nothing more that we
+ * want: as php-fpm does, say so (shutdown), and read what it still sends
+ * (a body the script left unread, the end of STDIN) until it closes.
+ * Closed with unread bytes, a socket is reset, and the reset can overtake
+ * the answer: nginx then answers 502 for a script that did not read a big
+ * body, and cgi-fcgi fails with EPIPE.  The wait is bounded by
+ * request_read_timeout.
+ */
+static void
+conn_linger(struct fpmd_req *r)
+{
+	int t = r->pc->request_read_timeout;
+	int64_t deadline = t > 0 ? conn_now() + (int64_t)t * 1000 : 0, left;
+	struct pollfd pfd = { r->fd, POLLIN, 0 };
+	char buf[8192];
+	ssize_t n;
+
+	if (shutdown(r->fd, SHUT_WR) == -1)
+		return;
+	for (;;) {
+		n = recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return;
+		left = deadline ? deadline - conn_now() : -1;
+		if (deadline && left <= 0)
+			return;
+		if (poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left) ==
+		    0)
+			return;
+	}
+}
+
 void
 conn_close(struct fpmd_req *r)
 {
 	if (r->fd != -1) {
+		if (!r->broken && !r->keep_conn && !r->timed_out &&
+		    !r->quitting && r->nreq > 0)
+			conn_linger(r);
 		close(r->fd);
 		r->fd = -1;
 	}
