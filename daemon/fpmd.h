@@ -617,6 +617,11 @@ struct fpmd_req {
 	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
 	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
 
+	/* where the pool's figures are read (status page, fpm_get_status) */
+	const struct scoreboard	*sb;
+	int			 pool_index;
+	int			 listen_fd;
+
 	const char		*script;	/* set by the SAPI */
 	uint64_t		 peak_memory;	/* set by the SAPI */
 	int			 status;	/* HTTP status, by the SAPI */
@@ -638,6 +643,12 @@ void		 conn_finish(struct fpmd_req *r);
 void		 conn_release(struct fpmd_req *r);
 void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
 
+/*
+ * statuspage.c: pm.status_path and ping.path, answered by the worker
+ * without PHP.  false: the request is not for them.
+ */
+bool		 statuspage_serve(struct fpmd_req *r);
+
 /* worker.c: the accept loop, signals and timeouts. */
 void		 worker_main(const struct proto_args *pa, int slot)
 		    __attribute__((noreturn));
@@ -648,5 +659,7 @@ int		 sapi_proto_startup(const struct fpmd_conf *conf,
 void		 sapi_worker_init(void);
 void		 sapi_handle(struct fpmd_req *r);
 const char	*sapi_php_version(void);
+const char	*sapi_ini_string(const char *name);
+bool		 sapi_expose_php(void);
 
 #endif /* FPMD_H */

@@ -129,7 +129,8 @@ worker_serve(struct fpmd_req *r, int fd, int budget)
 		served++;
 		__atomic_add_fetch(&worker_sbpool->accepted, 1,
 		    __ATOMIC_RELAXED);
-		sapi_handle(r);
+		if (!statuspage_serve(r))
+			sapi_handle(r);
 		conn_end_request(r);
 		if (r->broken || !r->keep_conn || worker_quit)
 			break;
@@ -200,6 +201,9 @@ worker_main(const struct proto_args *pa, int slot)
 
 	if (conn_init(r, pc, s, &worker_quit, &worker_waitmask) == -1)
 		exit(FPMD_EXIT_SOFTWARE);
+	r->sb = pa->sb;
+	r->pool_index = pa->pool_index;
+	r->listen_fd = pa->listen_fd;
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
 	if (pc->addr.family != AF_UNIX)
 		worker_clients_parse(pc->listen_allowed_clients);
