@@ -95,7 +95,6 @@ conn_init(struct fpmd_req *r, const struct pool_conf *pc, struct sb_slot *slot,
 	r->slot = slot;
 	r->quit = quit;
 	r->wait_mask = wait_mask;
-	r->cpu_us = cpu_used_us();
 	return 0;
 }
 
@@ -732,6 +731,13 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 
 	if (st == SLOT_IDLE && s->state == SLOT_IDLE)
 		return;
+	/*
+	 * The CPU a request uses counts from where its duration does, so
+	 * that the rate is over the same time (not over the close of the
+	 * previous connection, nor the wait in accept).
+	 */
+	if (st == SLOT_READING)
+		r->cpu_us = cpu_used_us();
 	sb_slot_begin(s);
 	switch (st) {
 	case SLOT_READING:
@@ -763,9 +769,9 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 			break;
 		s->last_memory = r->peak_memory;
 		cpu = cpu_used_us();
-		s->last_cpu = s->req_duration_us > 0 ? (double)(cpu -
-		    r->cpu_us) * 100.0 / (double)s->req_duration_us : 0;
-		r->cpu_us = cpu;
+		s->last_cpu = s->req_duration_us > 0 && cpu > r->cpu_us ?
+		    (double)(cpu - r->cpu_us) * 100.0 /
+		    (double)s->req_duration_us : 0;
 		break;
 	default:
 		break;

@@ -613,7 +613,7 @@ struct fpmd_req {
 
 	struct sb_slot		*slot;
 	const struct pool_conf	*pc;
-	uint64_t		 cpu_us;	/* CPU used at the last mark */
+	uint64_t		 cpu_us;	/* CPU used when the request began */
 	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
 	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
 
