@@ -741,7 +741,8 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	sb_slot_begin(s);
 	switch (st) {
 	case SLOT_READING:
-		clock_gettime(CLOCK_REALTIME, &s->req_start);
+		clock_gettime(CLOCK_REALTIME, &r->wait_ts);
+		s->req_start = r->wait_ts;
 		s->method[0] = s->uri[0] = s->query[0] = s->script[0] = '\0';
 		s->user[0] = '\0';
 		s->content_length = 0;
@@ -764,7 +765,8 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 		if (s->state < SLOT_READING)
 			break;
 		clock_gettime(CLOCK_REALTIME, &now);
-		s->req_duration_us = ts_diff_us(&s->req_start, &now);
+		/* our copy: what is in the shared slot may be garbled */
+		s->req_duration_us = ts_diff_us(&r->wait_ts, &now);
 		if (!r->in_request)
 			break;
 		s->last_memory = r->peak_memory;

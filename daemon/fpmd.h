@@ -598,6 +598,7 @@ struct fpmd_req {
 	/* waiting for a request: since when, and until when (monotonic ms) */
 	unsigned		 nreq;		/* requests it carried */
 	int64_t			 wait_start;
+	struct timespec		 wait_ts;	/* REALTIME, for the slot */
 	int64_t			 head_deadline;	/* 0: none */
 
 	/* input: a whole record always fits */
