@@ -4,12 +4,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# The last line is for the tests only: ss (iproute2) and DokuWiki, the
-# application t/compat-app.bats drives through php-fpm and fpmd.
+# The last lines are for the tests only: ss (iproute2), DokuWiki (the
+# application t/compat-app.bats drives through php-fpm and fpmd),
+# cgi-fcgi (libfcgi-bin), the FastCGI client health checks use, and a
+# strict OpenMetrics parser for the status page (python3-prometheus-client).
 PACKAGES="build-essential autoconf automake pkg-config \
 	libphp8.2-embed php8.2-dev libjansson-dev libconfuse-dev \
 	bats nginx-light curl php8.2-fpm procps python3 \
-	iproute2 dokuwiki"
+	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive

@@ -144,6 +144,9 @@ conf_pool_clear(struct pool_conf *pc)
 	free(pc->group);
 	free(pc->chdir);
 	free(pc->chroot);
+	free(pc->status_path);
+	free(pc->ping_path);
+	free(pc->ping_response);
 	for (i = 0; i < pc->nenv; i++) {
 		free(pc->env[i].key);
 		free(pc->env[i].value);

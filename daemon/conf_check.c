@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf_int.h"
@@ -89,6 +91,71 @@ conf_group(const char *name, gid_t *gid)
 	return 0;
 }
 
+/*
+ * pm.status_path and ping.path, as php-fpm checks them: a path of at least
+ * two characters from [alphanum]/_-.~ starting with '/'.
+ */
+static void
+conf_check_url(struct conf_load *cl, struct conf_pool *cp, int opt,
+    const char *what)
+{
+	const char	*v = *(char **)((char *)&cp->pc +
+			    conf_pool_opts[opt].off);
+	const char	*s;
+
+	if (v == NULL)
+		return;
+	if (*v != '/') {
+		conf_err(cl, cp->pc.file, cp->line[opt], cp->pc.name, "%s: "
+		    "the %s path '%s' must start with a '/'",
+		    conf_pool_opts[opt].name, what, v);
+		return;
+	}
+	if (strlen(v) < 2) {
+		conf_err(cl, cp->pc.file, cp->line[opt], cp->pc.name, "%s: "
+		    "the %s path '%s' is not long enough",
+		    conf_pool_opts[opt].name, what, v);
+		return;
+	}
+	for (s = v; *s != '\0'; s++) {
+		if (isalnum((unsigned char)*s) || strchr("/-_.~", *s) != NULL)
+			continue;
+		conf_err(cl, cp->pc.file, cp->line[opt], cp->pc.name, "%s: "
+		    "the %s path '%s' must contain only the following "
+		    "characters '[alphanum]/_-.~'", conf_pool_opts[opt].name,
+		    what, v);
+		return;
+	}
+}
+
+/*
+ * ping.response is "pong" unless set, and means nothing without ping.path;
+ * an empty one is refused, as php-fpm refuses it.
+ */
+static void
+conf_check_ping(struct conf_load *cl, struct conf_pool *cp)
+{
+	struct pool_conf *pc = &cp->pc;
+
+	conf_check_url(cl, cp, PO_STATUS_PATH, "status");
+	conf_check_url(cl, cp, PO_PING_PATH, "ping");
+	if (pc->ping_path == NULL) {
+		free(pc->ping_response);
+		pc->ping_response = NULL;
+		return;
+	}
+	if (pc->ping_response != NULL)
+		return;
+	if (cp->line[PO_PING_RESPONSE] != 0) {
+		conf_err(cl, pc->file, cp->line[PO_PING_RESPONSE], pc->name,
+		    "ping.response: the ping response page '' is not long "
+		    "enough");
+		return;
+	}
+	if ((pc->ping_response = strdup("pong")) == NULL)
+		cl->oom = true;
+}
+
 /* One pool's checks that need the whole pool, php-fpm's among them. */
 static void
 conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
@@ -154,6 +221,7 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 	if (pc->pm == PM_ONDEMAND && pc->process_idle_timeout < 1)
 		conf_err(cl, f, LINE(PO_IDLE), p, "pm.process_idle_timeout "
 		    "must be at least 1s for pm = ondemand");
+	conf_check_ping(cl, cp);
 
 	if (!as_root) {
 		if (pc->user != NULL)

@@ -66,10 +66,8 @@ static const struct {
 	    "listen.mode" },
 	{ "listen.setfib", NULL },
 	{ "apparmor_hat", NULL },
-	{ "pm.status_path", "use fpmctl status" },
-	{ "pm.status_listen", "use fpmctl status" },
-	{ "ping.path", "use fpmctl ping" },
-	{ "ping.response", "use fpmctl ping" },
+	{ "pm.status_listen", "use pm.status_path, or fpmctl status (the "
+	    "master answers it without a free worker)" },
 	{ "access.log", NULL },
 	{ "access.format", NULL },
 	{ "access.suppress_path", NULL },

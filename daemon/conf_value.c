@@ -87,6 +87,9 @@ const struct conf_opt conf_pool_opts[PO_COUNT] = {
 	    request_terminate_timeout, 0),
 	PO(PO_READ_TIMEOUT, "request_read_timeout", CT_TIME,
 	    request_read_timeout, 0),
+	PO(PO_STATUS_PATH, "pm.status_path", CT_STR, status_path, 0),
+	PO(PO_PING_PATH, "ping.path", CT_STR, ping_path, 0),
+	PO(PO_PING_RESPONSE, "ping.response", CT_STR, ping_response, 0),
 };
 
 /* A problem: FILE:LINE: [pool NAME: ]reason, one line, in the list. */

@@ -95,7 +95,6 @@ conn_init(struct fpmd_req *r, const struct pool_conf *pc, struct sb_slot *slot,
 	r->slot = slot;
 	r->quit = quit;
 	r->wait_mask = wait_mask;
-	r->cpu_us = cpu_used_us();
 	return 0;
 }
 
@@ -732,10 +731,18 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 
 	if (st == SLOT_IDLE && s->state == SLOT_IDLE)
 		return;
+	/*
+	 * The CPU a request uses counts from where its duration does, so
+	 * that the rate is over the same time (not over the close of the
+	 * previous connection, nor the wait in accept).
+	 */
+	if (st == SLOT_READING)
+		r->cpu_us = cpu_used_us();
 	sb_slot_begin(s);
 	switch (st) {
 	case SLOT_READING:
-		clock_gettime(CLOCK_REALTIME, &s->req_start);
+		clock_gettime(CLOCK_REALTIME, &r->wait_ts);
+		s->req_start = r->wait_ts;
 		s->method[0] = s->uri[0] = s->query[0] = s->script[0] = '\0';
 		s->user[0] = '\0';
 		s->content_length = 0;
@@ -758,14 +765,15 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 		if (s->state < SLOT_READING)
 			break;
 		clock_gettime(CLOCK_REALTIME, &now);
-		s->req_duration_us = ts_diff_us(&s->req_start, &now);
+		/* our copy: what is in the shared slot may be garbled */
+		s->req_duration_us = ts_diff_us(&r->wait_ts, &now);
 		if (!r->in_request)
 			break;
 		s->last_memory = r->peak_memory;
 		cpu = cpu_used_us();
-		s->last_cpu = s->req_duration_us > 0 ? (double)(cpu -
-		    r->cpu_us) * 100.0 / (double)s->req_duration_us : 0;
-		r->cpu_us = cpu;
+		s->last_cpu = s->req_duration_us > 0 && cpu > r->cpu_us ?
+		    (double)(cpu - r->cpu_us) * 100.0 /
+		    (double)s->req_duration_us : 0;
 		break;
 	default:
 		break;
@@ -805,10 +813,49 @@ conn_keep(struct fpmd_req *r)
 	return 0;
 }
 
+/*
+ * The answer is out and the web server will send nothing more that we
+ * want: as php-fpm does, say so (shutdown), and read what it still sends
+ * (a body the script left unread, the end of STDIN) until it closes.
+ * Closed with unread bytes, a socket is reset, and the reset can overtake
+ * the answer: nginx then answers 502 for a script that did not read a big
+ * body, and cgi-fcgi fails with EPIPE.  The wait is bounded by
+ * request_read_timeout.
+ */
+static void
+conn_linger(struct fpmd_req *r)
+{
+	int t = r->pc->request_read_timeout;
+	int64_t deadline = t > 0 ? conn_now() + (int64_t)t * 1000 : 0, left;
+	struct pollfd pfd = { r->fd, POLLIN, 0 };
+	char buf[8192];
+	ssize_t n;
+
+	if (shutdown(r->fd, SHUT_WR) == -1)
+		return;
+	for (;;) {
+		n = recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return;
+		left = deadline ? deadline - conn_now() : -1;
+		if (deadline && left <= 0)
+			return;
+		if (poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left) ==
+		    0)
+			return;
+	}
+}
+
 void
 conn_close(struct fpmd_req *r)
 {
 	if (r->fd != -1) {
+		if (!r->broken && !r->keep_conn && !r->timed_out &&
+		    !r->quitting && r->nreq > 0)
+			conn_linger(r);
 		close(r->fd);
 		r->fd = -1;
 	}

@@ -102,6 +102,10 @@ struct pool_conf {
 
 	int			 request_terminate_timeout;	/* seconds */
 	int			 request_read_timeout;	/* seconds, 0: none */
+
+	char			*status_path;	/* pm.status_path, or NULL */
+	char			*ping_path;	/* ping.path, or NULL */
+	char			*ping_response;	/* "pong" if ping_path is set */
 };
 
 struct fpmd_conf {
@@ -253,6 +257,7 @@ struct scoreboard {
 	struct sb_pool		*pools;		/* shared */
 	struct sb_slot		*slots;		/* shared */
 	struct mslot		*ms;		/* master only */
+	bool			 master;	/* false in every child */
 	bool			*pool_used;	/* master only */
 	int32_t			 free_head;
 	uint32_t		 nfree;
@@ -293,6 +298,7 @@ int		 listen_apply(struct listener *ls, const struct pool_conf *pc);
 int		 listen_unix(const char *path, int mode, uid_t uid, gid_t gid,
 		    int backlog, const char *what);
 int		 listen_queue(const struct listener *ls, int *cur, int *max);
+int		 listen_fd_queue(int fd, int *cur, int *max);
 
 /* relay.c: children's log lines and output, to the master's log. */
 
@@ -444,9 +450,14 @@ void		 control_apply(const struct fpmd_conf *old,
 		    const struct fpmd_conf *conf);
 void		 control_close(void);
 
-/* status.c: the figures fpmctl and the status page are made of. */
+/*
+ * status.c: the figures fpmctl, the status page and fpm_get_status() are
+ * made of, computed from shared data only (the scoreboard and a listening
+ * socket), so that the master and a worker get them from the same calls.
+ */
 
 struct pool_status {
+	time_t		 start;
 	uint64_t	 accepted;
 	int		 idle;
 	int		 active;
@@ -460,9 +471,32 @@ struct pool_status {
 	uint64_t	 log_dropped;
 };
 
-void		 status_pool(const struct pool *p, struct pool_status *st);
-void		 status_sample(void);
+/* One worker's row: what its slot says, bounded and terminated. */
+struct proc_status {
+	pid_t		 pid;		/* 0: not started yet */
+	int		 gen;
+	int		 state;		/* enum slot_state */
+	time_t		 start;		/* 0: not started yet */
+	time_t		 start_since;
+	uint64_t	 requests;
+	uint64_t	 duration_us;	/* of the request under way, else the
+					   last one */
+	uint64_t	 content_length;
+	double		 last_cpu;	/* percent; 0 while in a request */
+	uint64_t	 last_memory;	/* bytes; 0 while in a request */
+	char		 method[SB_METHOD];
+	char		 uri[SB_URI];	/* the path, without the query */
+	char		 query[SB_QUERY];
+	char		 script[SB_SCRIPT];
+	char		 user[SB_USER];
+};
+
+void		 status_pool(const struct scoreboard *sb, int pool,
+		    int listen_fd, struct pool_status *st);
+bool		 status_proc(const struct scoreboard *sb, int pool,
+		    uint32_t slot, struct proc_status *ps);
 const char	*status_state_name(int state);
+void		 status_sample(void);
 struct json_t	*status_json(bool full);
 struct json_t	*status_conf_json(const struct fpmd_conf *conf,
 		    const char *ctl_path);
@@ -576,6 +610,7 @@ struct fpmd_req {
 	/* waiting for a request: since when, and until when (monotonic ms) */
 	unsigned		 nreq;		/* requests it carried */
 	int64_t			 wait_start;
+	struct timespec		 wait_ts;	/* REALTIME, for the slot */
 	int64_t			 head_deadline;	/* 0: none */
 
 	/* input: a whole record always fits */
@@ -591,9 +626,14 @@ struct fpmd_req {
 
 	struct sb_slot		*slot;
 	const struct pool_conf	*pc;
-	uint64_t		 cpu_us;	/* CPU used at the last mark */
+	uint64_t		 cpu_us;	/* CPU used when the request began */
 	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
 	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
+
+	/* where the pool's figures are read (status page, fpm_get_status) */
+	const struct scoreboard	*sb;
+	int			 pool_index;
+	int			 listen_fd;
 
 	const char		*script;	/* set by the SAPI */
 	uint64_t		 peak_memory;	/* set by the SAPI */
@@ -616,6 +656,12 @@ void		 conn_finish(struct fpmd_req *r);
 void		 conn_release(struct fpmd_req *r);
 void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
 
+/*
+ * statuspage.c: pm.status_path and ping.path, answered by the worker
+ * without PHP.  false: the request is not for them.
+ */
+bool		 statuspage_serve(struct fpmd_req *r);
+
 /* worker.c: the accept loop, signals and timeouts. */
 void		 worker_main(const struct proto_args *pa, int slot)
 		    __attribute__((noreturn));
@@ -626,5 +672,7 @@ int		 sapi_proto_startup(const struct fpmd_conf *conf,
 void		 sapi_worker_init(void);
 void		 sapi_handle(struct fpmd_req *r);
 const char	*sapi_php_version(void);
+const char	*sapi_ini_string(const char *name);
+bool		 sapi_expose_php(void);
 
 #endif /* FPMD_H */

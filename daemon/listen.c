@@ -364,21 +364,38 @@ done:
 	return rc;
 }
 
-/* Connections waiting to be accepted, and how many may wait. */
+/*
+ * Connections waiting to be accepted on a listening socket, and how many
+ * may wait.  Only the descriptor is needed, so a worker can ask about the
+ * socket it inherited as well as the master.
+ */
 int
-listen_queue(const struct listener *ls, int *cur, int *max)
+listen_fd_queue(int fd, int *cur, int *max)
 {
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
-	*cur = 0;
-	*max = ls->backlog;
-	if (ls->addr.family == AF_UNIX)
-		return listen_unix_queue(ls->fd, cur, max);
-	if (getsockopt(ls->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+	*cur = *max = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	if (ss.ss_family == AF_UNIX)
+		return listen_unix_queue(fd, cur, max);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
 		return -1;
 	/* On a listening socket: the accept queue and its limit. */
 	*cur = (int)ti.tcpi_unacked;
 	*max = (int)ti.tcpi_sacked;
+	return 0;
+}
+
+int
+listen_queue(const struct listener *ls, int *cur, int *max)
+{
+	if (listen_fd_queue(ls->fd, cur, max) == -1) {
+		*max = ls->backlog;
+		return -1;
+	}
 	return 0;
 }

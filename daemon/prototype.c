@@ -374,6 +374,8 @@ proto_main(const struct proto_args *pa)
 	p.pa = pa;
 	if (proc_child_setup(SIGKILL, pa->master, NULL) == -1)
 		_exit(FPMD_EXIT_SOFTWARE);
+	/* the master's records of the slots are a stale copy from here on */
+	pa->sb->master = false;
 	proc_title_set("fpmd: pool %s prototype gen %d", pa->pc->name, pa->gen);
 	snprintf(prefix, sizeof(prefix), "[pool %s] ", pa->pc->name);
 	log_set_prefix(prefix);

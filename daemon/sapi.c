@@ -8,8 +8,9 @@
  * request.  What a script sees follows php-fpm: $_SERVER from the FastCGI
  * params, cgi.fix_pathinfo for SCRIPT_NAME/PATH_INFO/PHP_SELF, "Status:"
  * lines, 404 "File not found." and 403 "Access denied.", and
- * fastcgi_finish_request(), getallheaders() and apache_request_headers().
- * Unlike php-fpm, PHP_VALUE/PHP_ADMIN_VALUE params last for one request.
+ * fastcgi_finish_request(), fpm_get_status(), getallheaders() and
+ * apache_request_headers().  Unlike php-fpm, PHP_VALUE/PHP_ADMIN_VALUE
+ * params last for one request.
  */
 #include <php.h>
 #include <SAPI.h>
@@ -428,6 +429,74 @@ PHP_FUNCTION(apache_request_headers)
 	}
 }
 
+/*
+ * php-fpm's array, with its keys and types, from status.c's figures: the
+ * ones the status page shows.
+ */
+PHP_FUNCTION(fpm_get_status)
+{
+	const struct scoreboard *sb;
+	struct pool_status st;
+	struct proc_status ps;
+	zval procs, proc;
+	time_t now = time(NULL);
+	uint32_t i;
+
+	ZEND_PARSE_PARAMETERS_NONE();
+	if (cur == NULL || cur->sb == NULL)
+		RETURN_FALSE;
+	sb = cur->sb;
+	status_pool(sb, cur->pool_index, cur->listen_fd, &st);
+	array_init(return_value);
+	add_assoc_string(return_value, "pool", sapi_pool->name);
+	add_assoc_string(return_value, "process-manager",
+	    (char *)conf_pm_name(sapi_pool->pm));
+	add_assoc_long(return_value, "start-time", (zend_long)st.start);
+	add_assoc_long(return_value, "start-since", (zend_long)(st.start > 0 &&
+	    st.start <= now ? now - st.start : 0));
+	add_assoc_long(return_value, "accepted-conn", (zend_long)st.accepted);
+	add_assoc_long(return_value, "listen-queue", st.listen_queue);
+	add_assoc_long(return_value, "max-listen-queue", st.max_listen_queue);
+	add_assoc_long(return_value, "listen-queue-len", st.listen_queue_len);
+	add_assoc_long(return_value, "idle-processes", st.idle);
+	add_assoc_long(return_value, "active-processes", st.active);
+	add_assoc_long(return_value, "total-processes", st.total);
+	add_assoc_long(return_value, "max-active-processes", st.max_active);
+	add_assoc_long(return_value, "max-children-reached",
+	    st.max_children_reached);
+	add_assoc_long(return_value, "slow-requests",
+	    (zend_long)st.slow_requests);
+	array_init(&procs);
+	for (i = 0; i < sb->nslots; i++) {
+		if (!status_proc(sb, cur->pool_index, i, &ps))
+			continue;
+		array_init(&proc);
+		add_assoc_long(&proc, "pid", ps.pid);
+		add_assoc_string(&proc, "state",
+		    (char *)status_state_name(ps.state));
+		add_assoc_long(&proc, "start-time", (zend_long)ps.start);
+		add_assoc_long(&proc, "start-since",
+		    (zend_long)ps.start_since);
+		add_assoc_long(&proc, "requests", (zend_long)ps.requests);
+		add_assoc_long(&proc, "request-duration",
+		    (zend_long)ps.duration_us);
+		add_assoc_string(&proc, "request-method", ps.method[0] ?
+		    ps.method : "-");
+		add_assoc_string(&proc, "request-uri", ps.uri);
+		add_assoc_string(&proc, "query-string", ps.query);
+		add_assoc_long(&proc, "request-length",
+		    (zend_long)ps.content_length);
+		add_assoc_string(&proc, "user", ps.user[0] ? ps.user : "-");
+		add_assoc_string(&proc, "script", ps.script[0] ? ps.script :
+		    "-");
+		add_assoc_double(&proc, "last-request-cpu", ps.last_cpu);
+		add_assoc_long(&proc, "last-request-memory",
+		    (zend_long)ps.last_memory);
+		add_next_index_zval(&procs, &proc);
+	}
+	add_assoc_zval(return_value, "procs", &procs);
+}
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_fastcgi_finish_request, 0, 0,
     _IS_BOOL, 0)
 ZEND_END_ARG_INFO()
@@ -436,8 +505,13 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_apache_request_headers, 0, 0,
     IS_ARRAY, 0)
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_fpm_get_status, 0, 0,
+    MAY_BE_ARRAY | MAY_BE_FALSE)
+ZEND_END_ARG_INFO()
+
 static const zend_function_entry fpmd_functions[] = {
 	PHP_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
+	PHP_FE(fpm_get_status, arginfo_fpm_get_status)
 	PHP_FE(apache_request_headers, arginfo_apache_request_headers)
 	PHP_FALIAS(getallheaders, apache_request_headers,
 	    arginfo_apache_request_headers)
@@ -647,6 +721,23 @@ const char *
 sapi_php_version(void)
 {
 	return PHP_VERSION;
+}
+
+/* An ini setting's value in this process (for the status page's headers). */
+const char *
+sapi_ini_string(const char *name)
+{
+	bool exists = false;
+	const char *v;
+
+	v = zend_ini_string_ex(name, strlen(name), 0, &exists);
+	return exists ? v : NULL;
+}
+
+bool
+sapi_expose_php(void)
+{
+	return PG(expose_php);
 }
 
 /*

@@ -47,6 +47,7 @@ sb_create(uint32_t npools, uint32_t nslots)
 	}
 	sb->npools = npools;
 	sb->nslots = nslots;
+	sb->master = true;
 	sb->pools = p;
 	sb->slots = (struct sb_slot *)(sb->pools + npools);
 	/* Lowest slots first, so a small pool's slots stay together. */

@@ -1,17 +1,27 @@
 /*
- * What fpmd reports about itself, computed by the master from the
- * scoreboard, the generations and the listening sockets: the pool figures
- * php-fpm's status page has (same meanings), the workers' slots, and the
- * effective configuration.  This is the one source: the control socket's
- * status and config replies are built here, and the status page and
- * fpm_get_status() will be too.  The master answers itself, so no free
- * worker is needed.
+ * What fpmd reports about itself.  The figures of a pool (php-fpm's status
+ * fields, same meanings) and the rows of its workers are computed from
+ * shared data only: the scoreboard, a pool's index in it, and the pool's
+ * listening socket.  A worker is a fork of the master, but the master's
+ * private bookkeeping is a stale copy there; the shared pages are live in
+ * both.  So the master (fpmctl status), a worker (the status page) and
+ * PHP's fpm_get_status() call the same functions and get the same numbers,
+ * and the master needs no free worker to answer.
+ *
+ * Every worker can write the whole shared region, so nothing read from it
+ * is trusted to be sane: a slot counts only with a valid state and its
+ * pool's index, strings are cut at the end of their buffers, times out of
+ * range read as 0 and rates as 0, so a garbled slot gives odd numbers, not
+ * a crash, in the master or in any worker.
+ *
+ * The control socket's status and config replies, which add what only the
+ * master knows (generations, addresses, configured sizes), are built here
+ * too.
  */
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,49 +32,144 @@ static const char *const state_names[] = {
 	"Free", "Starting", "Idle", "Reading headers", "Running", "Finishing"
 };
 
+#define NSTATES	(sizeof(state_names) / sizeof(state_names[0]))
+
 const char *
 status_state_name(int state)
 {
-	if (state < 0 || (size_t)state >= sizeof(state_names) /
-	    sizeof(state_names[0]))
+	if (state < 0 || (size_t)state >= NSTATES)
 		return "Unknown";
 	return state_names[state];
 }
 
-void
-status_pool(const struct pool *p, struct pool_status *st)
+/*
+ * The pool a slot belongs to.  The master knows it from its own records,
+ * which no worker can touch; a worker (the status page, fpm_get_status())
+ * has only what the master wrote in the shared slot.  -1: free.
+ */
+static int
+status_slot_pool(const struct scoreboard *sb, uint32_t slot)
 {
-	const struct scoreboard *sb = fpmd->sb;
-	const struct sb_pool *sp = &sb->pools[p->index];
+	const struct mslot *ms;
+
+	if (sb->master) {
+		ms = &sb->ms[slot];
+		return ms->gen != NULL ? ms->gen->pool->index : -1;
+	}
+	if (__atomic_load_n(&sb->slots[slot].state, __ATOMIC_RELAXED) ==
+	    SLOT_FREE)
+		return -1;
+	return __atomic_load_n(&sb->slots[slot].pool, __ATOMIC_RELAXED);
+}
+
+/*
+ * A pool's figures.  listen_fd: the pool's listening socket, for the queue
+ * (-1: none).  The maxima are those the master samples once a second, or
+ * what is seen now if that is more.
+ */
+void
+status_pool(const struct scoreboard *sb, int pool, int listen_fd,
+    struct pool_status *st)
+{
+	const struct sb_pool *sp;
+	const struct sb_slot *s;
 	uint32_t i;
 	uint8_t state;
+	int32_t v;
 
 	memset(st, 0, sizeof(*st));
+	if (pool < 0 || (uint32_t)pool >= sb->npools)
+		return;
+	sp = &sb->pools[pool];
+	st->start = sp->start;
 	st->accepted = __atomic_load_n(&sp->accepted, __ATOMIC_RELAXED);
 	st->slow_requests = __atomic_load_n(&sp->slow_requests,
 	    __ATOMIC_RELAXED);
 	st->log_dropped = __atomic_load_n(&sp->log_dropped, __ATOMIC_RELAXED);
-	st->max_children_reached = sp->max_children_reached;
+	v = __atomic_load_n(&sp->max_children_reached, __ATOMIC_RELAXED);
+	st->max_children_reached = v > 0 ? v : 0;
 	for (i = 0; i < sb->nslots; i++) {
-		if (sb->ms[i].gen == NULL || sb->ms[i].gen->pool != p)
+		s = &sb->slots[i];
+		if (status_slot_pool(sb, i) != pool)
 			continue;
-		state = __atomic_load_n(&sb->slots[i].state, __ATOMIC_RELAXED);
+		state = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
+		if (state == SLOT_FREE || state >= NSTATES)
+			continue;
 		st->total++;
 		if (state == SLOT_IDLE || state == SLOT_STARTING)
 			st->idle++;
 		else
 			st->active++;
 	}
-	if (p->cur != NULL)
-		listen_queue(p->cur->ls, &st->listen_queue,
+	if (listen_fd != -1)
+		listen_fd_queue(listen_fd, &st->listen_queue,
 		    &st->listen_queue_len);
-	st->max_listen_queue = sp->max_listen_queue > st->listen_queue ?
-	    sp->max_listen_queue : st->listen_queue;
-	st->max_active = sp->max_active > st->active ? sp->max_active :
-	    st->active;
+	v = __atomic_load_n(&sp->max_listen_queue, __ATOMIC_RELAXED);
+	st->max_listen_queue = v > st->listen_queue ? v : st->listen_queue;
+	v = __atomic_load_n(&sp->max_active, __ATOMIC_RELAXED);
+	st->max_active = v > st->active ? v : st->active;
 }
 
-/* Once a second: the maxima php-fpm reports are sampled. */
+/*
+ * The row of the worker in slot, if that slot is one of pool's.  A worker
+ * in a request shows how long it has run so far, and no CPU or memory
+ * (they are known at its end), as php-fpm shows them.
+ */
+bool
+status_proc(const struct scoreboard *sb, int pool, uint32_t slot,
+    struct proc_status *ps)
+{
+	const struct sb_slot *src;
+	struct sb_slot s;
+	struct timespec now;
+
+	if (slot >= sb->nslots)
+		return false;
+	src = &sb->slots[slot];
+	/* cheap looks first: most slots are another pool's or free */
+	if (status_slot_pool(sb, slot) != pool)
+		return false;
+	sb_slot_read(src, &s);
+	if (s.state == SLOT_FREE || s.state >= NSTATES ||
+	    (!sb->master && s.pool != pool))
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(ps, 0, sizeof(*ps));
+	ps->pid = s.pid > 0 ? s.pid : 0;
+	ps->gen = s.gen;
+	ps->state = s.state;
+	if (s.start > 0 && s.start <= now.tv_sec) {
+		ps->start = s.start;
+		ps->start_since = now.tv_sec - s.start;
+	}
+	ps->requests = s.requests;
+	ps->content_length = s.content_length;
+	if (s.state > SLOT_IDLE) {
+		ps->duration_us = sb_elapsed_us(&s.req_start, &now);
+	} else {
+		ps->duration_us = s.req_duration_us;
+		/* a rate past every machine's is garbage, not a figure */
+		if (isfinite(s.last_cpu) && s.last_cpu > 0 &&
+		    s.last_cpu < 1e6)
+			ps->last_cpu = s.last_cpu;
+		ps->last_memory = s.last_memory;
+	}
+	s.method[sizeof(s.method) - 1] = '\0';
+	s.uri[sizeof(s.uri) - 1] = '\0';
+	s.query[sizeof(s.query) - 1] = '\0';
+	s.script[sizeof(s.script) - 1] = '\0';
+	s.user[sizeof(s.user) - 1] = '\0';
+	/* the path as requested; the query is shown on its own */
+	s.uri[strcspn(s.uri, "?")] = '\0';
+	memcpy(ps->method, s.method, sizeof(ps->method));
+	memcpy(ps->uri, s.uri, sizeof(ps->uri));
+	memcpy(ps->query, s.query, sizeof(ps->query));
+	memcpy(ps->script, s.script, sizeof(ps->script));
+	memcpy(ps->user, s.user, sizeof(ps->user));
+	return true;
+}
+
+/* Once a second, in the master: the maxima php-fpm reports are sampled. */
 void
 status_sample(void)
 {
@@ -75,7 +180,7 @@ status_sample(void)
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		if (p->cur == NULL)
 			continue;
-		status_pool(p, &st);
+		status_pool(fpmd->sb, p->index, p->cur->ls->fd, &st);
 		sp = &fpmd->sb->pools[p->index];
 		if (st.listen_queue > sp->max_listen_queue)
 			sp->max_listen_queue = st.listen_queue;
@@ -168,61 +273,48 @@ status_set(json_t *o, const char *key, json_t *v)
 	free(c);
 }
 
+/* A slot's string for jansson: bytes that are not UTF-8 show as '?'. */
+static json_t *
+status_jstr(const char *s)
+{
+	char buf[SB_URI + SB_QUERY + 2];
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	status_utf8(buf);
+	return json_string(buf);
+}
+
 static json_t *
 status_processes(const struct pool *p)
 {
 	const struct scoreboard *sb = fpmd->sb;
-	struct sb_slot s;
+	struct proc_status ps;
 	json_t *a = json_array();
-	time_t now = time(NULL);
-	struct timespec ts;
-	uint64_t dur;
 	char uri[SB_URI + SB_QUERY + 2];
 	uint32_t i;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	for (i = 0; i < sb->nslots; i++) {
-		if (sb->ms[i].gen == NULL || sb->ms[i].gen->pool != p)
+		if (!status_proc(sb, p->index, i, &ps))
 			continue;
-		sb_slot_read(&sb->slots[i], &s);
-		s.method[sizeof(s.method) - 1] = '\0';
-		s.uri[sizeof(s.uri) - 1] = '\0';
-		s.query[sizeof(s.query) - 1] = '\0';
-		s.script[sizeof(s.script) - 1] = '\0';
-		s.user[sizeof(s.user) - 1] = '\0';
-		status_utf8(s.method);
-		status_utf8(s.uri);
-		status_utf8(s.query);
-		status_utf8(s.script);
-		status_utf8(s.user);
-		/* the path as requested, then the query, as php-fpm shows */
-		s.uri[strcspn(s.uri, "?")] = '\0';
-		snprintf(uri, sizeof(uri), "%s%s%s", s.uri, s.query[0] ? "?" :
-		    "", s.query);
-		/* in a request: its duration so far */
-		dur = s.state > SLOT_IDLE ? sb_elapsed_us(&s.req_start, &ts) :
-		    s.req_duration_us;
-		/* jansson takes no NaN or infinity */
-		if (!isfinite(s.last_cpu))
-			s.last_cpu = 0.0;
+		snprintf(uri, sizeof(uri), "%s%s%s", ps.uri, ps.query[0] ?
+		    "?" : "", ps.query);
 		json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:I, s:I, "
-		    "s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:f, s:I}",
-		    "pid", (int)(sb->ms[i].pid > 0 ? sb->ms[i].pid : 0),
-		    "generation", sb->ms[i].gen->num,
-		    "state", status_state_name(s.state),
-		    "start_time", (json_int_t)s.start,
-		    "start_since", (json_int_t)(s.start > 0 && s.start <= now ?
-		    now - s.start : 0),
-		    "requests", (json_int_t)s.requests,
-		    "request_duration", (json_int_t)dur,
-		    "request_method", s.method[0] ? s.method : "-",
-		    "request_uri", uri[0] ? uri : "-",
-		    "content_length", (json_int_t)s.content_length,
-		    "user", s.user[0] ? s.user : "-",
-		    "script", s.script[0] ? s.script : "-",
-		    "last_request_cpu", s.state > SLOT_IDLE ? 0.0 : s.last_cpu,
-		    "last_request_memory", (json_int_t)(s.state > SLOT_IDLE ?
-		    0 : s.last_memory)));
+		    "s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:f, s:I}",
+		    "pid", (int)ps.pid,
+		    "generation", ps.gen,
+		    "state", status_state_name(ps.state),
+		    "start_time", (json_int_t)ps.start,
+		    "start_since", (json_int_t)ps.start_since,
+		    "requests", (json_int_t)ps.requests,
+		    "request_duration", (json_int_t)ps.duration_us,
+		    "request_method", status_jstr(ps.method[0] ? ps.method :
+		    "-"),
+		    "request_uri", status_jstr(uri[0] ? uri : "-"),
+		    "content_length", (json_int_t)ps.content_length,
+		    "user", status_jstr(ps.user[0] ? ps.user : "-"),
+		    "script", status_jstr(ps.script[0] ? ps.script : "-"),
+		    "last_request_cpu", ps.last_cpu,
+		    "last_request_memory", (json_int_t)ps.last_memory));
 	}
 	return a;
 }
@@ -232,7 +324,6 @@ json_t *
 status_json(bool full)
 {
 	struct pool_status st;
-	const struct sb_pool *sp;
 	const struct gen *g;
 	struct pool *p;
 	json_t *pools, *o;
@@ -242,16 +333,15 @@ status_json(bool full)
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		if ((g = p->cur) == NULL)
 			continue;
-		status_pool(p, &st);
-		sp = &fpmd->sb->pools[p->index];
+		status_pool(fpmd->sb, p->index, g->ls->fd, &st);
 		o = json_pack("{s:s, s:s, s:i, s:o, s:I, s:I, s:I, s:i, s:i, "
 		    "s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:I}",
 		    "pool", p->name,
 		    "process_manager", conf_pm_name(g->pc->pm),
 		    "generation", g->num,
 		    "listen", str_or_null(g->ls->addr.text),
-		    "start_time", (json_int_t)sp->start,
-		    "start_since", (json_int_t)(now - sp->start),
+		    "start_time", (json_int_t)st.start,
+		    "start_since", (json_int_t)(now - st.start),
 		    "accepted_conn", (json_int_t)st.accepted,
 		    "listen_queue", st.listen_queue,
 		    "max_listen_queue", st.max_listen_queue,
@@ -342,6 +432,10 @@ status_pool_conf(const struct pool_conf *pc)
 	    json_integer(pc->max_spawn_rate));
 	json_object_set_new(o, "request_read_timeout",
 	    json_integer(pc->request_read_timeout));
+	json_object_set_new(o, "pm.status_path", str_or_null(pc->status_path));
+	json_object_set_new(o, "ping.path", str_or_null(pc->ping_path));
+	json_object_set_new(o, "ping.response",
+	    str_or_null(pc->ping_response));
 	return o;
 }
 

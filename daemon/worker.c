@@ -129,7 +129,8 @@ worker_serve(struct fpmd_req *r, int fd, int budget)
 		served++;
 		__atomic_add_fetch(&worker_sbpool->accepted, 1,
 		    __ATOMIC_RELAXED);
-		sapi_handle(r);
+		if (!statuspage_serve(r))
+			sapi_handle(r);
 		conn_end_request(r);
 		if (r->broken || !r->keep_conn || worker_quit)
 			break;
@@ -151,6 +152,15 @@ worker_main(const struct proto_args *pa, int slot)
 	socklen_t peerlen;
 	char prefix[128];
 	int fd, served = 0, budget, devnull;
+
+	/*
+	 * The slot tells who we are before anything else: once a process
+	 * shows as a worker, the status figures name it.
+	 */
+	s = &pa->sb->slots[slot];
+	sb_slot_begin(s);
+	s->pid = getpid();
+	sb_slot_commit(s);
 
 	proc_title_set("fpmd: pool %s", pc->name);
 	snprintf(prefix, sizeof(prefix), "[pool %s] pid %d: ", pc->name,
@@ -189,15 +199,16 @@ worker_main(const struct proto_args *pa, int slot)
 	/* After our handlers, so PHP's per-request handlers chain to them. */
 	sapi_worker_init();
 
-	s = &pa->sb->slots[slot];
 	if (conn_init(r, pc, s, &worker_quit, &worker_waitmask) == -1)
 		exit(FPMD_EXIT_SOFTWARE);
+	r->sb = pa->sb;
+	r->pool_index = pa->pool_index;
+	r->listen_fd = pa->listen_fd;
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
 	if (pc->addr.family != AF_UNIX)
 		worker_clients_parse(pc->listen_allowed_clients);
 
 	sb_slot_begin(s);
-	s->pid = getpid();
 	s->start = time(NULL);
 	s->requests = 0;
 	s->state = SLOT_IDLE;

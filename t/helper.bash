@@ -564,6 +564,15 @@ $upstream
             $keep
         }
 
+        # The status page and ping, as people configure them (answered by
+        # the pool when pm.status_path / ping.path are set; t/status.bats).
+        location ~ ^/(status|ping)\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass $pass;
+            $keep
+        }
+
         # A non-.php file handed to PHP: security.limit_extensions must
         # refuse it ("Access denied.").
         location ~ \\.txt\$ {
@@ -586,7 +595,8 @@ _nginx_answers() {
 
 # nginx_start [--keepalive] [-n NAME] [SOCKET]: start nginx (default NAME
 # nginx, files in $(t_tmp)/NAME/) on a free 127.0.0.1 port, document root
-# t/data/www, .php (and .txt) passed to SOCKET (default $(t_tmp)/www.sock).
+# t/data/www, .php (and .txt), /status and /ping passed to SOCKET (default
+# $(t_tmp)/www.sock).
 # --keepalive: through an upstream with keepalive 8 and fastcgi_keep_conn on.
 # Exports NGINX_PORT and BASE_URL; waits until nginx itself answers.
 nginx_start() {

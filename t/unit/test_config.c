@@ -1178,6 +1178,46 @@ test_pm_name(void)
 	CHECK_STR(conf_pm_name(PM_ONDEMAND), "ondemand");
 }
 
+/* pm.status_path, ping.path and ping.response, checked as php-fpm does. */
+static void
+test_status_paths(void)
+{
+	struct fpmd_conf	*c;
+
+	c = load_ok("status.conf", 0);
+	CHECK(c != NULL && c->npools == 3);
+	if (c != NULL && c->npools == 3) {
+		CHECK_STR(c->pools[0].status_path, "/status");
+		CHECK_STR(c->pools[0].ping_path, "/ping");
+		CHECK_STR(c->pools[0].ping_response, "pong");
+		CHECK_STR(c->pools[1].status_path, "/api-status.~_1");
+		CHECK(c->pools[1].ping_path == NULL);
+		CHECK(c->pools[1].ping_response == NULL);
+		CHECK(c->pools[2].status_path == NULL);
+		CHECK_STR(c->pools[2].ping_path, "/adm/ping");
+		CHECK_STR(c->pools[2].ping_response, "I am alive");
+	}
+	conf_free(c);
+	c = load_ok("min.conf", 0);
+	CHECK(c != NULL && c->pools[0].status_path == NULL &&
+	    c->pools[0].ping_path == NULL && c->pools[0].ping_response == NULL);
+	conf_free(c);
+
+	expect_errors("status_errors.conf", 0,
+	    "@status_errors.conf:5: pool www: pm.status_path: the status path "
+	    "'status' must start with a '/'\n"
+	    "@status_errors.conf:6: pool www: ping.path: the ping path '/' is "
+	    "not long enough\n"
+	    "@status_errors.conf:7: pool www: ping.response: the ping response "
+	    "page '' is not long enough\n"
+	    "@status_errors.conf:14: pool api: pm.status_path: the status path "
+	    "'/fpm status' must contain only the following characters "
+	    "'[alphanum]/_-.~'\n"
+	    "@status_errors.conf:15: pool api: ping.path: the ping path "
+	    "'/ping?x' must contain only the following characters "
+	    "'[alphanum]/_-.~'\n");
+}
+
 /* Every file again, many times: LSan reports a leak at exit. */
 static void
 test_leaks(void)
@@ -1196,6 +1236,7 @@ test_leaks(void)
 		"cut/nested.conf", "cut/string.conf", "cut/squote.conf",
 		"cut/comment.conf", "cut/inc.conf", "sock/main.conf",
 		"sock/env.conf", "sock/unset.conf", "sock/inpool.conf",
+		"status.conf", "status_errors.conf",
 	};
 	struct fpmd_conf	*c;
 	char			*errs, *s, *f;
@@ -1244,6 +1285,7 @@ main(void)
 	test_lex();
 	test_confsock();
 	test_pm_name();
+	test_status_paths();
 	test_leaks();
 	return unit_done("test_config");
 }
