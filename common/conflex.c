@@ -860,3 +860,34 @@ conflex_vis(char *dst, const char *src)
 	}
 	*dst = '\0';
 }
+
+int
+conflex_errline(char **list, size_t *len, const char *file, int line,
+    const char *pool, const char *msg)
+{
+	char	 head[512], body[1024], text[4 * (sizeof(head) +
+		    sizeof(body))], *p;
+	size_t	 hl, tl;
+
+	if (line > 0)
+		snprintf(head, sizeof(head), "%s:%d: ", file, line);
+	else
+		snprintf(head, sizeof(head), "%s: ", file);
+	if (pool != NULL) {
+		hl = strlen(head);
+		snprintf(head + hl, sizeof(head) - hl, "pool %s: ", pool);
+	}
+	conflex_vis(text, head);
+	hl = strlen(text);
+	snprintf(body, sizeof(body), "%s", msg);
+	conflex_vis(text + hl, body);
+	tl = strlen(text);
+	if ((p = realloc(*list, *len + tl + 2)) == NULL)
+		return -1;
+	*list = p;
+	memcpy(p + *len, text, tl);
+	*len += tl;
+	p[(*len)++] = '\n';
+	p[*len] = '\0';
+	return 0;
+}

@@ -92,4 +92,13 @@ int		 conflex_walk(const char *text, size_t len,
  */
 void		 conflex_vis(char *dst, const char *src);
 
+/*
+ * Appends "FILE:LINE: [pool NAME: ]msg\n" (LINE left out when 0), made
+ * visible as above, to the NUL-terminated list *list of *len bytes: the
+ * form of every configuration problem, fpmd's and fpmctl's alike.  -1
+ * when out of memory (the list is left as it was).
+ */
+int		 conflex_errline(char **list, size_t *len, const char *file,
+		    int line, const char *pool, const char *msg);
+
 #endif /* FPMD_CONFLEX_H */

@@ -36,30 +36,9 @@ static void
 confsock_err(struct confsock *cs, const char *file, int line,
     const char *pool, const char *msg)
 {
-	char	 head[512], text[4 * (sizeof(head) + 1024)], *p;
-	size_t	 hl, len;
-
-	if (line > 0)
-		snprintf(head, sizeof(head), "%s:%d: ", file, line);
-	else
-		snprintf(head, sizeof(head), "%s: ", file);
-	if (pool != NULL) {
-		hl = strlen(head);
-		snprintf(head + hl, sizeof(head) - hl, "pool %s: ", pool);
-	}
-	conflex_vis(text, head);
-	hl = strlen(text);
-	conflex_vis(text + hl, msg);		/* under 1024 bytes */
-	len = strlen(text);
-	if ((p = realloc(cs->errs, cs->errlen + len + 2)) == NULL) {
+	if (conflex_errline(&cs->errs, &cs->errlen, file, line, pool, msg) ==
+	    -1)
 		cs->oom = true;
-		return;
-	}
-	cs->errs = p;
-	memcpy(p + cs->errlen, text, len);
-	cs->errlen += len;
-	p[cs->errlen++] = '\n';
-	p[cs->errlen] = '\0';
 }
 
 /* Warnings (an include that matches nothing) are fpmd's to give. */

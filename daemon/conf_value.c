@@ -97,35 +97,15 @@ void
 conf_err(struct conf_load *cl, const char *file, int line, const char *pool,
     const char *fmt, ...)
 {
-	char	 msg[1024], head[512], text[4 * (sizeof(msg) + sizeof(head))];
+	char	 msg[1024];
 	va_list	 ap;
-	size_t	 hl, len;
-	char	*p;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		snprintf(head, sizeof(head), "%s:%d: ", file, line);
-	else
-		snprintf(head, sizeof(head), "%s: ", file);
-	if (pool != NULL) {
-		hl = strlen(head);
-		snprintf(head + hl, sizeof(head) - hl, "pool %s: ", pool);
-	}
-	conflex_vis(text, head);
-	hl = strlen(text);
-	conflex_vis(text + hl, msg);
-	len = strlen(text);
-	if ((p = realloc(cl->errs, cl->errlen + len + 2)) == NULL) {
+	if (conflex_errline(&cl->errs, &cl->errlen, file, line, pool, msg) ==
+	    -1)
 		cl->oom = true;
-		return;
-	}
-	cl->errs = p;
-	memcpy(p + cl->errlen, text, len);
-	cl->errlen += len;
-	p[cl->errlen++] = '\n';
-	p[cl->errlen] = '\0';
 }
 
 /* A notice or warning, logged only if the whole load succeeds. */

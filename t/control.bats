@@ -123,10 +123,6 @@ fpmd_start_errlog() {
 TEST_GROUP=
 
 teardown() {
-	local n
-	for n in "${!BG[@]}"; do
-		kill "${BG[$n]}" 2>/dev/null || true
-	done
 	teardown_stack
 	if [[ -n $TEST_GROUP ]]; then
 		groupdel "$TEST_GROUP" || true

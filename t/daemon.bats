@@ -139,10 +139,6 @@ fpmd_spawn_split() {
 }
 
 teardown() {
-	local n
-	for n in "${!BG[@]}"; do
-		kill "${BG[$n]}" 2>/dev/null || true
-	done
 	teardown_stack
 }
 

@@ -656,7 +656,12 @@ nginx_stop() {
 # teardown_stack: stop nginx, php-fpm and fpmd, whatever is still running.
 # Everything is stopped even if one stop fails; fails if any did.
 teardown_stack() {
-	local ret=0
+	local ret=0 n
+	# background requests and helpers a test left running (bg_get, BG[])
+	for n in "${!BG[@]}"; do
+		kill "${BG[$n]}" 2>/dev/null || true
+		wait "${BG[$n]}" 2>/dev/null || true
+	done
 	nginx_stop || ret=1
 	phpfpm_stop || ret=1
 	if [[ -n ${FPMD_PID:-} ]]; then

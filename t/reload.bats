@@ -92,11 +92,7 @@ fpmd_gone() {
 }
 
 teardown() {
-	local n
 	[[ -n ${BATS_TEST_TMPDIR:-} ]] && touch "$BATS_TEST_TMPDIR/stop"
-	for n in "${!BG[@]}"; do
-		kill "${BG[$n]}" 2>/dev/null || true
-	done
 	teardown_stack
 }
 

@@ -9,10 +9,6 @@ load helper
 bats_require_minimum_version 1.5.0
 
 teardown() {
-	local n
-	for n in "${!BG[@]}"; do
-		kill "${BG[$n]}" 2>/dev/null || true
-	done
 	teardown_stack
 }
 
