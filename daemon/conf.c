@@ -147,6 +147,9 @@ conf_pool_clear(struct pool_conf *pc)
 	free(pc->status_path);
 	free(pc->ping_path);
 	free(pc->ping_response);
+	free(pc->access_log);
+	free(pc->access_format);
+	free(pc->slowlog);
 	for (i = 0; i < pc->nenv; i++) {
 		free(pc->env[i].key);
 		free(pc->env[i].value);

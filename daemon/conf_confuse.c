@@ -68,12 +68,7 @@ static const struct {
 	{ "apparmor_hat", NULL },
 	{ "pm.status_listen", "use pm.status_path, or fpmctl status (the "
 	    "master answers it without a free worker)" },
-	{ "access.log", NULL },
-	{ "access.format", NULL },
 	{ "access.suppress_path", NULL },
-	{ "slowlog", NULL },
-	{ "request_slowlog_timeout", NULL },
-	{ "request_slowlog_trace_depth", NULL },
 	{ "request_terminate_timeout_track_finished", NULL },
 };
 
@@ -120,6 +115,7 @@ conf_pool_get(struct conf_load *cl, cfg_t *sec)
 	pc->max_spawn_rate = CONF_SPAWN_RATE;
 	pc->process_idle_timeout = CONF_IDLE_TIMEOUT;
 	pc->request_read_timeout = CONF_READ_TIMEOUT;
+	pc->request_slowlog_trace_depth = CONF_SLOWLOG_DEPTH;
 	pc->uid = (uid_t)-1;
 	pc->gid = (gid_t)-1;
 	pc->clear_env = true;

@@ -90,6 +90,13 @@ const struct conf_opt conf_pool_opts[PO_COUNT] = {
 	PO(PO_STATUS_PATH, "pm.status_path", CT_STR, status_path, 0),
 	PO(PO_PING_PATH, "ping.path", CT_STR, ping_path, 0),
 	PO(PO_PING_RESPONSE, "ping.response", CT_STR, ping_response, 0),
+	PO(PO_ACCESS_LOG, "access.log", CT_PATH, access_log, 0),
+	PO(PO_ACCESS_FORMAT, "access.format", CT_STR, access_format, 0),
+	PO(PO_SLOWLOG, "slowlog", CT_PATH, slowlog, 0),
+	PO(PO_SLOWLOG_TIMEOUT, "request_slowlog_timeout", CT_TIME,
+	    request_slowlog_timeout, 0),
+	PO(PO_SLOWLOG_DEPTH, "request_slowlog_trace_depth", CT_INT,
+	    request_slowlog_trace_depth, 1),
 };
 
 /* A problem: FILE:LINE: [pool NAME: ]reason, one line, in the list. */
@@ -542,6 +549,14 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 		if (o == &conf_global_opts[GO_ERROR_LOG] &&
 		    strcmp(v, "stderr") == 0)
 			return;
+		/* for these NULL is off: stderr stays a word (fpmd's own) */
+		if ((o == &conf_pool_opts[PO_ACCESS_LOG] ||
+		    o == &conf_pool_opts[PO_SLOWLOG]) &&
+		    strcmp(v, "stderr") == 0) {
+			if ((*sp = strdup(v)) == NULL)
+				cl->oom = true;
+			return;
+		}
 		if (*v != '\0' && (*sp = conffile_path_abs(
 		    cl->files.cs_cur->cf_dir, v)) == NULL)
 			cl->oom = true;

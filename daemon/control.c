@@ -396,6 +396,10 @@ cmd_scale(struct ctl_client *c, json_t *req)
 static json_t *
 cmd_reopen_logs(struct ctl_client *c, json_t *req)
 {
+	/* the pools' access logs and slowlogs too: no worker holds them */
+	if (lw_reopen() == -1)
+		return err_reply("reopen_failed", "cannot reopen an access log "
+		    "or slowlog (see the log)");
 	if (log_reopen(fpmd->conf->error_log) == -1)
 		return err_reply("reopen_failed", "cannot reopen %s (see the "
 		    "log)", fpmd->conf->error_log);

@@ -137,7 +137,7 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 			pm_stop(true, 0);
 			break;
 		case SIGUSR1:
-			if (log_open(fpmd->conf) == 0)
+			if (log_open(fpmd->conf) == 0 && lw_reopen() == 0)
 				log_notice("error log file re-opened");
 			break;
 		case SIGUSR2:
@@ -332,6 +332,7 @@ main(int argc, char *argv[])
 	ev_timer_stop(&t_sample);
 	control_close();
 	pm_close_all();
+	lw_shutdown();
 	ev_del(&ev_sig);
 	ev_close();
 	close(sigfd);

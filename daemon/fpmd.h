@@ -106,6 +106,11 @@ struct pool_conf {
 	char			*status_path;	/* pm.status_path, or NULL */
 	char			*ping_path;	/* ping.path, or NULL */
 	char			*ping_response;	/* "pong" if ping_path is set */
+	char			*access_log;	/* path, "stderr", or NULL: off */
+	char			*access_format;	/* NULL: php-fpm's default */
+	char			*slowlog;	/* path, "stderr", or NULL */
+	int			 request_slowlog_timeout;	/* s, 0: off */
+	int			 request_slowlog_trace_depth;
 };
 
 struct fpmd_conf {
@@ -300,6 +305,25 @@ int		 listen_unix(const char *path, int mode, uid_t uid, gid_t gid,
 int		 listen_queue(const struct listener *ls, int *cur, int *max);
 int		 listen_fd_queue(int fd, int *cur, int *max);
 
+/* logwriter.c: the pools' log files, written by a thread of the master. */
+
+struct lw_file {
+	char			*path;		/* or "stderr" */
+	int			 fd;
+	int			 users;		/* pools that name it */
+	int			 refs;		/* lines queued for it */
+	bool			 closing;
+	volatile uint64_t	 lost;		/* lines dropped or not written */
+	struct lw_file		*next;
+};
+
+struct lw_file	*lw_open(const char *path);
+void		 lw_close(struct lw_file *f);
+void		 lw_write(struct lw_file *f, const void *buf, size_t len);
+int		 lw_reopen(void);
+uint64_t	 lw_lost(const struct lw_file *f);
+void		 lw_shutdown(void);
+
 /* relay.c: children's log lines and output, to the master's log. */
 
 struct relay {
@@ -307,11 +331,17 @@ struct relay {
 	int			 log_rfd, log_wfd;
 	int			 out_rfd, out_wfd;
 	int			 err_rfd, err_wfd;
-	struct ev		 ev_log, ev_out, ev_err;
+	int			 acc_rfd, acc_wfd;	/* access log lines */
+	int			 slow_rfd, slow_wfd;	/* slowlog entries */
+	struct ev		 ev_log, ev_out, ev_err, ev_acc, ev_slow;
+	struct lw_file		*acc_file;	/* NULL: access.log unset */
+	struct lw_file		*slow_file;
 	bool			 decorate;	/* decorate_workers_output */
 };
 
 int		 relay_open(struct relay *r, const char *name);
+int		 relay_files(struct relay *r, const char *access_log,
+		    const char *slowlog);
 void		 relay_close(struct relay *r);
 
 /*
@@ -573,6 +603,8 @@ struct proto_args {
 	int			 log_fd;	/* datagrams to the master's log */
 	int			 out_fd;	/* workers' stdout, or -1 */
 	int			 err_fd;	/* workers' stderr, or -1 */
+	int			 access_fd;	/* one datagram per line */
+	int			 slowlog_fd;	/* one datagram per entry */
 	struct scoreboard	*sb;
 	pid_t			 master;
 };

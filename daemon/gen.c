@@ -466,7 +466,7 @@ gen_start(struct gen *g)
 {
 	struct pool *p = g->pool;
 	struct proto_args pa;
-	int fds[2], keep[5];
+	int fds[2], keep[7];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == -1) {
@@ -486,7 +486,9 @@ gen_start(struct gen *g)
 		keep[2] = p->relay.log_wfd;
 		keep[3] = p->relay.out_wfd;
 		keep[4] = p->relay.err_wfd;
-		gen_fds_only(keep, 5);
+		keep[5] = p->relay.acc_wfd;
+		keep[6] = p->relay.slow_wfd;
+		gen_fds_only(keep, 7);
 		memset(&pa, 0, sizeof(pa));
 		pa.conf = g->conf;
 		pa.pc = g->pc;
@@ -497,6 +499,8 @@ gen_start(struct gen *g)
 		pa.log_fd = p->relay.log_wfd;
 		pa.out_fd = g->pc->catch_workers_output ? p->relay.out_wfd : -1;
 		pa.err_fd = g->pc->catch_workers_output ? p->relay.err_wfd : -1;
+		pa.access_fd = p->relay.acc_wfd;
+		pa.slowlog_fd = p->relay.slow_wfd;
 		pa.sb = fpmd->sb;
 		pa.master = getppid();
 		proto_main(&pa);

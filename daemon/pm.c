@@ -427,6 +427,9 @@ pm_start(struct fpmd_conf *conf)
 		if ((p = pool_new(conf->pools[k].name)) == NULL)
 			return -1;
 		p->relay.decorate = conf->pools[k].decorate_workers_output;
+		if (relay_files(&p->relay, conf->pools[k].access_log,
+		    conf->pools[k].slowlog) == -1)
+			return -1;
 		if ((p->cur = pm_gen_start(p, conf, &conf->pools[k], 1)) ==
 		    NULL)
 			return -1;
@@ -742,6 +745,10 @@ pm_commit(struct fpmd_conf *conf)
 			g->settled = true;
 			listen_apply(g->ls, g->pc);
 			p->relay.decorate = g->pc->decorate_workers_output;
+			if (relay_files(&p->relay, g->pc->access_log,
+			    g->pc->slowlog) == -1)
+				log_warnx("[pool %s] keeps writing its access "
+				    "log and slowlog where it did", p->name);
 			ondemand_watch(p);
 			continue;
 		}

@@ -2,7 +2,10 @@
  * Children's log lines and, with catch_workers_output, their stdout and
  * stderr come back to the master as datagrams over one socket pair each per
  * pool, so a line is never cut or interleaved and the master is the only
- * writer of the error log.
+ * writer of the error log.  Access log lines and slowlog entries come the
+ * same way, one datagram each, and go to their files through the writer
+ * thread (logwriter.c), which also makes reopening them a matter of the
+ * master alone: no worker holds a log file.
  *
  * Neither side waits for the other.  The children's ends are non-blocking:
  * when the master is behind and the queue is full, a child's line is
@@ -147,6 +150,61 @@ relay_on_output(struct ev *e, uint32_t events)
 	}
 }
 
+/* Access log lines and slowlog entries: each datagram is written whole. */
+static void
+relay_sink(int fd, struct lw_file *f)
+{
+	ssize_t n;
+	int i;
+
+	for (i = 0; fd != -1 && i < RELAY_BUDGET; i++) {
+		n = recv(fd, relay_buf, sizeof(relay_buf), MSG_DONTWAIT);
+		if (n <= 0)
+			return;
+		lw_write(f, relay_buf, (size_t)n);
+	}
+}
+
+static void
+relay_on_sink(struct ev *e, uint32_t events)
+{
+	struct relay *r = e->arg;
+
+	if (e == &r->ev_acc)
+		relay_sink(r->acc_rfd, r->acc_file);
+	else
+		relay_sink(r->slow_rfd, r->slow_file);
+}
+
+static int
+relay_file(struct lw_file **fp, const char *path)
+{
+	struct lw_file *f = NULL;
+
+	if (path != NULL && (f = lw_open(path)) == NULL)
+		return -1;
+	lw_close(*fp);
+	*fp = f;
+	return 0;
+}
+
+/*
+ * The files a pool's generation names (NULL: none); the ones it names no
+ * more are closed.  -1 when one cannot be opened: the pool keeps the one
+ * it had.
+ */
+int
+relay_files(struct relay *r, const char *access_log, const char *slowlog)
+{
+	int rc = 0;
+
+	if (relay_file(&r->acc_file, access_log) == -1)
+		rc = -1;
+	if (relay_file(&r->slow_file, slowlog) == -1)
+		rc = -1;
+	return rc;
+}
+
 int
 relay_open(struct relay *r, const char *name)
 {
@@ -156,6 +214,7 @@ relay_open(struct relay *r, const char *name)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->log_rfd = r->log_wfd = r->out_rfd = r->out_wfd = -1;
 	r->err_rfd = r->err_wfd = -1;
+	r->acc_rfd = r->acc_wfd = r->slow_rfd = r->slow_wfd = -1;
 	r->decorate = true;
 	if (relay_pair(fds, false) == -1)
 		goto fail;
@@ -169,9 +228,19 @@ relay_open(struct relay *r, const char *name)
 		goto fail;
 	r->err_rfd = fds[0];
 	r->err_wfd = fds[1];
+	if (relay_pair(fds, false) == -1)
+		goto fail;
+	r->acc_rfd = fds[0];
+	r->acc_wfd = fds[1];
+	if (relay_pair(fds, false) == -1)
+		goto fail;
+	r->slow_rfd = fds[0];
+	r->slow_wfd = fds[1];
 	if (ev_add(&r->ev_log, r->log_rfd, EPOLLIN, relay_on_log, r) == -1 ||
 	    ev_add(&r->ev_out, r->out_rfd, EPOLLIN, relay_on_output, r) == -1 ||
-	    ev_add(&r->ev_err, r->err_rfd, EPOLLIN, relay_on_output, r) == -1)
+	    ev_add(&r->ev_err, r->err_rfd, EPOLLIN, relay_on_output, r) == -1 ||
+	    ev_add(&r->ev_acc, r->acc_rfd, EPOLLIN, relay_on_sink, r) == -1 ||
+	    ev_add(&r->ev_slow, r->slow_rfd, EPOLLIN, relay_on_sink, r) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -183,12 +252,21 @@ void
 relay_close(struct relay *r)
 {
 	int *fds[] = { &r->log_rfd, &r->log_wfd, &r->out_rfd, &r->out_wfd,
-	    &r->err_rfd, &r->err_wfd };
+	    &r->err_rfd, &r->err_wfd, &r->acc_rfd, &r->acc_wfd, &r->slow_rfd,
+	    &r->slow_wfd };
 	size_t i;
 
 	ev_del(&r->ev_log);
 	ev_del(&r->ev_out);
 	ev_del(&r->ev_err);
+	ev_del(&r->ev_acc);
+	ev_del(&r->ev_slow);
+	/* what the pool sent is read: its files go after the last of it */
+	relay_sink(r->acc_rfd, r->acc_file);
+	relay_sink(r->slow_rfd, r->slow_file);
+	lw_close(r->acc_file);
+	lw_close(r->slow_file);
+	r->acc_file = r->slow_file = NULL;
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] != -1) {
 			close(*fds[i]);

@@ -348,7 +348,7 @@ test_errors(void)
 	    "not a duration (seconds, or a number with s, m, h or d)\n"
 	    "@errors.conf:14: pool www: rlimit_core: 'lots' is neither a "
 	    "number (0 or more) nor 'unlimited'\n"
-	    "@errors.conf:15: pool www: php-fpm's 'slowlog' has no fpmd "
+	    "@errors.conf:15: pool www: php-fpm's 'listen.setfib' has no fpmd "
 	    "equivalent\n"
 	    "@errors.conf:16: pool www: unknown option "
 	    "'php_value[memory_limit]' (write php_value { KEY = VALUE })\n"
