@@ -689,9 +689,27 @@ void		 conn_release(struct fpmd_req *r);
 void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
 
 /*
- * statuspage.c: pm.status_path and ping.path, answered by the worker
- * without PHP.  false: the request is not for them.
+ * statuspage.c: pm.status_path and ping.path, answered without PHP by the
+ * worker (statuspage_serve: false when the request is not for them), or by
+ * the master on pm.status_listen (statuslisten.c).
  */
+struct sp_ask {
+	const struct pool_conf	*pc;
+	const struct scoreboard	*sb;
+	int			 pool_index;
+	int			 listen_fd;	/* the pool's, for its queue */
+	const char		*query;		/* QUERY_STRING, or NULL */
+	bool			 head;
+	const char		*charset;	/* default_charset */
+	const char		*mimetype;	/* default_mimetype */
+	const char		*argsep;	/* arg_separator.input */
+	bool			 expose_php;
+};
+
+bool		 statuspage_match(const struct pool_conf *pc,
+		    const struct fcgi_params *fp, bool *ping);
+char		*statuspage_render(const struct sp_ask *a, bool ping,
+		    size_t *len);
 bool		 statuspage_serve(struct fpmd_req *r);
 
 /* worker.c: the accept loop, signals and timeouts. */

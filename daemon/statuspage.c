@@ -40,6 +40,9 @@ enum sp_format {
 	SPF_OPENMETRICS
 };
 
+/* What a status or ping request asks, and what the SAPI would add. */
+/* (struct sp_ask is in fpmd.h) */
+
 /* The response, built whole before it is written. */
 struct sp_buf {
 	char		*p;
@@ -502,7 +505,7 @@ static const struct {
  * counter's sample is named NAME_total, as the format requires.
  */
 static void
-sp_openmetrics(struct sp_buf *b, const struct fpmd_req *r,
+sp_openmetrics(struct sp_buf *b, const struct sp_ask *r,
     const struct sp_val *pv, bool full)
 {
 	const struct scoreboard *sb = r->sb;
@@ -566,7 +569,7 @@ sp_openmetrics(struct sp_buf *b, const struct fpmd_req *r,
 }
 
 static void
-sp_body(struct sp_buf *b, const struct fpmd_req *r, enum sp_format f,
+sp_body(struct sp_buf *b, const struct sp_ask *r, enum sp_format f,
     bool full)
 {
 	static const char html_head[] =
@@ -741,9 +744,9 @@ sp_format(const char *q, const char *seps)
  * are left as they are.
  */
 static void
-sp_content_type(struct sp_buf *b, const char *type)
+sp_content_type(struct sp_buf *b, const struct sp_ask *a, const char *type)
 {
-	const char *cs = sapi_ini_string("default_charset");
+	const char *cs = a->charset;
 
 	if (cs != NULL && *cs != '\0' && strncmp(type, "text/", 5) == 0)
 		sp_printf(b, "Content-type: %s;charset=%s\r\n", type, cs);
@@ -753,10 +756,10 @@ sp_content_type(struct sp_buf *b, const char *type)
 
 /* The type PHP sends when none was set: "text/html; charset=UTF-8". */
 static void
-sp_default_type(struct sp_buf *b)
+sp_default_type(struct sp_buf *b, const struct sp_ask *a)
 {
-	const char *mt = sapi_ini_string("default_mimetype");
-	const char *cs = sapi_ini_string("default_charset");
+	const char *mt = a->mimetype;
+	const char *cs = a->charset;
 
 	if (mt == NULL || *mt == '\0')
 		mt = "text/html";
@@ -767,16 +770,16 @@ sp_default_type(struct sp_buf *b)
 }
 
 static void
-sp_ping(struct sp_buf *b, const struct fpmd_req *r, bool head)
+sp_ping(struct sp_buf *b, const struct sp_ask *r, bool head)
 {
-	sp_content_type(b, "text/plain");
+	sp_content_type(b, r, "text/plain");
 	sp_puts(b, SP_EXPIRES SP_NOCACHE "\r\n");
 	if (!head)
 		sp_puts(b, r->pc->ping_response);
 }
 
 static void
-sp_status(struct sp_buf *b, const struct fpmd_req *r, bool head)
+sp_status(struct sp_buf *b, const struct sp_ask *r, bool head)
 {
 	static const char *const types[] = {
 		[SPF_TEXT] = "text/plain",
@@ -786,23 +789,68 @@ sp_status(struct sp_buf *b, const struct fpmd_req *r, bool head)
 		[SPF_OPENMETRICS] = "application/openmetrics-text; "
 		    "version=1.0.0; charset=utf-8"
 	};
-	const char *q = FCGI_PARAM(&r->params, "QUERY_STRING");
-	const char *seps = sapi_ini_string("arg_separator.input");
+	const char *q = r->query;
+	const char *seps = r->argsep;
 	enum sp_format f;
 	bool full;
 
 	sp_puts(b, SP_EXPIRES SP_NOCACHE);
 	if (head) {
 		/* php-fpm stops before it picks a format */
-		sp_default_type(b);
+		sp_default_type(b, r);
 		sp_puts(b, "\r\n");
 		return;
 	}
 	full = sp_query_has(q, seps, "full");
 	f = sp_format(q, seps);
-	sp_content_type(b, types[f]);
+	sp_content_type(b, r, types[f]);
 	sp_puts(b, "\r\n");
 	sp_body(b, r, f, full);
+}
+
+/*
+ * The whole answer, CGI headers and body, in a malloc'd buffer (*len
+ * bytes); NULL when out of memory.
+ */
+char *
+statuspage_render(const struct sp_ask *a, bool ping, size_t *len)
+{
+	struct sp_buf b = { NULL, 0, 0, false };
+
+	if (a->expose_php)
+		sp_printf(&b, "X-Powered-By: PHP/%s\r\n", sapi_php_version());
+	if (ping)
+		sp_ping(&b, a, a->head);
+	else
+		sp_status(&b, a, a->head);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* Whether a request asks for the ping or the status page; which in *ping. */
+bool
+statuspage_match(const struct pool_conf *pc, const struct fcgi_params *fp,
+    bool *ping)
+{
+	const char *sn;
+
+	if (pc->status_path == NULL && pc->ping_path == NULL)
+		return false;
+	if ((sn = FCGI_PARAM(fp, "SCRIPT_NAME")) == NULL)
+		return false;
+	if (pc->ping_path != NULL && strcmp(sn, pc->ping_path) == 0)
+		*ping = true;
+	else if (pc->status_path != NULL && strcmp(sn, pc->status_path) == 0)
+		*ping = false;
+	else
+		return false;
+	/* php-fpm has no request URI to compare without a script path */
+	return FCGI_PARAM(fp, "SCRIPT_FILENAME") != NULL ||
+	    FCGI_PARAM(fp, "PATH_TRANSLATED") != NULL;
 }
 
 bool
@@ -811,27 +859,14 @@ statuspage_serve(struct fpmd_req *r)
 	static const char oom[] = "Status: 500 Internal Server Error\r\n"
 	    "Content-type: text/plain\r\n" SP_EXPIRES SP_NOCACHE "\r\n"
 	    "Internal error. Please review log file for errors.";
-	const struct pool_conf *pc = r->pc;
-	struct sp_buf b = { NULL, 0, 0, false };
-	const char *sn, *m;
-	char skip[4096];
-	bool ping, head;
+	struct sp_ask a;
+	const char *m;
+	char skip[4096], *out;
+	size_t len;
+	bool ping;
 
-	if (pc->status_path == NULL && pc->ping_path == NULL)
+	if (!statuspage_match(r->pc, &r->params, &ping))
 		return false;
-	if ((sn = FCGI_PARAM(&r->params, "SCRIPT_NAME")) == NULL)
-		return false;
-	if (pc->ping_path != NULL && strcmp(sn, pc->ping_path) == 0)
-		ping = true;
-	else if (pc->status_path != NULL && strcmp(sn, pc->status_path) == 0)
-		ping = false;
-	else
-		return false;
-	/* php-fpm has no request URI to compare without a script path */
-	if (FCGI_PARAM(&r->params, "SCRIPT_FILENAME") == NULL &&
-	    FCGI_PARAM(&r->params, "PATH_TRANSLATED") == NULL)
-		return false;
-
 	/* busy while it answers, as php-fpm's worker is */
 	conn_set_state(r, SLOT_RUNNING);
 	/*
@@ -842,22 +877,27 @@ statuspage_serve(struct fpmd_req *r)
 	    strtoull(m, NULL, 10) > 0)
 		while (conn_read_body(r, skip, sizeof(skip)) > 0)
 			;
+	memset(&a, 0, sizeof(a));
+	a.pc = r->pc;
+	a.sb = r->sb;
+	a.pool_index = r->pool_index;
+	a.listen_fd = r->listen_fd;
+	a.query = FCGI_PARAM(&r->params, "QUERY_STRING");
 	m = FCGI_PARAM(&r->params, "REQUEST_METHOD");
-	head = m != NULL && strcmp(m, "HEAD") == 0;
-	if (sapi_expose_php())
-		sp_printf(&b, "X-Powered-By: PHP/%s\r\n", sapi_php_version());
-	if (ping)
-		sp_ping(&b, r, head);
-	else
-		sp_status(&b, r, head);
-	if (b.oom) {
+	a.head = m != NULL && strcmp(m, "HEAD") == 0;
+	/* the headers as PHP's SAPI layer would write them */
+	a.charset = sapi_ini_string("default_charset");
+	a.mimetype = sapi_ini_string("default_mimetype");
+	a.argsep = sapi_ini_string("arg_separator.input");
+	a.expose_php = sapi_expose_php();
+	if ((out = statuspage_render(&a, ping, &len)) == NULL) {
 		log_errorx("status page: out of memory");
 		r->status = 500;
 		conn_write(r, oom, sizeof(oom) - 1);
 	} else {
 		r->status = 200;
-		conn_write(r, b.p, b.len);
+		conn_write(r, out, len);
 	}
-	free(b.p);
+	free(out);
 	return true;
 }
