@@ -147,6 +147,7 @@ conf_pool_clear(struct pool_conf *pc)
 	free(pc->status_path);
 	free(pc->ping_path);
 	free(pc->ping_response);
+	free(pc->status_listen);
 	free(pc->access_log);
 	free(pc->access_format);
 	free(pc->slowlog);

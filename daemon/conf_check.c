@@ -301,6 +301,25 @@ conf_check(struct conf_load *cl)
 		    "defined (add a section: pool NAME { ... })");
 	for (i = 0; i < cl->npools; i++)
 		conf_check_pool(cl, &cl->pools[i]);
+	/* a pool's pm.status_listen against every address of every pool */
+	for (i = 0; i < cl->npools; i++) {
+		a = &cl->pools[i];
+		for (j = 0; j < cl->npools && a->status_addr_ok; j++) {
+			b = &cl->pools[j];
+			if ((b->addr_ok && conf_addr_conflict(
+			    &a->pc.status_addr, &b->pc.addr)) ||
+			    (j < i && b->status_addr_ok && conf_addr_conflict(
+			    &a->pc.status_addr, &b->pc.status_addr))) {
+				conf_err(cl, a->pc.file,
+				    a->line[PO_STATUS_LISTEN], a->pc.name,
+				    "pm.status_listen address %s clashes with "
+				    "an address of pool %s (%s): give it one of "
+				    "its own", a->pc.status_addr.text,
+				    b->pc.name, b->pc.file);
+				break;
+			}
+		}
+	}
 	for (i = 0; i < cl->npools; i++) {
 		a = &cl->pools[i];
 		for (j = 0; j < i && a->addr_ok; j++) {

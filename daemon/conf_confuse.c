@@ -66,8 +66,6 @@ static const struct {
 	    "listen.mode" },
 	{ "listen.setfib", NULL },
 	{ "apparmor_hat", NULL },
-	{ "pm.status_listen", "use pm.status_path, or fpmctl status (the "
-	    "master answers it without a free worker)" },
 	{ "access.suppress_path", NULL },
 	{ "request_terminate_timeout_track_finished", NULL },
 };

@@ -71,7 +71,7 @@ enum {
 	PO_EXTS, PO_CATCH, PO_DECORATE, PO_DUMPABLE, PO_RLIMIT_FILES,
 	PO_RLIMIT_CORE, PO_TERMINATE, PO_READ_TIMEOUT, PO_STATUS_PATH,
 	PO_PING_PATH, PO_PING_RESPONSE, PO_ACCESS_LOG, PO_ACCESS_FORMAT,
-	PO_SLOWLOG, PO_SLOWLOG_TIMEOUT, PO_SLOWLOG_DEPTH,
+	PO_SLOWLOG, PO_SLOWLOG_TIMEOUT, PO_SLOWLOG_DEPTH, PO_STATUS_LISTEN,
 	PO_COUNT
 };
 
@@ -93,6 +93,7 @@ struct conf_pool {
 	struct pool_conf pc;
 	int		 line[PO_COUNT];	/* where set; 0: not set */
 	bool		 addr_ok;
+	bool		 status_addr_ok;
 };
 
 /* One conf_load(): everything it has read so far and what it found. */

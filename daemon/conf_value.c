@@ -97,6 +97,7 @@ const struct conf_opt conf_pool_opts[PO_COUNT] = {
 	    request_slowlog_timeout, 0),
 	PO(PO_SLOWLOG_DEPTH, "request_slowlog_trace_depth", CT_INT,
 	    request_slowlog_trace_depth, 1),
+	PO(PO_STATUS_LISTEN, "pm.status_listen", CT_LISTEN, status_listen, 0),
 };
 
 /* A problem: FILE:LINE: [pool NAME: ]reason, one line, in the list. */
@@ -519,7 +520,7 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 	const char	*pool = cp != NULL ? cp->pc.name : NULL;
 	char		 buf[256], *s;
 	long		 n;
-	bool		 b;
+	bool		 b, st;
 
 	switch (o->type) {
 	case CT_STR:
@@ -568,11 +569,14 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 			    "'%s': %s", *sp, strerror(errno));
 		return;
 	case CT_LISTEN:
+		/* listen, or pm.status_listen: the same kind of address */
+		st = o == &conf_pool_opts[PO_STATUS_LISTEN];
 		free(*sp);
 		*sp = NULL;
-		cp->addr_ok = false;
+		*(st ? &cp->status_addr_ok : &cp->addr_ok) = false;
 		if (*v == '\0') {
-			conf_err(cl, file, line, pool, "listen: empty address");
+			conf_err(cl, file, line, pool, "%s: empty address",
+			    o->name);
 			return;
 		}
 		if (conf_listen_is_path(v))
@@ -583,14 +587,14 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 			cl->oom = true;
 			return;
 		}
-		if (conf_listen_parse(s, &cp->pc.addr, buf, sizeof(buf)) ==
-		    -1) {
-			conf_err(cl, file, line, pool, "listen: %s", buf);
+		if (conf_listen_parse(s, st ? &cp->pc.status_addr :
+		    &cp->pc.addr, buf, sizeof(buf)) == -1) {
+			conf_err(cl, file, line, pool, "%s: %s", o->name, buf);
 			free(s);
 			return;
 		}
 		*sp = s;
-		cp->addr_ok = true;
+		*(st ? &cp->status_addr_ok : &cp->addr_ok) = true;
 		return;
 	case CT_EXTS:
 		if (conf_exts(&cp->pc, v) == -1)

@@ -106,6 +106,8 @@ struct pool_conf {
 	char			*status_path;	/* pm.status_path, or NULL */
 	char			*ping_path;	/* ping.path, or NULL */
 	char			*ping_response;	/* "pong" if ping_path is set */
+	char			*status_listen;	/* pm.status_listen, or NULL */
+	struct listen_addr	 status_addr;	/* the master answers there */
 	char			*access_log;	/* path, "stderr", or NULL: off */
 	char			*access_format;	/* NULL: php-fpm's default */
 	char			*slowlog;	/* path, "stderr", or NULL */
@@ -297,6 +299,9 @@ struct listener {
 };
 
 struct listener	*listen_get(const struct pool_conf *pc);
+struct listener	*listen_get_at(const struct pool_conf *pc,
+		    const struct listen_addr *a);
+int		 listen_nonblock(struct listener *ls);
 void		 listen_unref(struct listener *ls);
 void		 listen_retire(struct listener *ls);
 int		 listen_apply(struct listener *ls, const struct pool_conf *pc);
@@ -343,6 +348,20 @@ int		 relay_open(struct relay *r, const char *name);
 int		 relay_files(struct relay *r, const char *access_log,
 		    const char *slowlog);
 void		 relay_close(struct relay *r);
+
+/* statuslisten.c: pm.status_listen, answered by the master itself. */
+
+struct pool;
+
+struct stlisten {
+	struct listener		*ls;		/* NULL: none */
+	struct ev		 ev;
+	struct pool		*pool;
+};
+
+int		 stl_set(struct stlisten *stl, struct pool *p,
+		    const struct pool_conf *pc);
+void		 stl_close(struct stlisten *stl);
 
 /*
  * gen.c: one generation of a pool: a prototype started with one
@@ -423,6 +442,7 @@ struct pool {
 	char			 name[SB_POOL_NAME];
 	int			 index;		/* in the scoreboard */
 	struct relay		 relay;
+	struct stlisten		 stl;		/* pm.status_listen */
 	struct gen		*cur;		/* serving */
 	struct gen		*next_gen;	/* starting, during a reload */
 	struct gen		*old;		/* draining */

@@ -120,9 +120,8 @@ fail:
 }
 
 static int
-listen_inet(const struct pool_conf *pc)
+listen_inet(const struct pool_conf *pc, const struct listen_addr *a)
 {
-	const struct listen_addr *a = &pc->addr;
 	struct sockaddr_in6 any6;
 	struct sockaddr_in any4;
 	int fd, on = 1, off = 0;
@@ -182,15 +181,18 @@ listen_settings(struct listener *ls, const struct pool_conf *pc)
 	ls->gid = pc->listen_gid;
 }
 
-/* The listener serving pc's address: the one in use, or a new socket. */
+/*
+ * The listener for address a (pc's listen, or its pm.status_listen), with
+ * pc's mode, owner, group and backlog: the one in use, or a new socket.
+ */
 struct listener *
-listen_get(const struct pool_conf *pc)
+listen_get_at(const struct pool_conf *pc, const struct listen_addr *a)
 {
 	struct listener *ls;
 	char what[64];
 
 	for (ls = listeners; ls != NULL; ls = ls->next)
-		if (!ls->retired && strcmp(ls->addr.text, pc->addr.text) == 0) {
+		if (!ls->retired && strcmp(ls->addr.text, a->text) == 0) {
 			ls->refs++;
 			return ls;
 		}
@@ -198,24 +200,41 @@ listen_get(const struct pool_conf *pc)
 		log_error("%s: calloc", __func__);
 		return NULL;
 	}
-	if (pc->addr.family == AF_UNIX) {
+	if (a->family == AF_UNIX) {
 		snprintf(what, sizeof(what), "[pool %s]", pc->name);
 		ls->fd = listen_unix(((const struct sockaddr_un *)
-		    &pc->addr.ss)->sun_path, pc->listen_mode, pc->listen_uid,
+		    &a->ss)->sun_path, pc->listen_mode, pc->listen_uid,
 		    pc->listen_gid, pc->listen_backlog, what);
 	} else
-		ls->fd = listen_inet(pc);
+		ls->fd = listen_inet(pc, a);
 	if (ls->fd == -1) {
 		free(ls);
 		return NULL;
 	}
-	ls->addr = pc->addr;
+	ls->addr = *a;
 	listen_settings(ls, pc);
 	ls->refs = 1;
 	ls->next = listeners;
 	listeners = ls;
-	log_debug("[pool %s] listening on '%s'", pc->name, pc->addr.text);
+	log_debug("[pool %s] listening on '%s'", pc->name, a->text);
 	return ls;
+}
+
+struct listener *
+listen_get(const struct pool_conf *pc)
+{
+	return listen_get_at(pc, &pc->addr);
+}
+
+/* For a socket only the master accepts on (pm.status_listen). */
+int
+listen_nonblock(struct listener *ls)
+{
+	if (fcntl(ls->fd, F_SETFL, O_NONBLOCK) == -1) {
+		log_error("fcntl of the listener on '%s'", ls->addr.text);
+		return -1;
+	}
+	return 0;
 }
 
 /*

@@ -110,6 +110,7 @@ pool_free(struct pool *p)
 			break;
 		}
 	ev_timer_stop(&p->t_watch);
+	stl_close(&p->stl);
 	relay_close(&p->relay);
 	sb_pool_free(fpmd->sb, p->index);
 	p->freed = true;
@@ -428,7 +429,8 @@ pm_start(struct fpmd_conf *conf)
 			return -1;
 		p->relay.decorate = conf->pools[k].decorate_workers_output;
 		if (relay_files(&p->relay, conf->pools[k].access_log,
-		    conf->pools[k].slowlog) == -1)
+		    conf->pools[k].slowlog) == -1 ||
+		    stl_set(&p->stl, p, &conf->pools[k]) == -1)
 			return -1;
 		if ((p->cur = pm_gen_start(p, conf, &conf->pools[k], 1)) ==
 		    NULL)
@@ -749,6 +751,10 @@ pm_commit(struct fpmd_conf *conf)
 			    g->pc->slowlog) == -1)
 				log_warnx("[pool %s] keeps writing its access "
 				    "log and slowlog where it did", p->name);
+			if (stl_set(&p->stl, p, g->pc) == -1)
+				log_warnx("[pool %s] pm.status_listen: the "
+				    "master does not answer there",
+				    p->name);
 			ondemand_watch(p);
 			continue;
 		}
@@ -760,6 +766,7 @@ pm_commit(struct fpmd_conf *conf)
 			log_notice("[pool %s] not in the new configuration: "
 			    "draining", p->name);
 			p->removed = true;
+			stl_close(&p->stl);
 			if (p->cur != NULL) {
 				if (p->cur->ls->ev.arg == p)
 					ev_del(&p->cur->ls->ev);
