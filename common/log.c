@@ -3,8 +3,13 @@
  * written with one write(), so lines from several processes sharing the fd
  * do not interleave (up to PIPE_BUF on pipes; whole lines on files opened
  * with O_APPEND).
+ *
+ * Two forms: php-fpm's text lines, or (log_format = json) one JSON object
+ * per message for log shippers: {"time", "level", "pool", "pid",
+ * "message"}, a message of several lines staying one object.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -22,6 +27,9 @@ static int		 log_fd = 2;
 static char		 log_prefix_text[160];
 static volatile uint64_t *log_drops;
 static char		*log_path;	/* NULL: standard error */
+static bool		 log_json;
+static char		 log_pool[64];	/* JSON: the pool a child serves */
+static int		 log_pid;	/* JSON: a worker's own pid */
 
 static const char *const level_names[] = {
 	"DEBUG", "NOTICE", "WARNING", "ERROR", "ALERT"
@@ -147,6 +155,104 @@ log_write_all(const char *buf, size_t len)
 	}
 }
 
+void
+log_set_json(bool json)
+{
+	log_json = json;
+}
+
+/* Who speaks, for JSON records: a pool's prototype (pid 0) or worker. */
+void
+log_set_origin(const char *pool, int pid)
+{
+	snprintf(log_pool, sizeof(log_pool), "%s", pool != NULL ? pool : "");
+	log_pid = pid;
+}
+
+/* s as the inside of a JSON string; returns the bytes written. */
+static size_t
+log_json_str(char *out, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0, i;
+
+	for (i = 0; i < len; i++) {
+		switch (u[i]) {
+		case '"':
+		case '\\':
+			out[n++] = '\\';
+			out[n++] = (char)u[i];
+			break;
+		case '\n':
+			out[n++] = '\\';
+			out[n++] = 'n';
+			break;
+		case '\t':
+			out[n++] = '\\';
+			out[n++] = 't';
+			break;
+		default:
+			if (u[i] < 0x20 || u[i] == 0x7f || u[i] >= 0x80) {
+				/* bytes, not text: \u00XX keeps it valid JSON */
+				memcpy(out + n, "\\u00", 4);
+				out[n + 4] = hex[u[i] >> 4];
+				out[n + 5] = hex[u[i] & 15];
+				n += 6;
+			} else
+				out[n++] = (char)u[i];
+		}
+	}
+	return n;
+}
+
+/* One JSON record: {"time":…,"level":…,"pool":…,"pid":…,"message":…}. */
+void
+log_emit(enum log_level level, const char *pool, int pid, const char *msg,
+    size_t len)
+{
+	char stackbuf[4096], *buf = stackbuf, when[40];
+	struct timespec ts;
+	struct tm tm;
+	size_t need, n;
+	int saved = errno;
+
+	if (level < log_level)
+		return;
+	while (len > 0 && msg[len - 1] == '\n')
+		len--;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + n, sizeof(when) - n, ".%06ld", ts.tv_nsec / 1000);
+	n = strlen(when);
+	strftime(when + n, sizeof(when) - n, "%z", &tm);
+	need = 128 + sizeof(when) + 6 * (sizeof(log_pool) + len);
+	if (need > sizeof(stackbuf) && (buf = malloc(need)) == NULL) {
+		buf = stackbuf;
+		len = (sizeof(stackbuf) - 128 - sizeof(when)) / 6 -
+		    sizeof(log_pool);
+	}
+	n = (size_t)snprintf(buf, 128 + sizeof(when),
+	    "{\"time\":\"%s\",\"level\":\"%s\"", when,
+	    log_level_name(level));
+	if (pool != NULL && *pool != '\0') {
+		memcpy(buf + n, ",\"pool\":\"", 9);
+		n += 9;
+		n += log_json_str(buf + n, pool, strlen(pool));
+		buf[n++] = '"';
+	}
+	n += (size_t)snprintf(buf + n, 32, ",\"pid\":%d,\"message\":\"",
+	    pid > 0 ? pid : (int)getpid());
+	n += log_json_str(buf + n, msg, len);
+	memcpy(buf + n, "\"}\n", 3);
+	n += 3;
+	log_write_all(buf, n);
+	if (buf != stackbuf)
+		free(buf);
+	errno = saved;
+}
+
 /*
  * Every line of a message gets the prefix, so that a stack trace or a list
  * of errors reads as lines of the log, not as loose text; the whole
@@ -162,6 +268,10 @@ log_raw(enum log_level level, const char *msg, size_t len)
 
 	if (level < log_level)
 		return;
+	if (log_json) {
+		log_emit(level, log_pool, log_pid, msg, len);
+		return;
+	}
 	while (len > 0 && msg[len - 1] == '\n')
 		end = msg + --len;
 	for (p = msg; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)

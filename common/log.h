@@ -9,6 +9,7 @@
 #define FPMD_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,12 @@ void	 log_set_fd(int fd);
 int	 log_reopen(const char *path);
 const char *log_get_path(void);
 void	 log_set_drop_counter(volatile uint64_t *counter);
+/* log_format = json: one JSON object per message. */
+void	 log_set_json(bool json);
+void	 log_set_origin(const char *pool, int pid);
+/* A JSON record for pool and pid (0: this process), whatever the form. */
+void	 log_emit(enum log_level level, const char *pool, int pid,
+	    const char *msg, size_t len);
 /* Text put after "LEVEL: " on every line (children name their pool). */
 void	 log_set_prefix(const char *prefix);
 int	 log_level_parse(const char *name, enum log_level *level);

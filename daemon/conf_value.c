@@ -32,6 +32,7 @@
 	[i] = { n, t, offsetof(struct fpmd_conf, f), lo }
 const struct conf_opt conf_global_opts[GO_COUNT] = {
 	GO(GO_LOG_LEVEL, "log_level", CT_LEVEL, log_level, 0),
+	GO(GO_LOG_FORMAT, "log_format", CT_LOGFMT, log_json, 0),
 	GO(GO_ERROR_LOG, "error_log", CT_PATH, error_log, 0),
 	GO(GO_PHP_INI, "php_ini", CT_PATH, php_ini, 0),
 	GO(GO_SCAN_DIR, "php_ini_scan_dir", CT_PATH, php_ini_scan_dir, 0),
@@ -657,6 +658,15 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 		if (log_level_parse(v, &cl->conf->log_level) == -1)
 			conf_err(cl, file, line, pool, "%s: '%s' is not one of "
 			    "debug, notice, warning, error, alert", o->name, v);
+		return;
+	case CT_LOGFMT:
+		if (strcmp(v, "text") == 0)
+			cl->conf->log_json = false;
+		else if (strcmp(v, "json") == 0)
+			cl->conf->log_json = true;
+		else
+			conf_err(cl, file, line, pool, "%s: '%s' is not text or "
+			    "json", o->name, v);
 		return;
 	case CT_PM:
 		if (strcmp(v, "static") == 0)

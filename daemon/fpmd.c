@@ -61,6 +61,7 @@ static int
 log_open(const struct fpmd_conf *conf)
 {
 	log_set_level(conf->log_level);
+	log_set_json(conf->log_json);
 	return log_reopen(conf->error_log);
 }
 
@@ -95,6 +96,7 @@ static void
 fpmd_reloaded(const struct fpmd_conf *old, const struct fpmd_conf *conf)
 {
 	log_set_level(conf->log_level);
+	log_set_json(conf->log_json);
 	if (str_differ(old->error_log, conf->error_log) &&
 	    log_reopen(conf->error_log) == -1)
 		log_warnx("error_log: fpmd goes on writing where it did");

@@ -118,6 +118,7 @@ struct pool_conf {
 struct fpmd_conf {
 	char			*file;		/* absolute path */
 	enum log_level		 log_level;
+	bool			 log_json;	/* log_format = json */
 	char			*error_log;	/* NULL: stderr */
 	char			*php_ini;
 	char			*php_ini_scan_dir;
@@ -342,6 +343,7 @@ struct relay {
 	struct lw_file		*acc_file;	/* NULL: access.log unset */
 	struct lw_file		*slow_file;
 	bool			 decorate;	/* decorate_workers_output */
+	bool			 json;		/* log_format = json */
 };
 
 int		 relay_open(struct relay *r, const char *name);

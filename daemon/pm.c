@@ -428,6 +428,7 @@ pm_start(struct fpmd_conf *conf)
 		if ((p = pool_new(conf->pools[k].name)) == NULL)
 			return -1;
 		p->relay.decorate = conf->pools[k].decorate_workers_output;
+		p->relay.json = conf->log_json;
 		if (relay_files(&p->relay, conf->pools[k].access_log,
 		    conf->pools[k].slowlog) == -1 ||
 		    stl_set(&p->stl, p, &conf->pools[k]) == -1)
@@ -747,6 +748,7 @@ pm_commit(struct fpmd_conf *conf)
 			g->settled = true;
 			listen_apply(g->ls, g->pc);
 			p->relay.decorate = g->pc->decorate_workers_output;
+			p->relay.json = conf->log_json;
 			if (relay_files(&p->relay, g->pc->access_log,
 			    g->pc->slowlog) == -1)
 				log_warnx("[pool %s] keeps writing its access "

@@ -89,6 +89,11 @@ relay_line(struct relay *r, const char *stream, pid_t pid, const char *s,
 	char *line;
 	int n;
 
+	if (r->json) {
+		/* a record of its own, whether decorated or not */
+		log_emit(LOG_LVL_WARNING, r->name, (int)pid, s, len);
+		return;
+	}
 	if (!r->decorate) {
 		if ((line = malloc(len + 1)) == NULL)
 			return;

@@ -465,6 +465,8 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
 	    "control.socket", str_or_null(ctl_path),
 	    "control.mode", cmode,
 	    "pools", pools);
+	json_object_set_new(o, "log_format",
+	    json_string(conf->log_json ? "json" : "text"));
 	json_object_set_new(o, "reload_timeout",
 	    json_integer(conf->reload_timeout));
 	json_object_set_new(o, "rlimit_files", json_integer(conf->rlimit_files));

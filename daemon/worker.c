@@ -166,6 +166,7 @@ worker_main(const struct proto_args *pa, int slot)
 	snprintf(prefix, sizeof(prefix), "[pool %s] pid %d: ", pc->name,
 	    (int)getpid());
 	log_set_prefix(prefix);
+	log_set_origin(pc->name, (int)getpid());
 
 	if (pa->out_fd != -1 && pc->catch_workers_output) {
 		dup2(pa->out_fd, STDOUT_FILENO);

@@ -249,7 +249,8 @@ _dump_log() {
 # XXX: poll `fpmctl ping` once fpmctl exists; the ready line is the contract
 # until then (php-fpm logs the same line).
 _log_ready() {
-	grep -qF "$READY_LINE" "$1" 2>/dev/null
+	grep -qF -e "$READY_LINE" -e '"level":"NOTICE",' "$1" 2>/dev/null &&
+		grep -qF -e "$READY_LINE" -e '"message":"ready to handle connections"' "$1" 2>/dev/null
 }
 
 _ready_or_dead() {

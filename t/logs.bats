@@ -130,3 +130,43 @@ level_of() {
 	wait_log "WARNING: control: scale from uid $EUID pid "
 	assert_log_contains "refused (unknown_pool): no pool named 'nosuch'"
 }
+
+@test "log_format = json: one JSON object per message, pool and pid, multi-line messages whole; a reload switches the form" {
+	local d=$BATS_TEST_TMPDIR pid
+	fpmd_conf 'catch_workers_output = yes'
+	sed -i '1i log_format = json' "$FPMD_CONF"
+	fpmd_start
+	nginx_start
+	http "$BASE_URL/feat/levels.php?k=exception&tag=jmulti" || true
+	pid=$(get_pid_of "$BASE_URL/feat/stderr.php?tag=jout")
+	wait_log "jmulti exception"
+	wait_log "jout:"
+	# every line of the log is one JSON object with the fields
+	"$PYTHON" - "$FPMD_LOG" "$pid" <<'PY' || fail "$(tail -5 "$FPMD_LOG")"
+import json, sys
+path, pid = sys.argv[1], int(sys.argv[2])
+recs = [json.loads(l) for l in open(path)]
+for r in recs:
+    assert set(r) >= {'time', 'level', 'pid', 'message'}, r
+    assert r['level'] in ('DEBUG', 'NOTICE', 'WARNING', 'ERROR', 'ALERT'), r
+exc = [r for r in recs if 'jmulti exception' in r['message']]
+assert len(exc) == 1, exc
+assert exc[0]['level'] == 'ERROR' and exc[0]['pool'] == 'www', exc
+assert 'Stack trace:' in exc[0]['message'] and '#0' in exc[0]['message'], exc
+out = [r for r in recs if 'jout:' in r['message']]
+assert out and out[0]['pool'] == 'www' and out[0]['pid'] == pid, out
+PY
+	assert_eq json "$(ctl --json config | json 'd["config"]["log_format"]')"
+	# back to text by a reload: the lines after it are text again
+	sed -i '/^log_format/d' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	ctl reopen-logs >/dev/null
+	wait_log "NOTICE: control: reopen-logs from uid"
+}
+
+# get_pid_of URL: the body (a worker's pid) of URL.
+get_pid_of() {
+	http "$1" >/dev/null || return 1
+	printf '%s\n' "${HTTP_BODY%%$'\n'*}"
+}
