@@ -4,8 +4,9 @@
 # slowlog in php-fpm's format, a WARNING in the error log and one count in
 # "slow requests"; the script itself is neither stopped nor signalled (its
 # usleep() lasts as long as asked). Read without ptrace, so it works for an
-# fpmd run by an ordinary user and for workers that are not dumpable; the
-# last test compares the entries with php-fpm 8.2's own for the same
+# fpmd run by an ordinary user, for workers that are not dumpable, and
+# (through a pipe) where seccomp refuses process_vm_readv (t/no-vmread);
+# the last test compares the entries with php-fpm 8.2's own for the same
 # scripts.
 #
 # Scripts: t/data/www/slowlog/. The lines of nested.php that the entry
@@ -302,6 +303,22 @@ nobody_www() {
 	assert_eq "$(nested_entry "$PID" "$SCRIPTS")" "$(mask <"$SLOWLOG")"
 	assert_log_contains "WARNING: [pool www] child $PID, script '$SCRIPTS/nested.php'"
 	assert_eq 1 "$(slow_requests)" "slow requests"
+}
+
+@test "where seccomp refuses process_vm_readv, the slowlog reads through a pipe" {
+	local novm=$FPMD_BUILDDIR/t/no-vmread wrap
+	[[ -x $novm ]] || fail "no $novm: build it first (make check)"
+	wrap=$(t_tmp)/fpmd-novm
+	printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$novm" "$FPMD_BIN" >"$wrap"
+	chmod 755 "$wrap"
+	FPMD_BIN=$wrap start
+	slow_get slow 1500000
+	assert_whole_answer 1500000
+	grep -q '^Seccomp:[[:space:]]*2$' "/proc/$PID/status" ||
+		fail "the worker has no seccomp filter: $(grep Seccomp "/proc/$PID/status")"
+	wait_until 10 test -s "$SLOWLOG" || fail "nothing in the slowlog"
+	assert_eq "$(nested_entry "$PID" "$SCRIPTS")" "$(mask <"$SLOWLOG")"
+	assert_log_contains "NOTICE: [pool www] pid $PID: slowlog: process_vm_readv refused (Operation not permitted); reading through a pipe"
 }
 
 # warnings LOG: the slowlog WARNINGs of LOG, masked (date, pid, time).
