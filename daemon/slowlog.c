@@ -169,6 +169,7 @@ sl_read(void *dst, uintptr_t addr, size_t len)
 {
 	struct iovec l = { dst, len }, r = { (void *)addr, len };
 	ssize_t n;
+	int e;
 
 	if (len == 0)
 		return 0;
@@ -180,13 +181,14 @@ sl_read(void *dst, uintptr_t addr, size_t len)
 			return 0;
 		if (n != -1 || (errno != ENOSYS && errno != EPERM))
 			return -1;
+		e = errno;
 		if (pipe2(sl.pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
 			sl.pipe[0] = sl.pipe[1] = -1;
 			return -1;
 		}
 		sl.use_pipe = true;
 		log_notice("slowlog: process_vm_readv refused (%s); reading "
-		    "through a pipe", strerror(errno));
+		    "through a pipe", strerror(e));
 	}
 	if (sl.pipe[0] == -1)
 		return -1;
@@ -413,9 +415,12 @@ sl_walk(void)
 	return rc;
 }
 
-/* The entry: php-fpm's header, script_filename, the frames. */
+/*
+ * The entry of the request armed as s: php-fpm's header, script_filename,
+ * the frames.
+ */
 static void
-sl_entry(void)
+sl_entry(uint32_t s)
 {
 	char when[64], script[SL_STR_MAX];
 	struct timespec ts;
@@ -446,6 +451,11 @@ sl_entry(void)
 		sl.len = head;
 		if ((rc = sl_walk()) == 0)
 			break;
+	}
+	/* the request ended under the walk: what it read is another's */
+	if (__atomic_load_n(&sl.seq, __ATOMIC_ACQUIRE) != s) {
+		sl.len = head;
+		rc = -1;
 	}
 done:
 	if (rc == -1)
@@ -491,7 +501,7 @@ sl_fire(uint32_t s, int64_t elapsed_us)
 	    sl.pool, (int)sl.pid, ps.script, ps.method, ps.uri,
 	    ps.query[0] != '\0' ? "?" : "", ps.query,
 	    (int)(elapsed_us / 1000000), (int)(elapsed_us % 1000000));
-	sl_entry();
+	sl_entry(s);
 }
 
 static void *
