@@ -117,7 +117,7 @@ log_level_parse(const char *name, enum log_level *level)
 }
 
 static size_t
-log_prefix(char *buf, size_t cap, enum log_level level)
+log_prefix(char *buf, size_t cap, enum log_level level, const char *text)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -129,7 +129,7 @@ log_prefix(char *buf, size_t cap, enum log_level level)
 	if (log_level == LOG_LVL_DEBUG)
 		n += snprintf(buf + n, cap - n, ".%06ld", ts.tv_nsec / 1000);
 	n += snprintf(buf + n, cap - n, "] %s: %s", log_level_name(level),
-	    log_prefix_text);
+	    text);
 	if (n >= cap)
 		n = cap - 1;
 	return n;
@@ -258,8 +258,8 @@ log_emit(enum log_level level, const char *pool, int pid, const char *msg,
  * of errors reads as lines of the log, not as loose text; the whole
  * message still goes out in one write.
  */
-void
-log_raw(enum log_level level, const char *msg, size_t len)
+static void
+log_out(enum log_level level, const char *text, const char *msg, size_t len)
 {
 	char stackbuf[4096], pfx[256], *buf = stackbuf;
 	const char *p, *end = msg + len, *nl;
@@ -276,7 +276,7 @@ log_raw(enum log_level level, const char *msg, size_t len)
 		end = msg + --len;
 	for (p = msg; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
 		lines++;
-	plen = log_prefix(pfx, sizeof(pfx), level);
+	plen = log_prefix(pfx, sizeof(pfx), level, text);
 	need = lines * (plen + 1) + len;
 	if (need > sizeof(stackbuf) && (buf = malloc(need)) == NULL) {
 		/* out of memory: as much as fits, still whole lines */
@@ -303,6 +303,12 @@ log_raw(enum log_level level, const char *msg, size_t len)
 	if (buf != stackbuf)
 		free(buf);
 	errno = saved;
+}
+
+void
+log_raw(enum log_level level, const char *msg, size_t len)
+{
+	log_out(level, log_prefix_text, msg, len);
 }
 
 /*
@@ -336,8 +342,9 @@ log_get_path(void)
 	return log_path;
 }
 
-void
-log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
+static void
+log_format(enum log_level level, const char *text, int errnum,
+    const char *fmt, va_list ap)
 {
 	char buf[8192];
 	int n;
@@ -354,7 +361,29 @@ log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
 		    strerror(errnum), errnum);
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	log_raw(level, buf, (size_t)n);
+	log_out(level, text, buf, (size_t)n);
+}
+
+void
+log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	log_format(level, log_prefix_text, errnum, fmt, ap);
+}
+
+/*
+ * Without the prefix: for a line about a child that names the child
+ * itself, as php-fpm's master writes it ("[pool www] child 12, ...").
+ */
+void
+log_bare(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	log_format(level, "", 0, fmt, ap);
+	va_end(ap);
+	errno = e;
 }
 
 void

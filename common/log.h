@@ -44,6 +44,9 @@ void	 log_msg(enum log_level level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 3, 0)));
+/* log_msg without the prefix set by log_set_prefix(). */
+void	 log_bare(enum log_level level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Writes an already formatted message (any length, any bytes but NUL). */
 void	 log_raw(enum log_level level, const char *msg, size_t len);
 

@@ -222,6 +222,17 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 		conf_err(cl, f, LINE(PO_IDLE), p, "pm.process_idle_timeout "
 		    "must be at least 1s for pm = ondemand");
 	conf_check_ping(cl, cp);
+	/* php-fpm's: a timeout with nowhere to write, or one never reached */
+	if (pc->request_slowlog_timeout > 0 && pc->slowlog == NULL)
+		conf_err(cl, f, LINE(PO_SLOWLOG_TIMEOUT), p, "'slowlog' must "
+		    "be specified for use with 'request_slowlog_timeout'");
+	else if (pc->request_slowlog_timeout > 0 &&
+	    pc->request_terminate_timeout > 0 &&
+	    pc->request_slowlog_timeout > pc->request_terminate_timeout)
+		conf_err(cl, f, LINE(PO_SLOWLOG_TIMEOUT), p,
+		    "'request_slowlog_timeout' (%d) can't be greater than "
+		    "'request_terminate_timeout' (%d)",
+		    pc->request_slowlog_timeout, pc->request_terminate_timeout);
 
 	if (!as_root) {
 		if (pc->user != NULL)

@@ -738,6 +738,12 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	 */
 	if (st == SLOT_READING)
 		r->cpu_us = cpu_used_us();
+	/*
+	 * request_slowlog_timeout runs while the script does; it stops
+	 * before the slot shows the request ended (slowlog.c relies on it).
+	 */
+	if (st != SLOT_RUNNING)
+		slowlog_disarm();
 	sb_slot_begin(s);
 	switch (st) {
 	case SLOT_READING:
@@ -780,6 +786,8 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	}
 	s->state = (uint8_t)st;
 	sb_slot_commit(s);
+	if (st == SLOT_RUNNING)
+		slowlog_arm(&r->wait_ts);
 }
 
 /* After the SAPI: the answer is complete, the slot says so. */

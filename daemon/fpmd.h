@@ -738,6 +738,14 @@ bool		 statuspage_serve(struct fpmd_req *r);
 void		 worker_main(const struct proto_args *pa, int slot)
 		    __attribute__((noreturn));
 
+/*
+ * slowlog.c: request_slowlog_timeout, by a watchdog thread in each worker
+ * (it reads PHP's globals: built with PHP's headers, beside sapi.c).
+ */
+void		 slowlog_start(const struct proto_args *pa, int slot);
+void		 slowlog_arm(const struct timespec *start);
+void		 slowlog_disarm(void);
+
 /* sapi.c: the only file with PHP's headers. */
 int		 sapi_proto_startup(const struct fpmd_conf *conf,
 		    const struct pool_conf *pc, char *err, size_t errlen);

@@ -38,6 +38,7 @@ static struct {
 	pthread_cond_t	 idle;		/* the queue went empty */
 	pthread_t	 thread;
 	bool		 started;
+	bool		 running;	/* the thread is in its loop */
 	bool		 stop;
 	bool		 busy;		/* writing a line, unlocked */
 	struct lw_line	*head, **tail;
@@ -63,6 +64,7 @@ lw_main(void *arg)
 	int fd;
 
 	pthread_mutex_lock(&lw.mtx);
+	lw.running = true;
 	for (;;) {
 		while (lw.head == NULL && !lw.stop) {
 			pthread_cond_broadcast(&lw.idle);
@@ -100,19 +102,47 @@ lw_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The master forks its prototypes while this thread runs: a fork must not
+ * catch it inside the allocator, whose lock the child would inherit held
+ * (glibc's malloc guards against it, ASan's does not).  It allocates and
+ * frees only under lw.mtx, which a fork takes first.
+ */
+static void
+lw_fork_lock(void)
+{
+	pthread_mutex_lock(&lw.mtx);
+}
+
+static void
+lw_fork_unlock(void)
+{
+	pthread_mutex_unlock(&lw.mtx);
+}
+
 static int
 lw_start(void)
 {
+	static bool atfork;
 	int rc;
 
 	if (lw.started)
 		return 0;
+	if (!atfork && pthread_atfork(lw_fork_lock, lw_fork_unlock,
+	    lw_fork_unlock) == 0)
+		atfork = true;
 	lw.tail = &lw.head;
+	lw.running = false;
 	if ((rc = pthread_create(&lw.thread, NULL, lw_main, NULL)) != 0) {
 		errno = rc;
 		log_error("%s: pthread_create", __func__);
 		return -1;
 	}
+	/* and not inside its own start either */
+	pthread_mutex_lock(&lw.mtx);
+	while (!lw.running)
+		pthread_cond_wait(&lw.idle, &lw.mtx);
+	pthread_mutex_unlock(&lw.mtx);
 	lw.started = true;
 	return 0;
 }

@@ -206,6 +206,7 @@ worker_main(const struct proto_args *pa, int slot)
 	r->pool_index = pa->pool_index;
 	r->listen_fd = pa->listen_fd;
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
+	slowlog_start(pa, slot);
 	if (pc->addr.family != AF_UNIX)
 		worker_clients_parse(pc->listen_allowed_clients);
 

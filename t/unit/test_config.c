@@ -1218,6 +1218,35 @@ test_status_paths(void)
 	    "'[alphanum]/_-.~'\n");
 }
 
+/* slowlog and its timeouts, checked as php-fpm checks them. */
+static void
+test_slowlog(void)
+{
+	struct fpmd_conf	*c;
+
+	c = load_ok("slowlog_ok.conf", 0);
+	CHECK(c != NULL && c->npools == 2);
+	if (c != NULL && c->npools == 2) {
+		CHECK_STR(c->pools[0].slowlog, DIR "slow.log");
+		CHECK(c->pools[0].request_slowlog_timeout == 60);
+		CHECK(c->pools[0].request_slowlog_trace_depth == 5);
+		CHECK_STR(c->pools[1].slowlog, "stderr");
+		CHECK(c->pools[1].request_slowlog_timeout == 0);
+		CHECK(c->pools[1].request_slowlog_trace_depth == 20);
+	}
+	conf_free(c);
+	c = load_ok("min.conf", 0);
+	CHECK(c != NULL && c->pools[0].slowlog == NULL &&
+	    c->pools[0].request_slowlog_timeout == 0);
+	conf_free(c);
+
+	expect_errors("slowlog.conf", 0,
+	    "@slowlog.conf:7: pool www: 'slowlog' must be specified for use "
+	    "with 'request_slowlog_timeout'\n"
+	    "@slowlog.conf:15: pool api: 'request_slowlog_timeout' (30) can't "
+	    "be greater than 'request_terminate_timeout' (10)\n");
+}
+
 /* Every file again, many times: LSan reports a leak at exit. */
 static void
 test_leaks(void)
@@ -1236,7 +1265,8 @@ test_leaks(void)
 		"cut/nested.conf", "cut/string.conf", "cut/squote.conf",
 		"cut/comment.conf", "cut/inc.conf", "sock/main.conf",
 		"sock/env.conf", "sock/unset.conf", "sock/inpool.conf",
-		"status.conf", "status_errors.conf",
+		"status.conf", "status_errors.conf", "slowlog.conf",
+		"slowlog_ok.conf",
 	};
 	struct fpmd_conf	*c;
 	char			*errs, *s, *f;
@@ -1286,6 +1316,7 @@ main(void)
 	test_confsock();
 	test_pm_name();
 	test_status_paths();
+	test_slowlog();
 	test_leaks();
 	return unit_done("test_config");
 }

@@ -1,0 +1,3 @@
+<?php
+// Included by shapes.php.
+eval('nap($us);');
