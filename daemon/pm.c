@@ -1082,7 +1082,7 @@ pm_terminate_slow(struct gen *g)
 	struct scoreboard *sb = fpmd->sb;
 	struct timespec now;
 	struct sb_slot s;
-	int64_t ran;
+	uint64_t us;
 	uint32_t i;
 
 	if (g->pc->request_terminate_timeout <= 0)
@@ -1095,16 +1095,21 @@ pm_terminate_slow(struct gen *g)
 		sb_slot_read(&sb->slots[i], &s);
 		if (s.state <= SLOT_IDLE || s.state >= SLOT_FINISHING)
 			continue;
-		ran = (int64_t)(sb_elapsed_us(&s.req_start, &now) / 1000);
-		if (ran < (int64_t)g->pc->request_terminate_timeout * 1000)
+		us = sb_elapsed_us(&s.req_start, &now);
+		if (us < (uint64_t)g->pc->request_terminate_timeout * 1000000)
 			continue;
 		s.method[sizeof(s.method) - 1] = '\0';
 		s.uri[sizeof(s.uri) - 1] = '\0';
+		s.uri[strcspn(s.uri, "?")] = '\0';
+		s.query[sizeof(s.query) - 1] = '\0';
 		s.script[sizeof(s.script) - 1] = '\0';
-		log_warnx("[pool %s] child %d, script '%s' (request: \"%s %s\") "
-		    "execution timed out (%.3f sec), terminating",
-		    g->pool->name, (int)sb->ms[i].pid, s.script, s.method,
-		    s.uri, (double)ran / 1000.0);
+		/* php-fpm's words, query and microseconds included */
+		log_warnx("[pool %s] child %d, script '%s' (request: "
+		    "\"%s %s%s%s\") execution timed out (%llu.%06llu sec), "
+		    "terminating", g->pool->name, (int)sb->ms[i].pid, s.script,
+		    s.method, s.uri, s.query[0] ? "?" : "", s.query,
+		    (unsigned long long)(us / 1000000),
+		    (unsigned long long)(us % 1000000));
 		gen_kill_worker(g, (int)i, SIGTERM);
 	}
 }
