@@ -68,7 +68,6 @@ static const struct {
 	{ "apparmor_hat", NULL },
 	{ "pm.status_listen", "use pm.status_path, or fpmctl status (the "
 	    "master answers it without a free worker)" },
-	{ "access.suppress_path", NULL },
 	{ "request_terminate_timeout_track_finished", NULL },
 };
 
@@ -353,6 +352,12 @@ conf_unknown(struct conf_load *cl, cfg_t *sec, const char *name)
 		    "has no fpmd equivalent%s%s", name,
 		    fpm_only[i].why != NULL ? ": " : "",
 		    fpm_only[i].why != NULL ? fpm_only[i].why : "");
+		return;
+	}
+	if (strncmp(name, "access.suppress_path[", 21) == 0) {
+		conf_err(cl, sec->filename, sec->line, pool, "unknown option "
+		    "'%s' (write access.suppress_path = \"/ping /health\": "
+		    "one line, the paths separated by spaces)", name);
 		return;
 	}
 	if ((br = strchr(name, '[')) != NULL) {

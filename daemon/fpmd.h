@@ -108,6 +108,8 @@ struct pool_conf {
 	char			*ping_response;	/* "pong" if ping_path is set */
 	char			*access_log;	/* path, "stderr", or NULL: off */
 	char			*access_format;	/* NULL: php-fpm's default */
+	char		       **access_suppress;	/* access.suppress_path */
+	size_t			 naccess_suppress;
 	char			*slowlog;	/* path, "stderr", or NULL */
 	int			 request_slowlog_timeout;	/* s, 0: off */
 	int			 request_slowlog_trace_depth;
@@ -693,6 +695,38 @@ void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
  * without PHP.  false: the request is not for them.
  */
 bool		 statuspage_serve(struct fpmd_req *r);
+
+/*
+ * accessfmt.c: access.format parsed into items, for the configuration
+ * check and for the workers.  No I/O.
+ */
+#define ACC_FMT_MAX	4096	/* bytes of access.format */
+
+enum acc_mod {
+	ACC_MOD_NONE = 0,
+	ACC_CPU_TOTAL, ACC_CPU_USER, ACC_CPU_SYSTEM,	/* %C */
+	ACC_SEC, ACC_MSEC, ACC_USEC,			/* %d */
+	ACC_BYTES, ACC_KB, ACC_MB			/* %M */
+};
+
+struct acc_item {
+	char		 code;		/* 0: literal text */
+	uint8_t		 mod;		/* enum acc_mod */
+	char		*arg;		/* the text, or {...}; NULL: none */
+	size_t		 len;		/* of arg */
+};
+
+struct acc_fmt {
+	struct acc_item	*items;
+	size_t		 n;
+	bool		 json;		/* "json": items are only %e and %o */
+	bool		 cpu;		/* needs the request's CPU times */
+	bool		 headers;	/* needs the response's headers */
+};
+
+int		 accfmt_parse(const char *text, struct acc_fmt *f, char *err,
+		    size_t errlen);
+void		 accfmt_free(struct acc_fmt *f);
 
 /* worker.c: the accept loop, signals and timeouts. */
 void		 worker_main(const struct proto_args *pa, int slot)
