@@ -238,6 +238,7 @@ struct sb_pool {
 	volatile uint64_t	 accepted;	/* atomic adds by workers */
 	volatile uint64_t	 slow_requests;
 	volatile uint64_t	 log_dropped;	/* lines children could not send */
+	volatile uint64_t	 access_dropped;	/* access log lines, too */
 	int32_t			 max_active;
 	int32_t			 max_children_reached;
 };
@@ -501,6 +502,8 @@ struct pool_status {
 	int		 max_children_reached;
 	uint64_t	 slow_requests;
 	uint64_t	 log_dropped;
+	uint64_t	 access_dropped;	/* by workers; status_json adds
+						   the master's */
 };
 
 /* One worker's row: what its slot says, bounded and terminated. */
@@ -623,6 +626,7 @@ void		 proto_main(const struct proto_args *pa)
 
 #define REQ_IN_CAP	(FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255)
 #define REQ_OUT_CAP	(FCGI_MAX_CONTENT & ~7)
+#define REQ_HDR_CAP	16384	/* response headers kept for %o */
 
 struct fpmd_req {
 	int			 fd;
@@ -672,6 +676,21 @@ struct fpmd_req {
 	const char		*script;	/* set by the SAPI */
 	uint64_t		 peak_memory;	/* set by the SAPI */
 	int			 status;	/* HTTP status, by the SAPI */
+
+	/* for the access log (accesslog.c): valid until the next request */
+	struct sockaddr_storage	 peer;		/* the web server, from accept */
+	const char		*req_uri;	/* PHP's request URI (SAPI) */
+	const char		*req_path;	/* the script PHP was given, or
+						   NULL (SAPI) */
+	bool			 sapi_ran;	/* PHP had it, not statuspage.c */
+	bool			 log_cpu;	/* take user and system CPU */
+	uint64_t		 cpu_user0;	/* at the start, µs, with the */
+	uint64_t		 cpu_sys0;	/* reaped children's */
+	char			*hdr;		/* the response's headers as
+						   sent; NULL: not kept */
+	size_t			 hdr_len;
+	bool			 hdr_done;	/* the blank line came, or the
+						   cap */
 };
 
 int		 conn_init(struct fpmd_req *r, const struct pool_conf *pc,
@@ -689,6 +708,7 @@ int		 conn_stderr(struct fpmd_req *r, const char *buf, size_t len);
 void		 conn_finish(struct fpmd_req *r);
 void		 conn_release(struct fpmd_req *r);
 void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
+void		 conn_cpu(uint64_t *user_us, uint64_t *sys_us);
 
 /*
  * statuspage.c: pm.status_path and ping.path, answered by the worker
@@ -728,6 +748,14 @@ int		 accfmt_parse(const char *text, struct acc_fmt *f, char *err,
 		    size_t errlen);
 void		 accfmt_free(struct acc_fmt *f);
 
+/*
+ * accesslog.c: the worker's line for each request, made once the answer
+ * is out and sent whole to the master (relay.c), which writes it.
+ */
+void		 accesslog_init(const struct proto_args *pa,
+		    struct fpmd_req *r);
+void		 accesslog_write(struct fpmd_req *r);
+
 /* worker.c: the accept loop, signals and timeouts. */
 void		 worker_main(const struct proto_args *pa, int slot)
 		    __attribute__((noreturn));
@@ -740,5 +768,7 @@ void		 sapi_handle(struct fpmd_req *r);
 const char	*sapi_php_version(void);
 const char	*sapi_ini_string(const char *name);
 bool		 sapi_expose_php(void);
+const char	*sapi_request_env(const struct fpmd_req *r, const char *name,
+		    size_t nlen);
 
 #endif /* FPMD_H */
