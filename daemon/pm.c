@@ -747,8 +747,12 @@ pm_commit(struct fpmd_conf *conf)
 			p->relay.decorate = g->pc->decorate_workers_output;
 			if (relay_files(&p->relay, g->pc->access_log,
 			    g->pc->slowlog) == -1)
-				log_warnx("[pool %s] keeps writing its access "
-				    "log and slowlog where it did", p->name);
+				log_warnx("[pool %s] the reload is done, but the "
+				    "pool goes on logging to access.log '%s' "
+				    "and slowlog '%s'", p->name,
+				    p->relay.acc_file ? p->relay.acc_file->path :
+				    "(none)", p->relay.slow_file ?
+				    p->relay.slow_file->path : "(none)");
 			ondemand_watch(p);
 			continue;
 		}
