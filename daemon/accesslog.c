@@ -449,12 +449,13 @@ acc_time(struct acc_buf *b, const struct timespec *ts, const char *fmt)
 static void
 acc_iso_time(struct acc_buf *b, const struct timespec *ts)
 {
-	char tmp[64], off[8];
+	char tmp[64], off[8] = "+0000";
 	struct tm tm;
 
 	localtime_r(&ts->tv_sec, &tm);
 	strftime(tmp, sizeof(tmp), "\"%Y-%m-%dT%H:%M:%S", &tm);
-	strftime(off, sizeof(off), "%z", &tm);
+	if (strftime(off, sizeof(off), "%z", &tm) != 5)
+		strcpy(off, "+0000");
 	ab_str(b, tmp);
 	ab_printf(b, ".%06ld%.3s:%.2s\"", ts->tv_nsec / 1000, off, off + 3);
 }
@@ -664,6 +665,7 @@ accesslog_write(struct fpmd_req *r)
 	struct acc_buf b = { al.line, 0, sizeof(al.line) - 1, false };
 	struct acc_req q;
 	size_t nstr;
+	bool cut;
 
 	if (al.fd == -1)
 		return;
@@ -672,21 +674,23 @@ accesslog_write(struct fpmd_req *r)
 		return;
 	if (al.fmt.json) {
 		acc_json(r, &q, &b, b.cap);
-		if (b.cut) {
+		if ((cut = b.cut)) {
 			/*
 			 * Each string gets its share of the line, less the
-			 * rest of the object (under 600 bytes, 4 more per
-			 * extra field).
+			 * rest of the object (keys, numbers and times: under
+			 * 600 bytes, and 4 more per extra field).
 			 */
 			nstr = 8 + 2 * al.fmt.n;
 			b.len = 0;
 			b.cut = false;
-			acc_json(r, &q, &b, (b.cap - 600 - 4 * al.fmt.n) /
+			acc_json(r, &q, &b, (b.cap - 1024 - 4 * al.fmt.n) /
 			    nstr);
 		}
-	} else
+	} else {
 		acc_plain(r, &q, &b);
-	if (b.cut && !al.cut_told) {
+		cut = b.cut;
+	}
+	if (cut && !al.cut_told) {
 		al.cut_told = true;
 		log_notice("an access log line was longer than %d bytes and "
 		    "was cut (said once per worker)", ACCLOG_LINE_MAX);
