@@ -150,6 +150,9 @@ conf_pool_clear(struct pool_conf *pc)
 	free(pc->status_listen);
 	free(pc->access_log);
 	free(pc->access_format);
+	for (i = 0; i < pc->naccess_suppress; i++)
+		free(pc->access_suppress[i]);
+	free(pc->access_suppress);
 	free(pc->slowlog);
 	for (i = 0; i < pc->nenv; i++) {
 		free(pc->env[i].key);

@@ -165,6 +165,7 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 	bool		 as_root = cl->flags & CONF_AS_ROOT;
 	bool		 allow = cl->flags & CONF_ALLOW_ROOT;
 	gid_t		 pgid;
+	char		 err[512];
 	int		 l;
 
 #define LINE(i)	(cp->line[i] != 0 ? cp->line[i] : pc->line)
@@ -233,6 +234,9 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 		    "'request_slowlog_timeout' (%d) can't be greater than "
 		    "'request_terminate_timeout' (%d)",
 		    pc->request_slowlog_timeout, pc->request_terminate_timeout);
+	if (pc->access_format != NULL && accfmt_parse(pc->access_format, NULL,
+	    err, sizeof(err)) == -1)
+		conf_err(cl, f, LINE(PO_ACCESS_FORMAT), p, "%s", err);
 
 	if (!as_root) {
 		if (pc->user != NULL)

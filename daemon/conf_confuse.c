@@ -66,7 +66,6 @@ static const struct {
 	    "listen.mode" },
 	{ "listen.setfib", NULL },
 	{ "apparmor_hat", NULL },
-	{ "access.suppress_path", NULL },
 	{ "request_terminate_timeout_track_finished", NULL },
 };
 
@@ -351,6 +350,12 @@ conf_unknown(struct conf_load *cl, cfg_t *sec, const char *name)
 		    "has no fpmd equivalent%s%s", name,
 		    fpm_only[i].why != NULL ? ": " : "",
 		    fpm_only[i].why != NULL ? fpm_only[i].why : "");
+		return;
+	}
+	if (strncmp(name, "access.suppress_path[", 21) == 0) {
+		conf_err(cl, sec->filename, sec->line, pool, "unknown option "
+		    "'%s' (write access.suppress_path = \"/ping /health\": "
+		    "one line, the paths separated by spaces)", name);
 		return;
 	}
 	if ((br = strchr(name, '[')) != NULL) {

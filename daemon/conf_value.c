@@ -93,6 +93,8 @@ const struct conf_opt conf_pool_opts[PO_COUNT] = {
 	PO(PO_PING_RESPONSE, "ping.response", CT_STR, ping_response, 0),
 	PO(PO_ACCESS_LOG, "access.log", CT_PATH, access_log, 0),
 	PO(PO_ACCESS_FORMAT, "access.format", CT_STR, access_format, 0),
+	PO(PO_ACCESS_SUPPRESS, "access.suppress_path", CT_URIS,
+	    access_suppress, 0),
 	PO(PO_SLOWLOG, "slowlog", CT_PATH, slowlog, 0),
 	PO(PO_SLOWLOG_TIMEOUT, "request_slowlog_timeout", CT_TIME,
 	    request_slowlog_timeout, 0),
@@ -456,8 +458,9 @@ conf_listen_is_path(const char *v)
 	    (v[0] != '[' && strchr(v, ':') == NULL && !conf_digits(v));
 }
 
-int
-conf_exts(struct pool_conf *pc, const char *v)
+/* Words separated by spaces, tabs or commas, in place of *lp. */
+static int
+conf_words(const char *v, char ***lp, size_t *np)
 {
 	char	**list = NULL, **tmp;
 	size_t	  n = 0, len, i;
@@ -476,17 +479,23 @@ conf_exts(struct pool_conf *pc, const char *v)
 		n++;
 		p += len;
 	}
-	for (i = 0; i < pc->nlimit_extensions; i++)
-		free(pc->limit_extensions[i]);
-	free(pc->limit_extensions);
-	pc->limit_extensions = list;
-	pc->nlimit_extensions = n;
+	for (i = 0; i < *np; i++)
+		free((*lp)[i]);
+	free(*lp);
+	*lp = list;
+	*np = n;
 	return 0;
 fail:
 	for (i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
 	return -1;
+}
+
+int
+conf_exts(struct pool_conf *pc, const char *v)
+{
+	return conf_words(v, &pc->limit_extensions, &pc->nlimit_extensions);
 }
 
 /* listen.allowed_clients: addresses separated by commas; empty = anyone */
@@ -521,6 +530,7 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 	const char	*pool = cp != NULL ? cp->pc.name : NULL;
 	char		 buf[256], *s;
 	long		 n;
+	size_t		 i;
 	bool		 b, st;
 
 	switch (o->type) {
@@ -600,6 +610,20 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 	case CT_EXTS:
 		if (conf_exts(&cp->pc, v) == -1)
 			cl->oom = true;
+		return;
+	case CT_URIS:
+		/* access.suppress_path: compared with the request URI */
+		if (conf_words(v, &cp->pc.access_suppress,
+		    &cp->pc.naccess_suppress) == -1) {
+			cl->oom = true;
+			return;
+		}
+		for (i = 0; i < cp->pc.naccess_suppress; i++)
+			if (cp->pc.access_suppress[i][0] != '/')
+				conf_err(cl, file, line, pool, "%s: '%s' must "
+				    "begin with '/' (a path as the request URI "
+				    "has it, e.g. /ping)", o->name,
+				    cp->pc.access_suppress[i]);
 		return;
 	case CT_INCLUDE:
 		cl->cl_include(cl, v, file, line);

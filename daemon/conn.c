@@ -66,6 +66,27 @@ ts_diff_us(const struct timespec *a, const struct timespec *b)
 	return us < 0 ? 0 : (uint64_t)us;
 }
 
+/*
+ * The CPU time used so far, user and system, the worker's own and that of
+ * its children it has reaped (a script's commands), as php-fpm counts it
+ * for the access log's %C.
+ */
+void
+conn_cpu(uint64_t *user_us, uint64_t *sys_us)
+{
+	struct rusage self, kids;
+
+	if (getrusage(RUSAGE_SELF, &self) == -1 ||
+	    getrusage(RUSAGE_CHILDREN, &kids) == -1) {
+		*user_us = *sys_us = 0;
+		return;
+	}
+	*user_us = (uint64_t)(self.ru_utime.tv_sec + kids.ru_utime.tv_sec) *
+	    1000000 + (uint64_t)(self.ru_utime.tv_usec + kids.ru_utime.tv_usec);
+	*sys_us = (uint64_t)(self.ru_stime.tv_sec + kids.ru_stime.tv_sec) *
+	    1000000 + (uint64_t)(self.ru_stime.tv_usec + kids.ru_stime.tv_usec);
+}
+
 static uint64_t
 cpu_used_us(void)
 {
@@ -412,6 +433,10 @@ conn_begin(struct fpmd_req *r, uint16_t id)
 	r->script = NULL;
 	r->peak_memory = 0;
 	r->status = 200;
+	r->req_uri = r->req_path = NULL;
+	r->sapi_ran = false;
+	r->hdr_len = 0;
+	r->hdr_done = false;
 	fcgi_params_reset(&r->params);
 	clock_gettime(CLOCK_REALTIME, &r->start);
 	sb_slot_begin(s);
@@ -593,6 +618,30 @@ conn_flush_stdout(struct fpmd_req *r)
 }
 
 /*
+ * The access log's %o: the head of the output, up to the blank line that
+ * ends the headers, as the web server gets it (whoever wrote it: the SAPI
+ * or statuspage.c).  Past REQ_HDR_CAP the rest is not kept.
+ */
+static void
+conn_keep_headers(struct fpmd_req *r, const char *buf, size_t len)
+{
+	size_t from = r->hdr_len > 3 ? r->hdr_len - 3 : 0, n;
+	char *end;
+
+	n = REQ_HDR_CAP - r->hdr_len;
+	if (n > len)
+		n = len;
+	memcpy(r->hdr + r->hdr_len, buf, n);
+	r->hdr_len += n;
+	if ((end = memmem(r->hdr + from, r->hdr_len - from, "\r\n\r\n", 4)) !=
+	    NULL) {
+		r->hdr_len = (size_t)(end - r->hdr) + 2;
+		r->hdr_done = true;
+	} else if (r->hdr_len == REQ_HDR_CAP)
+		r->hdr_done = true;
+}
+
+/*
  * Output once the request has ended (fastcgi_finish_request()) goes
  * nowhere and is no error: the script runs on, as under php-fpm.
  */
@@ -605,6 +654,8 @@ conn_write(struct fpmd_req *r, const char *buf, size_t len)
 		return 0;
 	if (r->broken)
 		return -1;
+	if (r->hdr != NULL && !r->hdr_done)
+		conn_keep_headers(r, buf, len);
 	while (len > 0) {
 		if (r->out_len == 0 && len >= REQ_OUT_CAP) {
 			/* Large writes go out without a copy. */
@@ -736,8 +787,11 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	 * that the rate is over the same time (not over the close of the
 	 * previous connection, nor the wait in accept).
 	 */
-	if (st == SLOT_READING)
+	if (st == SLOT_READING) {
 		r->cpu_us = cpu_used_us();
+		if (r->log_cpu)
+			conn_cpu(&r->cpu_user0, &r->cpu_sys0);
+	}
 	/*
 	 * request_slowlog_timeout runs while the script does; it stops
 	 * before the slot shows the request ended (slowlog.c relies on it).

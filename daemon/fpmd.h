@@ -110,6 +110,8 @@ struct pool_conf {
 	struct listen_addr	 status_addr;	/* the master answers there */
 	char			*access_log;	/* path, "stderr", or NULL: off */
 	char			*access_format;	/* NULL: php-fpm's default */
+	char		       **access_suppress;	/* access.suppress_path */
+	size_t			 naccess_suppress;
 	char			*slowlog;	/* path, "stderr", or NULL */
 	int			 request_slowlog_timeout;	/* s, 0: off */
 	int			 request_slowlog_trace_depth;
@@ -239,6 +241,7 @@ struct sb_pool {
 	volatile uint64_t	 accepted;	/* atomic adds by workers */
 	volatile uint64_t	 slow_requests;
 	volatile uint64_t	 log_dropped;	/* lines children could not send */
+	volatile uint64_t	 access_dropped;	/* access log lines, too */
 	int32_t			 max_active;
 	int32_t			 max_children_reached;
 };
@@ -521,6 +524,8 @@ struct pool_status {
 	int		 max_children_reached;
 	uint64_t	 slow_requests;
 	uint64_t	 log_dropped;
+	uint64_t	 access_dropped;	/* by workers; status_json adds
+						   the master's */
 };
 
 /* One worker's row: what its slot says, bounded and terminated. */
@@ -643,6 +648,7 @@ void		 proto_main(const struct proto_args *pa)
 
 #define REQ_IN_CAP	(FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255)
 #define REQ_OUT_CAP	(FCGI_MAX_CONTENT & ~7)
+#define REQ_HDR_CAP	16384	/* response headers kept for %o */
 
 struct fpmd_req {
 	int			 fd;
@@ -692,6 +698,21 @@ struct fpmd_req {
 	const char		*script;	/* set by the SAPI */
 	uint64_t		 peak_memory;	/* set by the SAPI */
 	int			 status;	/* HTTP status, by the SAPI */
+
+	/* for the access log (accesslog.c): valid until the next request */
+	struct sockaddr_storage	 peer;		/* the web server, from accept */
+	const char		*req_uri;	/* PHP's request URI (SAPI) */
+	const char		*req_path;	/* the script PHP was given, or
+						   NULL (SAPI) */
+	bool			 sapi_ran;	/* PHP had it, not statuspage.c */
+	bool			 log_cpu;	/* take user and system CPU */
+	uint64_t		 cpu_user0;	/* at the start, µs, with the */
+	uint64_t		 cpu_sys0;	/* reaped children's */
+	char			*hdr;		/* the response's headers as
+						   sent; NULL: not kept */
+	size_t			 hdr_len;
+	bool			 hdr_done;	/* the blank line came, or the
+						   cap */
 };
 
 int		 conn_init(struct fpmd_req *r, const struct pool_conf *pc,
@@ -709,6 +730,7 @@ int		 conn_stderr(struct fpmd_req *r, const char *buf, size_t len);
 void		 conn_finish(struct fpmd_req *r);
 void		 conn_release(struct fpmd_req *r);
 void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
+void		 conn_cpu(uint64_t *user_us, uint64_t *sys_us);
 
 /*
  * statuspage.c: pm.status_path and ping.path, answered without PHP by the
@@ -734,6 +756,46 @@ char		*statuspage_render(const struct sp_ask *a, bool ping,
 		    size_t *len);
 bool		 statuspage_serve(struct fpmd_req *r);
 
+/*
+ * accessfmt.c: access.format parsed into items, for the configuration
+ * check and for the workers.  No I/O.
+ */
+#define ACC_FMT_MAX	4096	/* bytes of access.format */
+
+enum acc_mod {
+	ACC_MOD_NONE = 0,
+	ACC_CPU_TOTAL, ACC_CPU_USER, ACC_CPU_SYSTEM,	/* %C */
+	ACC_SEC, ACC_MSEC, ACC_USEC,			/* %d */
+	ACC_BYTES, ACC_KB, ACC_MB			/* %M */
+};
+
+struct acc_item {
+	char		 code;		/* 0: literal text */
+	uint8_t		 mod;		/* enum acc_mod */
+	char		*arg;		/* the text, or {...}; NULL: none */
+	size_t		 len;		/* of arg */
+};
+
+struct acc_fmt {
+	struct acc_item	*items;
+	size_t		 n;
+	bool		 json;		/* "json": items are only %e and %o */
+	bool		 cpu;		/* needs the request's CPU times */
+	bool		 headers;	/* needs the response's headers */
+};
+
+int		 accfmt_parse(const char *text, struct acc_fmt *f, char *err,
+		    size_t errlen);
+void		 accfmt_free(struct acc_fmt *f);
+
+/*
+ * accesslog.c: the worker's line for each request, made once the answer
+ * is out and sent whole to the master (relay.c), which writes it.
+ */
+void		 accesslog_init(const struct proto_args *pa,
+		    struct fpmd_req *r);
+void		 accesslog_write(struct fpmd_req *r);
+
 /* worker.c: the accept loop, signals and timeouts. */
 void		 worker_main(const struct proto_args *pa, int slot)
 		    __attribute__((noreturn));
@@ -754,5 +816,7 @@ void		 sapi_handle(struct fpmd_req *r);
 const char	*sapi_php_version(void);
 const char	*sapi_ini_string(const char *name);
 bool		 sapi_expose_php(void);
+const char	*sapi_request_env(const struct fpmd_req *r, const char *name,
+		    size_t nlen);
 
 #endif /* FPMD_H */

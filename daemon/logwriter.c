@@ -154,15 +154,14 @@ lw_openfd(const char *path)
 
 	if (strcmp(path, "stderr") == 0)
 		return fcntl(2, F_DUPFD_CLOEXEC, 3);
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640)) == -1)
-		log_error("cannot open '%s'", path);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	return fd;
 }
 
 /*
  * The file at path ("stderr": fpmd's standard error), shared by every
- * pool that names it; NULL when it cannot be opened.
+ * pool that names it; NULL with errno set when it cannot be opened (the
+ * caller says which option named it).
  */
 struct lw_file *
 lw_open(const char *path)
@@ -285,6 +284,8 @@ lw_reopen(void)
 	/* only the master changes the list: it may walk it unlocked */
 	for (f = lw.files; f != NULL; f = f->next) {
 		if ((fd = lw_openfd(f->path)) == -1) {
+			log_error("cannot reopen '%s', still writing to the "
+			    "file that was there", f->path);
 			rc = -1;
 			continue;
 		}

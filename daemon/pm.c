@@ -751,8 +751,12 @@ pm_commit(struct fpmd_conf *conf)
 			p->relay.json = conf->log_json;
 			if (relay_files(&p->relay, g->pc->access_log,
 			    g->pc->slowlog) == -1)
-				log_warnx("[pool %s] keeps writing its access "
-				    "log and slowlog where it did", p->name);
+				log_warnx("[pool %s] the reload is done, but the "
+				    "pool goes on logging to access.log '%s' "
+				    "and slowlog '%s'", p->name,
+				    p->relay.acc_file ? p->relay.acc_file->path :
+				    "(none)", p->relay.slow_file ?
+				    p->relay.slow_file->path : "(none)");
 			if (stl_set(&p->stl, p, g->pc) == -1)
 				log_warnx("[pool %s] pm.status_listen: the "
 				    "master does not answer there",

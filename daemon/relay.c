@@ -182,12 +182,16 @@ relay_on_sink(struct ev *e, uint32_t events)
 }
 
 static int
-relay_file(struct lw_file **fp, const char *path)
+relay_file(struct relay *r, struct lw_file **fp, const char *path,
+    const char *what)
 {
 	struct lw_file *f = NULL;
 
-	if (path != NULL && (f = lw_open(path)) == NULL)
+	if (path != NULL && (f = lw_open(path)) == NULL) {
+		log_error("[pool %s] %s: cannot open '%s'", r->name, what,
+		    path);
 		return -1;
+	}
 	lw_close(*fp);
 	*fp = f;
 	return 0;
@@ -203,9 +207,9 @@ relay_files(struct relay *r, const char *access_log, const char *slowlog)
 {
 	int rc = 0;
 
-	if (relay_file(&r->acc_file, access_log) == -1)
+	if (relay_file(r, &r->acc_file, access_log, "access.log") == -1)
 		rc = -1;
-	if (relay_file(&r->slow_file, slowlog) == -1)
+	if (relay_file(r, &r->slow_file, slowlog, "slowlog") == -1)
 		rc = -1;
 	return rc;
 }

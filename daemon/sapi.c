@@ -123,6 +123,25 @@ req_env(const char *name, size_t nlen)
 }
 #define ENV(lit)	req_env((lit), sizeof(lit) - 1)
 
+/*
+ * A param of r as PHP saw it, the path logic's rewrites included, for the
+ * access log's %e once the request is done: what the SAPI rewrote stays
+ * until its next request.  A request answered by statuspage.c has only
+ * its params.
+ */
+const char *
+sapi_request_env(const struct fpmd_req *r, const char *name, size_t nlen)
+{
+	int i;
+
+	if (r->sapi_ran && novr > 0 && (i = ovr_find(name, nlen)) != -1)
+		return ovr[i].value;
+	if (nlen == sizeof("FCGI_ROLE") - 1 &&
+	    memcmp(name, "FCGI_ROLE", nlen) == 0)
+		return "RESPONDER";
+	return fcgi_params_get(&r->params, name, nlen);
+}
+
 /* SAPI callbacks */
 
 static size_t
@@ -1150,11 +1169,18 @@ sapi_run_script(char *path)
 void
 sapi_handle(struct fpmd_req *r)
 {
+	static char *kept;	/* the last script path, for the access log */
 	char *volatile path = NULL;
 
+	/* what the previous request left for its access log line goes */
+	ovr_reset();
+	free(kept);
+	kept = NULL;
 	cur = r;
+	r->sapi_ran = true;
 	zend_first_try {
 		path = request_info_init();
+		r->req_uri = SG(request_info).request_uri;
 		if (php_request_startup() == FAILURE) {
 			log_errorx("PHP request start-up failed");
 			cur->status = 500;
@@ -1174,8 +1200,8 @@ sapi_handle(struct fpmd_req *r)
 	} zend_catch {
 		log_errorx("PHP bailed out of the request outside of a try");
 	} zend_end_try();
-	free(path);
+	kept = path;
+	r->req_path = path;
 	SG(request_info).path_translated = NULL;
-	ovr_reset();
 	cur = NULL;
 }

@@ -86,6 +86,8 @@ status_pool(const struct scoreboard *sb, int pool, int listen_fd,
 	st->slow_requests = __atomic_load_n(&sp->slow_requests,
 	    __ATOMIC_RELAXED);
 	st->log_dropped = __atomic_load_n(&sp->log_dropped, __ATOMIC_RELAXED);
+	st->access_dropped = __atomic_load_n(&sp->access_dropped,
+	    __ATOMIC_RELAXED);
 	v = __atomic_load_n(&sp->max_children_reached, __ATOMIC_RELAXED);
 	st->max_children_reached = v > 0 ? v : 0;
 	for (i = 0; i < sb->nslots; i++) {
@@ -354,6 +356,10 @@ status_json(bool full)
 		    "slow_requests", (json_int_t)st.slow_requests,
 		    "max_children", g->max,
 		    "log_lines_dropped", (json_int_t)st.log_dropped);
+		/* the workers' drops and the writer's, for the pool's file */
+		json_object_set_new(o, "access_log_lines_dropped",
+		    json_integer((json_int_t)(st.access_dropped +
+		    lw_lost(p->relay.acc_file))));
 		if (full)
 			json_object_set_new(o, "processes",
 			    status_processes(p));
@@ -436,6 +442,13 @@ status_pool_conf(const struct pool_conf *pc)
 	json_object_set_new(o, "ping.path", str_or_null(pc->ping_path));
 	json_object_set_new(o, "ping.response",
 	    str_or_null(pc->ping_response));
+	json_object_set_new(o, "access.log", str_or_null(pc->access_log));
+	json_object_set_new(o, "access.format",
+	    str_or_null(pc->access_format));
+	ext = json_array();
+	for (i = 0; i < pc->naccess_suppress; i++)
+		json_array_append_new(ext, str_or_null(pc->access_suppress[i]));
+	json_object_set_new(o, "access.suppress_path", ext);
 	return o;
 }
 

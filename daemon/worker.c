@@ -132,6 +132,7 @@ worker_serve(struct fpmd_req *r, int fd, int budget)
 		if (!statuspage_serve(r))
 			sapi_handle(r);
 		conn_end_request(r);
+		accesslog_write(r);	/* the answer is out: now its line */
 		if (r->broken || !r->keep_conn || worker_quit)
 			break;
 		if (served == budget || conn_keep(r) == -1)
@@ -205,6 +206,7 @@ worker_main(const struct proto_args *pa, int slot)
 	r->sb = pa->sb;
 	r->pool_index = pa->pool_index;
 	r->listen_fd = pa->listen_fd;
+	accesslog_init(pa, r);
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
 	slowlog_start(pa, slot);
 	if (pc->addr.family != AF_UNIX)
@@ -240,6 +242,7 @@ worker_main(const struct proto_args *pa, int slot)
 			close(fd);
 			continue;
 		}
+		r->peer = peer;		/* the access log's %R */
 		budget = pc->max_requests > 0 ? pc->max_requests - served : 0;
 		served += worker_serve(r, fd, budget);
 	}

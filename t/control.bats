@@ -1033,7 +1033,7 @@ accepted() {
 	done
 	assert_eq 3 "$(accepted www)"
 	# Any worker can write the shared pages: clear the 'used' word of
-	# pool 0's entry (name[32], start, used: offset 40 of 80 bytes).
+	# pool 0's entry (name[32], start, used: offset 40 of 88 bytes).
 	"$PYTHON" - "$FPMD_PID" <<'PY'
 import struct, sys
 pid = sys.argv[1]
@@ -1075,7 +1075,8 @@ PY
 	unix_get "$FPMD_SOCK" "$WWW_ROOT/ctl/ok.php" || fail "request"
 	w=$(worker_pids | head -1)
 	[[ -n $w ]] || fail "no worker"
-	# Slot 0 (after 256 pool entries of 80 bytes): seq, pool, gen, pid,
+	# Slot 0 (after 256 pool entries of sizeof(struct sb_pool), 88
+	# bytes): seq, pool, gen, pid,
 	# state, then the times, figures and strings, all garbage but the
 	# pid; Idle (2) then Running (4).
 	for state in 2 4; do
@@ -1085,7 +1086,7 @@ pid, worker, state = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for line in open('/proc/%s/maps' % pid):
     f = line.split()
     if f[1].startswith('rw-s') and 'zero' in line:
-        slot = int(f[0].split('-')[0], 16) + 256 * 80
+        slot = int(f[0].split('-')[0], 16) + 256 * 88
         break
 else:
     sys.exit('no scoreboard mapping')
