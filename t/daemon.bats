@@ -491,7 +491,10 @@ fast_stop() {
 	t1=$(now_ms)
 	wait "$cpid" || true
 	assert_eq 0 "$FPMD_STATUS" "exit status after SIG$1"
-	(((t1 - t0) < 3000)) || fail "SIG$1 took $((t1 - t0)) ms to stop fpmd"
+	# the request sleeps 20 s: well under that is "at once", even on a
+	# loaded machine
+	(((t1 - t0) < 10000)) || fail "SIG$1 took $((t1 - t0)) ms to stop fpmd"
+	! grep -F SIGKILL "$FPMD_LOG" || fail "a child needed SIGKILL"
 	[[ ! -e $FPMD_SOCK ]]
 }
 
@@ -511,7 +514,10 @@ fast_stop() {
 	fpmd_kill TERM
 	t1=$(now_ms)
 	assert_eq 0 "$FPMD_STATUS" "exit status"
-	(((t1 - t0) < 2000)) || fail "took $((t1 - t0)) ms"
+	# with room for a loaded machine; that no child needed the KILL
+	# fallback (2 s after TERM) is what the log says
+	(((t1 - t0) < 6000)) || fail "took $((t1 - t0)) ms"
+	! grep -F SIGKILL "$FPMD_LOG" || fail "a child needed SIGKILL"
 	[[ ! -e $FPMD_SOCK ]]
 }
 
