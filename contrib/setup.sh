@@ -14,7 +14,7 @@ PACKAGES="build-essential autoconf automake pkg-config \
 	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
 # The man pages' linter (t/man.bats); bash-completion for the completion
 # test (t/completion.bats).
-PACKAGES="$PACKAGES mandoc bash-completion"
+PACKAGES="$PACKAGES mandoc groff-base bash-completion"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive

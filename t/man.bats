@@ -200,3 +200,20 @@ three() {
 	done < <("$FPMD_BUILDDIR/fpmd" -h | grep -oE -- '--[a-z][a-z-]*' | sort -u)
 	((n >= 5)) || fail "fpmd -h lists only $n long options"
 }
+
+@test "each directive of fpmd.conf(5) says its php-fpm counterpart, or that there is none" {
+	local missing
+	missing=$(awk '
+		/^\.Sh (GLOBAL|POOL) OPTIONS$/ { on = 1; next }
+		on && /^\.Sh / { on = 0 }
+		!on { next }
+		/^\.It Ic / || /^\.El/ {
+			if (name != "" && !seen)
+				print name
+			name = ""
+			if ($1 == ".It") { name = $3; seen = 0 }
+			next
+		}
+		/php-fpm/ { seen = 1 }' "$MAN/fpmd.conf.5")
+	[[ -z $missing ]] || fail "no php-fpm name given for:" "$missing"
+}
