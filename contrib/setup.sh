@@ -15,6 +15,8 @@ PACKAGES="build-essential autoconf automake pkg-config \
 # The man pages' linter (t/man.bats); bash-completion for the completion
 # test (t/completion.bats).
 PACKAGES="$PACKAGES mandoc groff-base bash-completion"
+# What .ci/run's contrib/deb-check.sh builds the Debian package with.
+PACKAGES="$PACKAGES debhelper"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
