@@ -18,7 +18,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 work=$(mktemp -d /tmp/fpmd-deb.XXXXXX)
 chmod 755 "$work"
-nginx_pid= fpmd_pid=
+nginx_pid='' fpmd_pid=''
 cleanup() {
 	[ -z "$fpmd_pid" ] || kill "$fpmd_pid" 2>/dev/null || true
 	[ -z "$nginx_pid" ] || kill "$nginx_pid" 2>/dev/null || true
@@ -47,8 +47,10 @@ echo "== build"
 # build is left alone.
 mkdir "$work/src"
 if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+	# shellcheck disable=SC2016
 	(cd "$top" && git ls-files -co --exclude-standard -z |
-		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\n" "$f"; done' sh |
+		xargs -0 sh -c \
+		    'for f; do [ -e "$f" ] && printf "%s\n" "$f"; done' sh |
 		tar -cf - -T -) | tar -xf - -C "$work/src"
 else
 	(cd "$top" && tar -cf - .) | tar -xf - -C "$work/src"
@@ -62,7 +64,8 @@ echo "built $(basename "$deb")"
 
 echo "== control data"
 dpkg-deb -I "$deb"
-dpkg-deb -f "$deb" Package | grep -qx fpmd || fail "the package is not named fpmd"
+dpkg-deb -f "$deb" Package | grep -qx fpmd ||
+	fail "the package is not named fpmd"
 dpkg-deb -f "$deb" Depends | grep -q 'libphp8\.2-embed' ||
 	fail "Depends lacks libphp8.2-embed"
 mkdir "$work/ctrl"
@@ -106,7 +109,10 @@ wait_for 30 ctl ping || { cat "$work/fpmd.log" >&2; fail "fpmd did not start"; }
 
 command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null ||
 	fail "nginx is not installed (apt-get install nginx-light)"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
 sed -e "s|listen 80;|listen 127.0.0.1:$port;|" \
     -e "s|root /var/www/html;|root $root/usr/share/fpmd/demo;|" \
     -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
@@ -136,8 +142,10 @@ wait_for 30 curl -sf -o /dev/null "http://127.0.0.1:$port/index.php" || {
 	fail "the demo page is not served"
 }
 page=$(curl -sf "http://127.0.0.1:$port/index.php")
-echo "$page" | grep -q 'Hello from fpmd' || fail "the demo page is not fpmd's: $page"
-echo "$page" | grep -q 'fpm-fcgi' || fail "the demo page does not name the SAPI fpm-fcgi"
+echo "$page" | grep -q 'Hello from fpmd' ||
+	fail "the demo page is not fpmd's: $page"
+echo "$page" | grep -q 'fpm-fcgi' ||
+	fail "the demo page does not name the SAPI fpm-fcgi"
 echo "served the demo page through nginx on port $port"
 ctl status | sed -n '/^pool:/,/^accepted conn:/p'
 ctl stop

@@ -128,6 +128,10 @@ teardown() {
 	assert_eq "$BATS_TEST_TMPDIR/conf.d/fpmd.conf" "$output"
 	run complete_words --lib --socket "$BATS_TEST_TMPDIR/con"
 	assert_eq "$BATS_TEST_TMPDIR/conf.d" "$output"
+	# a name with a space is one completion, not two
+	: >"$BATS_TEST_TMPDIR/conf.d/my pool.conf"
+	run complete_words -c "$BATS_TEST_TMPDIR/conf.d/my"
+	assert_eq "$BATS_TEST_TMPDIR/conf.d/my pool.conf" "$output"
 	# and the package's own loading does not change the rest
 	run complete_words --lib help sc
 	assert_eq scale "$output"
