@@ -12,6 +12,11 @@ PACKAGES="build-essential autoconf automake pkg-config \
 	libphp8.2-embed php8.2-dev libjansson-dev libconfuse-dev \
 	bats nginx-light curl php8.2-fpm procps python3 \
 	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
+# The man pages' linter (t/man.bats); bash-completion for the completion
+# test (t/completion.bats).
+PACKAGES="$PACKAGES mandoc groff-base bash-completion"
+# What .ci/run's contrib/deb-check.sh builds the Debian package with.
+PACKAGES="$PACKAGES debhelper"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
