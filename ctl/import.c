@@ -361,7 +361,7 @@ imp_include(struct imp *im, const struct ini_line *il)
 	int		 rc;
 
 	if (im->opts->io_no_include) {
-		imp_tell(im, &im->errs, file, il->il_line, "include: not "
+		imp_tell(im, &im->warns, file, il->il_line, "include: not "
 		    "followed here");
 		return;
 	}
@@ -727,10 +727,10 @@ imp_write_ent(struct imp *im, struct imp_buf *ob, const struct imp_part *pt,
 		break;
 	case IA_PATH:
 	case IA_LISTEN:
-		if (*v == '/' || *v == '\0' ||
+		/* ${NAME} or $pool first: what it stands for is not known */
+		if (*v == '/' || *v == '\0' || *v == '$' ||
 		    (m->im_act == IA_LISTEN && !imp_is_path(v)) ||
-		    strcmp(v, "syslog") == 0 || strcmp(v, "stderr") == 0 ||
-		    strncmp(v, "$pool", 5) == 0)
+		    strcmp(v, "syslog") == 0 || strcmp(v, "stderr") == 0)
 			break;
 		if ((pfx = imp_prefix(im, pt)) == NULL) {
 			imp_comment(ob, indent, "%s:%d: php-fpm took this "
