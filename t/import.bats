@@ -366,3 +366,90 @@ page() {
 	[ "$status" -eq 0 ]
 	assert_contains "$output" "usage: fpmctl [OPTIONS] import-php-fpm"
 }
+
+# --------------------------------------- fpmd -t on what migrating users write
+
+@test "fpmd -t on Debian's php-fpm.conf: said to be php-fpm's, the importer named" {
+	local d
+	d=$(t_tmp)/deb
+	debian_copy "$d"
+	run -78 "$FPMD_BIN" -t -R -c "$d/php-fpm.conf"
+	echo "$output"
+	assert_eq "$d/php-fpm.conf:13: this is a php-fpm configuration (INI: '[global]', ';' comments), not fpmd's: convert it with fpmctl import-php-fpm $d/php-fpm.conf -o fpmd.conf" \
+		"$(head -1 <<<"$output")"
+	assert_eq 2 "${#lines[@]}"
+	# the pool file alone, too
+	run -78 "$FPMD_BIN" -t -R -c "$d/pool.d/www.conf"
+	assert_contains "$output" "$d/pool.d/www.conf:4: this is a php-fpm configuration (INI: '[www]', ';' comments)"
+	# and what it says to do works
+	cd "$d"
+	"$FPMCTL" import-php-fpm "$d/php-fpm.conf" -o fpmd.conf
+	run -0 "$FPMD_BIN" -t -R -c fpmd.conf
+}
+
+@test "fpmd -t: php-fpm's [www], [global] and ';' comments in an fpmd file" {
+	local c
+	c=$(t_tmp)/mixed.conf
+	cat >"$c" <<-EOF
+	[global]
+	pool www {
+	    listen = "$(t_tmp)/www.sock"   ; the socket
+	    pm = static
+	    pm.max_children = 1
+	}
+	[api]
+	EOF
+	run -78 "$FPMD_BIN" -t -R -c "$c"
+	echo "$output"
+	assert_contains "$output" "$c:1: '[global]' is php-fpm's: fpmd's global options stand outside any pool section, so remove this line"
+	assert_contains "$output" "$c:3: ';' starts no comment in fpmd's files (it did in php-fpm's): write '#' or '//' instead"
+	assert_contains "$output" "$c:7: '[api]' is php-fpm's: write pool api { ... } around the pool's options"
+	assert_eq 4 "${#lines[@]}"
+}
+
+@test "fpmd -t: a misspelt option gets the name it meant, and nothing more" {
+	local c
+	c=$(t_tmp)/typo.conf
+	cat >"$c" <<-EOF
+	pool www {
+	    listen = "$(t_tmp)/www.sock"
+	    pm = static
+	    pm.max_chlidren = 4
+	}
+	EOF
+	run -78 "$FPMD_BIN" -t -R -c "$c"
+	echo "$output"
+	assert_eq "$c:4: pool www: unknown option 'pm.max_chlidren' (did you mean 'pm.max_children'?)" "${lines[0]}"
+	assert_eq 2 "${#lines[@]}"
+	assert_not_contains "$output" "no 'pm.max_children' set"
+	sed -i 's/chlidren/children/' "$c"
+	run -0 "$FPMD_BIN" -t -R -c "$c"
+}
+
+@test "fpmd -t: a socket whose directory is missing fails the test, with the reason" {
+	local c d
+	d=$(t_tmp)/run/php
+	c=$(t_tmp)/dir.conf
+	cat >"$c" <<-EOF
+	control.socket = "$(t_tmp)/control.sock"
+	pool www {
+	    listen = "$d/www.sock"
+	    pm = static
+	    pm.max_children = 1
+	}
+	EOF
+	run -78 "$FPMD_BIN" -t -R -c "$c"
+	echo "$output"
+	assert_eq "$c:3: pool www: listen: cannot create the socket $d/www.sock: its directory $d does not exist: create it first (No such file or directory)" "${lines[0]}"
+	# the start fails the same way, so the test must not pass
+	run "$FPMD_BIN" -R -c "$c"
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "No such file or directory"
+	mkdir -p "$d"
+	run -0 "$FPMD_BIN" -t -R -c "$c"
+	# an address this host does not have
+	sed -i "s|\"$d/www.sock\"|\"192.0.2.1:9000\"|" "$c"
+	run -78 "$FPMD_BIN" -t -R -c "$c"
+	echo "$output"
+	assert_contains "$output" "$c:3: pool www: listen: cannot listen on 192.0.2.1:9000: Cannot assign requested address (no interface of this host has that address)"
+}
