@@ -133,16 +133,18 @@ static const struct cmd cmds[] = {
 	  "  -d, --delay SECS   between two refreshes (default 1, at least 0.1).\n"
 	  "  -n, --iterations N stop after N refreshes.\n"
 	  "  --sort KEY         duration (default), cpu, memory or pid.\n" },
-	{ "import-php-fpm", cmd_import, "[-o OUT] [-p PREFIX] [--php-ini INI] "
+	{ "import-php-fpm", cmd_import, "[-o OUT] [-p DIR] [--php-ini INI] "
 	  "FILE",
 	  "convert a php-fpm.conf (and its includes) to fpmd.conf",
 	  "Reads php-fpm's configuration FILE and the files it includes and\n"
 	  "writes the same pools as an fpmd.conf, on stdout or to OUT.  Every\n"
 	  "directive fpmd has no use for becomes a comment saying why, and a\n"
 	  "warning on stderr.  fpmd itself is not asked: run fpmd -t -c OUT.\n"
-	  "  -o, --output OUT   write OUT (replaced whole, or left as it was).\n"
-	  "  -p, --prefix DIR   php-fpm's -p: relative paths are taken from it\n"
-	  "                     (else they stay relative, to OUT's directory).\n"
+	  "  -o, --output OUT   write OUT (replaced whole, or left as it\n"
+	  "                     was).\n"
+	  "  -p, --prefix DIR   php-fpm's -p: relative paths are taken from\n"
+	  "                     it (else they stay relative, to OUT's\n"
+	  "                     directory).\n"
 	  "  --php-ini INI      the php.ini to name (default: php.ini beside\n"
 	  "                     FILE, if there is one, as on Debian).\n"
 	  "Exit status: 0 written; 1 php-fpm would refuse FILE too (each\n"

@@ -36,13 +36,13 @@
 enum imp_act {
 	IA_COPY,		/* the same name in fpmd */
 	IA_BOOL,		/* the same, a boolean ("" is no) */
-	IA_PATH,		/* the same, a path (php-fpm: from its prefix) */
+	IA_PATH,		/* the same, a path (php-fpm: its prefix's) */
 	IA_LISTEN,		/* the same, a path if not an address */
 	IA_LEVEL,		/* log_level */
 	IA_DROP,		/* no fpmd equivalent: a comment, and why */
 	IA_ARRAY,		/* KEY[NAME] = V: NAME = V in section KEY */
 	IA_FLAGS,		/* the same, on/off values */
-	IA_LIST,		/* KEY[] = V: one KEY, the values space-separated */
+	IA_LIST,		/* KEY[] = V: one KEY, values space-separated */
 	IA_INCLUDE,
 	IA_PREFIX		/* the pool's prefix: for its relative paths */
 };
