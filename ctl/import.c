@@ -397,6 +397,7 @@ imp_include(struct imp *im, const struct ini_line *il)
 	if (rc == GLOB_NOMATCH) {
 		imp_tell(im, &im->warns, file, il->il_line, "include '%s' "
 		    "matches no file", pattern);
+		globfree(&g);
 		free(pattern);
 		return;
 	}
@@ -405,6 +406,7 @@ imp_include(struct imp *im, const struct ini_line *il)
 		    pattern, rc == GLOB_NOSPACE ? "out of memory" :
 		    "cannot read the directory");
 		im->unreadable = true;
+		globfree(&g);
 		free(pattern);
 		return;
 	}
