@@ -157,6 +157,54 @@ fail:
 	return NULL;
 }
 
+/*
+ * php-fpm's syntax in the file: a whole php-fpm file is pointed to the
+ * importer, once; a line here and there is told what fpmd writes instead.
+ * Either way the file is not read further: its '[www]' or its comments
+ * would only come back as errors that say less.
+ */
+static bool
+conffile_ini(struct conffiles *cs, const char *name, const char *raw,
+    size_t len)
+{
+	struct conflex_ini		 ci;
+	const struct conflex_ini_mark	*m;
+	size_t				 i;
+
+	conflex_ini_scan(raw, len, &ci);
+	if (ci.ci_nmarks == 0)
+		return false;
+	if (ci.ci_section && !ci.ci_brace) {
+		for (i = 0; ci.ci_marks[i].im_comment; i++)
+			;
+		conffiles_tell(cs, true, name, ci.ci_marks[i].im_line, "this "
+		    "is a php-fpm configuration (INI: '[%s]'%s), not fpmd's: "
+		    "convert it with fpmctl import-php-fpm %s -o fpmd.conf",
+		    ci.ci_marks[i].im_name, i > 0 || ci.ci_nmarks > i + 1 ?
+		    ", ';' comments" : "", name);
+		return true;
+	}
+	for (i = 0; i < ci.ci_nmarks; i++) {
+		m = &ci.ci_marks[i];
+		if (m->im_comment)
+			conffiles_tell(cs, true, name, m->im_line, "';' starts "
+			    "no comment in fpmd's files (it did in php-fpm's): "
+			    "write '#' or '//' instead");
+		else if (strcmp(m->im_name, "global") == 0)
+			conffiles_tell(cs, true, name, m->im_line, "'[global]' "
+			    "is php-fpm's: fpmd's global options stand outside "
+			    "any pool section, so remove this line");
+		else
+			conffiles_tell(cs, true, name, m->im_line, "'[%s]' is "
+			    "php-fpm's: write pool %s { ... } around the pool's "
+			    "options", m->im_name, m->im_name);
+	}
+	if (ci.ci_more > 0)
+		conffiles_tell(cs, true, name, m->im_line, "and %zu more "
+		    "lines of php-fpm's syntax after this one", ci.ci_more);
+	return true;
+}
+
 enum conffile_rc
 conffiles_open(struct conffiles *cs, const char *name, int depth,
     const char *from, int from_line, char **textp, size_t *lenp,
@@ -207,6 +255,10 @@ conffiles_open(struct conffiles *cs, const char *name, int depth,
 		else
 			conffiles_tell(cs, true, name, 0, "cannot read: %s",
 			    strerror(errno));
+		return CONFFILE_BAD;
+	}
+	if (conffile_ini(cs, name, raw, len)) {
+		free(raw);
 		return CONFFILE_BAD;
 	}
 	if (conflex_prepare(raw, len, &text, &tlen, &line, &msg) == -1) {

@@ -891,3 +891,114 @@ conflex_errline(char **list, size_t *len, const char *file, int line,
 	p[*len] = '\0';
 	return 0;
 }
+
+/* ------------------------------------------------------ php-fpm's INI */
+
+static void
+conflex_ini_mark(struct conflex_ini *ci, int line, bool comment,
+    const char *name, size_t nlen)
+{
+	struct conflex_ini_mark *m;
+
+	if (!comment)
+		ci->ci_section = true;
+	if (ci->ci_nmarks == CONFLEX_INI_MAX) {
+		ci->ci_more++;
+		return;
+	}
+	m = &ci->ci_marks[ci->ci_nmarks++];
+	m->im_line = line;
+	m->im_comment = comment;
+	if (nlen >= sizeof(m->im_name))
+		nlen = sizeof(m->im_name) - 1;
+	memcpy(m->im_name, name, nlen);
+	m->im_name[nlen] = '\0';
+}
+
+/*
+ * fpmd's strings and comments are skipped as conflex_prepare() skips them;
+ * a ';' comment is skipped to the end of its line, as php-fpm reads it, so
+ * that an apostrophe in it opens no string.  A string or comment that does
+ * not end stops the scan: conflex_prepare() will say so.
+ */
+void
+conflex_ini_scan(const char *in, size_t len, struct conflex_ini *ci)
+{
+	const char	*p = in, *end = in + len, *q, *r, *n0, *n1;
+	int		 line = 1;
+	bool		 bol = true, space = true;
+	char		 quote;
+
+	memset(ci, 0, sizeof(*ci));
+	while (p < end) {
+		if (*p == '\n') {
+			line++;
+			p++;
+			bol = space = true;
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\r') {
+			p++;
+			space = true;
+			continue;
+		}
+		if (*p == '"' || *p == '\'') {
+			quote = *p++;
+			while (p < end && *p != quote) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				if (*p == '\n')
+					line++;
+				p++;
+			}
+			if (p == end)
+				return;
+			p++;
+			bol = space = false;
+			continue;
+		}
+		if (*p == '/' && p + 1 < end && p[1] == '*') {
+			for (p += 2; p + 1 < end && !(p[0] == '*' &&
+			    p[1] == '/'); p++)
+				if (*p == '\n')
+					line++;
+			if (p + 1 >= end)
+				return;
+			p += 2;
+			bol = false;
+			space = true;
+			continue;
+		}
+		q = memchr(p, '\n', end - p);
+		if (q == NULL)
+			q = end;
+		if (*p == '#' || (*p == '/' && p + 1 < end && p[1] == '/')) {
+			p = q;
+			continue;
+		}
+		if (*p == ';' && space) {
+			conflex_ini_mark(ci, line, true, "", 0);
+			p = q;
+			continue;
+		}
+		if (*p == '[' && bol && (r = memchr(p, ']', q - p)) != NULL) {
+			for (n0 = p + 1; n0 < r && (*n0 == ' ' || *n0 == '\t');
+			    n0++)
+				;
+			for (n1 = r; n1 > n0 && (n1[-1] == ' ' ||
+			    n1[-1] == '\t'); n1--)
+				;
+			for (r++; r < q && strchr(" \t\r", *r) != NULL; r++)
+				;
+			if (n1 > n0 && (r == q || *r == ';')) {
+				conflex_ini_mark(ci, line, false, n0, n1 - n0);
+				p = q;
+				continue;
+			}
+		}
+		if (*p == '{')
+			ci->ci_brace = true;
+		p++;
+		bol = space = false;
+	}
+}

@@ -101,4 +101,29 @@ void		 conflex_vis(char *dst, const char *src);
 int		 conflex_errline(char **list, size_t *len, const char *file,
 		    int line, const char *pool, const char *msg);
 
+/*
+ * php-fpm's INI syntax met in an fpmd file: a "[NAME]" line, or a ';'
+ * comment (at the start of a line, or after a space), seen outside fpmd's
+ * strings and comments in the raw text.  The first CONFLEX_INI_MAX are
+ * kept, in order.
+ */
+#define CONFLEX_INI_MAX		16
+
+struct conflex_ini_mark {
+	int		 im_line;
+	bool		 im_comment;	/* else a [NAME] line */
+	char		 im_name[64];	/* NAME, cut if longer */
+};
+
+struct conflex_ini {
+	struct conflex_ini_mark ci_marks[CONFLEX_INI_MAX];
+	size_t		 ci_nmarks;
+	size_t		 ci_more;	/* found past CONFLEX_INI_MAX */
+	bool		 ci_section;	/* a [NAME] line among them */
+	bool		 ci_brace;	/* a '{' of fpmd's syntax */
+};
+
+void		 conflex_ini_scan(const char *in, size_t len,
+		    struct conflex_ini *ci);
+
 #endif /* FPMD_CONFLEX_H */

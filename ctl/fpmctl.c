@@ -34,6 +34,7 @@
 
 #include "ctlproto.h"
 #include "fpmctl.h"
+#include "import.h"
 #include "sockpath.h"
 
 #define CTL_PROBE_MS	50	/* how often stop looks whether fpmd is gone */
@@ -68,6 +69,7 @@ static int	 cmd_reopen_logs(struct ctl *, int, char **);
 static int	 cmd_config(struct ctl *, int, char **);
 static int	 cmd_top(struct ctl *, int, char **);
 static int	 cmd_help(struct ctl *, int, char **);
+static int	 cmd_import(struct ctl *, int, char **);
 
 static const struct cmd cmds[] = {
 	{ "ping", cmd_ping, "",
@@ -131,6 +133,23 @@ static const struct cmd cmds[] = {
 	  "  -d, --delay SECS   between two refreshes (default 1, at least 0.1).\n"
 	  "  -n, --iterations N stop after N refreshes.\n"
 	  "  --sort KEY         duration (default), cpu, memory or pid.\n" },
+	{ "import-php-fpm", cmd_import, "[-o OUT] [-p DIR] [--php-ini INI] "
+	  "FILE",
+	  "convert a php-fpm.conf (and its includes) to fpmd.conf",
+	  "Reads php-fpm's configuration FILE and the files it includes and\n"
+	  "writes the same pools as an fpmd.conf, on stdout or to OUT.  Every\n"
+	  "directive fpmd has no use for becomes a comment saying why, and a\n"
+	  "warning on stderr.  fpmd itself is not asked: run fpmd -t -c OUT.\n"
+	  "  -o, --output OUT   write OUT (replaced whole, or left as it\n"
+	  "                     was).\n"
+	  "  -p, --prefix DIR   php-fpm's -p: relative paths are taken from\n"
+	  "                     it (else they stay relative, to OUT's\n"
+	  "                     directory).\n"
+	  "  --php-ini INI      the php.ini to name (default: php.ini beside\n"
+	  "                     FILE, if there is one, as on Debian).\n"
+	  "Exit status: 0 written; 1 php-fpm would refuse FILE too (each\n"
+	  "problem as FILE:LINE: reason), or OUT cannot be written; 2 a bad\n"
+	  "command line or a file that cannot be read.\n" },
 	{ "help", cmd_help, "[COMMAND]",
 	  "this list, or a command's help",
 	  "Prints fpmctl's usage, or the help of COMMAND (as COMMAND --help).\n" },
@@ -227,7 +246,7 @@ usage_cmd(const struct cmd *c, FILE *f)
 {
 	fprintf(f, "usage: %s [OPTIONS] %s%s%s\n\n%s", progname, c->name,
 	    *c->args != '\0' ? " " : "", c->args, c->help);
-	if (c->run != cmd_help && c->run != cmd_top)
+	if (c->run != cmd_help && c->run != cmd_top && c->run != cmd_import)
 		fprintf(f, "  --json, -j  print fpmd's reply as it came.\n");
 }
 
@@ -934,6 +953,114 @@ cmd_top(struct ctl *x, int argc, char **argv)
 		usage_error(c, "top has no --json: 'fpmctl --json status "
 		    "--full' gives the same figures");
 	return top_run(&o, ctl_top_fetch, x);
+}
+
+/* OUT.new, then renamed: OUT is the old file or the whole new one. */
+static int
+import_write(const char *out, const char *text)
+{
+	char	*tmp;
+	FILE	*f;
+	int	 serrno;
+
+	if (asprintf(&tmp, "%s.new", out) == -1)
+		return -1;
+	if ((f = fopen(tmp, "we")) == NULL)
+		goto fail;
+	if (fputs(text, f) == EOF || fflush(f) == EOF || fsync(fileno(f)) ==
+	    -1) {
+		serrno = errno;
+		fclose(f);
+		unlink(tmp);
+		errno = serrno;
+		goto fail;
+	}
+	if (fclose(f) == EOF || rename(tmp, out) == -1) {
+		serrno = errno;
+		unlink(tmp);
+		errno = serrno;
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	serrno = errno;
+	free(tmp);
+	errno = serrno;
+	return -1;
+}
+
+static int
+cmd_import(struct ctl *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "php-ini", required_argument, NULL, 'i' },
+		CMD_OPTS_COMMON
+	};
+	const struct cmd	*c = cmd_find("import-php-fpm");
+	struct import_opts	 io;
+	const char		*outpath = NULL;
+	char			*out, *warnings, *errors;
+	int			 ch, rc;
+
+	memset(&io, 0, sizeof(io));
+	while ((ch = cmd_getopt(x, c, argc, argv, "o:p:", opts)) != -1) {
+		switch (ch) {
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'p':
+			if (optarg[0] != '/')
+				usage_error(c, "-p: '%s' is not an absolute "
+				    "directory", optarg);
+			io.io_prefix = optarg;
+			break;
+		case 'i':
+			io.io_php_ini = optarg;
+			break;
+		}
+	}
+	if (x->json)
+		usage_error(c, "import-php-fpm has no --json");
+	if (optind == argc)
+		usage_error(c, "no php-fpm configuration file given");
+	if (argc - optind > 1)
+		usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+	rc = import_run(argv[optind], NULL, 0, &io, &out, &warnings, &errors);
+	if (warnings != NULL)
+		fputs(warnings, stderr);
+	free(warnings);
+	switch (rc) {
+	case 0:
+		break;
+	case -3:
+		fprintf(stderr, "%s: %s: out of memory\n", progname, c->name);
+		return FPMCTL_EXIT_REFUSED;
+	default:
+		fputs(errors, stderr);
+		fprintf(stderr, "%s: %s: %s; nothing written\n", progname,
+		    c->name, rc == -2 ? "cannot read the configuration" :
+		    "php-fpm would refuse this configuration too");
+		free(errors);
+		return rc == -2 ? FPMCTL_EXIT_USAGE : FPMCTL_EXIT_REFUSED;
+	}
+	if (outpath == NULL) {
+		fputs(out, stdout);
+		free(out);
+		return FPMCTL_EXIT_OK;
+	}
+	if (import_write(outpath, out) == -1) {
+		fprintf(stderr, "%s: %s: cannot write %s: %s\n", progname,
+		    c->name, outpath, strerror(errno));
+		free(out);
+		return FPMCTL_EXIT_REFUSED;
+	}
+	free(out);
+	fprintf(stderr, "%s: wrote %s; check it with fpmd -t -c %s\n",
+	    progname, outpath, outpath);
+	return FPMCTL_EXIT_OK;
 }
 
 static int

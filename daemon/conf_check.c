@@ -7,14 +7,17 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf_int.h"
 
@@ -156,6 +159,61 @@ conf_check_ping(struct conf_load *cl, struct conf_pool *cp)
 		cl->oom = true;
 }
 
+/*
+ * fpmd -t: would the listen on a work?  Its socket's directory must be
+ * there and take a new file; an IP address must be this host's, and a low
+ * port allowed.  The address in use is no error: it may be the running
+ * fpmd's, which a test before a restart must not refuse.  The errno is
+ * said as the listen would say it.
+ */
+static void
+conf_check_listen(struct conf_load *cl, struct conf_pool *cp, int opt,
+    const struct listen_addr *a)
+{
+	struct pool_conf *pc = &cp->pc;
+	const char	*what = conf_pool_opts[opt].name, *slash;
+	struct stat	 st;
+	char		 dir[sizeof(a->text)];
+	int		 fd, line = cp->line[opt];
+
+	if (a->family == AF_UNIX) {
+		slash = strrchr(a->text, '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash == a->text ? 1 :
+		    (int)(slash - a->text), a->text);
+		if (stat(dir, &st) == -1)
+			conf_err(cl, pc->file, line, pc->name, "%s: cannot "
+			    "create the socket %s: its directory %s %s (%s)",
+			    what, a->text, dir, errno == ENOENT ? "does not "
+			    "exist: create it first" : "cannot be reached",
+			    strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			conf_err(cl, pc->file, line, pc->name, "%s: cannot "
+			    "create the socket %s: %s is not a directory",
+			    what, a->text, dir);
+		else if (access(dir, W_OK | X_OK) == -1)
+			conf_err(cl, pc->file, line, pc->name, "%s: cannot "
+			    "create the socket %s in %s (%s)", what, a->text,
+			    dir, strerror(errno));
+		return;
+	}
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 && a->family == AF_UNSPEC)
+		return;		/* no IPv6 here: the listen takes 0.0.0.0 */
+	if (fd == -1) {
+		conf_err(cl, pc->file, line, pc->name, "%s: cannot listen on "
+		    "%s: %s", what, a->text, strerror(errno));
+		return;
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->sslen) == -1 &&
+	    errno != EADDRINUSE)
+		conf_err(cl, pc->file, line, pc->name, "%s: cannot listen on "
+		    "%s: %s%s", what, a->text, strerror(errno),
+		    errno == EADDRNOTAVAIL ? " (no interface of this host "
+		    "has that address)" : errno == EACCES ? " (a port below "
+		    "1024 needs root or CAP_NET_BIND_SERVICE)" : "");
+	close(fd);
+}
+
 /* One pool's checks that need the whole pool, php-fpm's among them. */
 static void
 conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
@@ -169,16 +227,19 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 	int		 l;
 
 #define LINE(i)	(cp->line[i] != 0 ? cp->line[i] : pc->line)
-	if (cp->line[PO_LISTEN] == 0)
+	/* not when a misspelling of it was told: that says it all */
+	if (cp->line[PO_LISTEN] == 0 && !cp->meant[PO_LISTEN])
 		conf_err(cl, f, pc->line, p, "no 'listen' set");
-	if (cp->line[PO_PM] == 0)
+	if (cp->line[PO_PM] == 0 && !cp->meant[PO_PM])
 		conf_err(cl, f, pc->line, p, "no 'pm' set (static, dynamic "
 		    "or ondemand)");
-	if (cp->line[PO_MAX_CHILDREN] == 0)
+	if (cp->line[PO_MAX_CHILDREN] == 0 && !cp->meant[PO_MAX_CHILDREN])
 		conf_err(cl, f, pc->line, p, "no 'pm.max_children' set");
 
 	if (pc->pm == PM_DYNAMIC && cp->line[PO_PM] != 0 &&
-	    pc->max_children >= 1) {
+	    pc->max_children >= 1 && !cp->meant[PO_MIN_SPARE] &&
+	    !cp->meant[PO_MAX_SPARE] && !cp->meant[PO_START] &&
+	    !cp->meant[PO_MAX_CHILDREN]) {
 		l = LINE(PO_MIN_SPARE);
 		if (pc->min_spare_servers <= 0) {
 			conf_err(cl, f, l, p, "pm.min_spare_servers must be "
@@ -223,8 +284,13 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 		conf_err(cl, f, LINE(PO_IDLE), p, "pm.process_idle_timeout "
 		    "must be at least 1s for pm = ondemand");
 	conf_check_ping(cl, cp);
+	if ((cl->flags & CONF_CHECK_LISTEN) && cp->addr_ok)
+		conf_check_listen(cl, cp, PO_LISTEN, &pc->addr);
+	if ((cl->flags & CONF_CHECK_LISTEN) && cp->status_addr_ok)
+		conf_check_listen(cl, cp, PO_STATUS_LISTEN, &pc->status_addr);
 	/* php-fpm's: a timeout with nowhere to write, or one never reached */
-	if (pc->request_slowlog_timeout > 0 && pc->slowlog == NULL)
+	if (pc->request_slowlog_timeout > 0 && pc->slowlog == NULL &&
+	    !cp->meant[PO_SLOWLOG])
 		conf_err(cl, f, LINE(PO_SLOWLOG_TIMEOUT), p, "'slowlog' must "
 		    "be specified for use with 'request_slowlog_timeout'");
 	else if (pc->request_slowlog_timeout > 0 &&
@@ -250,7 +316,7 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 	} else {
 		pgid = (gid_t)-1;
 		if (pc->user == NULL) {
-			if (!allow)
+			if (!allow && !cp->meant[PO_USER])
 				conf_err(cl, f, pc->line, p, "no 'user' set; fpmd "
 				    "refuses to run PHP as root \xe2\x80\x94 set "
 				    "user = ... or start with "

@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <libintl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,9 +334,72 @@ conf_is_freeform(cfg_t *sec)
 	return false;
 }
 
+/*
+ * The edit distance of a and b, case aside, with a swap of two neighbours
+ * one edit (pm.max_chlidren); SIZE_MAX past CONF_SUGGEST_LEN.
+ */
+#define CONF_SUGGEST_LEN	64
+
+static size_t
+conf_distance(const char *a, const char *b)
+{
+	size_t	 d[CONF_SUGGEST_LEN + 1][CONF_SUGGEST_LEN + 1];
+	size_t	 la = strlen(a), lb = strlen(b), i, j, c, v;
+
+	if (la > CONF_SUGGEST_LEN || lb > CONF_SUGGEST_LEN)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			c = tolower((unsigned char)a[i - 1]) !=
+			    tolower((unsigned char)b[j - 1]);
+			v = d[i - 1][j - 1] + c;
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * The option of opts that name most likely misspells, or -1: the nearest,
+ * if it is near enough for its length (one edit up to 4 letters, two up
+ * to 10, three beyond) and no other is as near.
+ */
+static int
+conf_suggest(const char *name, const struct conf_opt *opts, size_t n)
+{
+	size_t	 i, d, best = SIZE_MAX, len = strlen(name), most;
+	int	 which = -1;
+	bool	 tie = false;
+
+	most = len <= 4 ? 1 : len <= 10 ? 2 : 3;
+	for (i = 0; i < n; i++) {
+		d = conf_distance(name, opts[i].name);
+		if (d < best) {
+			best = d;
+			which = (int)i;
+			tie = false;
+		} else if (d == best)
+			tie = true;
+	}
+	return best <= most && !tie ? which : -1;
+}
+
 static void
 conf_unknown(struct conf_load *cl, cfg_t *sec, const char *name)
 {
+	struct conf_pool *cp;
+	int		 s;
 	const char	*pool = NULL, *br;
 	size_t		 i;
 
@@ -383,6 +447,23 @@ conf_unknown(struct conf_load *cl, cfg_t *sec, const char *name)
 			    "global option: put it outside the pool", name);
 			return;
 		}
+	}
+	if (pool != NULL &&
+	    (s = conf_suggest(name, conf_pool_opts, PO_COUNT)) != -1) {
+		if ((cp = conf_pool_get(cl, sec)) == NULL) {
+			cl->oom = true;
+			return;
+		}
+		cp->meant[s] = true;
+		conf_err(cl, sec->filename, sec->line, pool, "unknown option "
+		    "'%s' (did you mean '%s'?)", name, conf_pool_opts[s].name);
+		return;
+	}
+	if (pool == NULL &&
+	    (s = conf_suggest(name, conf_global_opts, GO_COUNT)) != -1) {
+		conf_err(cl, sec->filename, sec->line, pool, "unknown option "
+		    "'%s' (did you mean '%s'?)", name, conf_global_opts[s].name);
+		return;
 	}
 	conf_err(cl, sec->filename, sec->line, pool, "unknown option '%s'",
 	    name);

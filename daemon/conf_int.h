@@ -97,6 +97,8 @@ struct conf_pool {
 	int		 line[PO_COUNT];	/* where set; 0: not set */
 	bool		 addr_ok;
 	bool		 status_addr_ok;
+	/* a misspelling of it was told: no "missing" error for it too */
+	bool		 meant[PO_COUNT];
 };
 
 /* One conf_load(): everything it has read so far and what it found. */

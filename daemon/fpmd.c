@@ -258,6 +258,8 @@ main(int argc, char *argv[])
 		flags |= CONF_ALLOW_ROOT;
 	if (geteuid() == 0)
 		flags |= CONF_AS_ROOT;
+	if (test)
+		flags |= CONF_CHECK_LISTEN;
 	fpmd = &root;
 	fpmd->conf = reload_conf_load(conf_path, flags, &errors);
 	if (fpmd->conf == NULL) {

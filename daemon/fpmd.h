@@ -143,6 +143,7 @@ struct fpmd_conf {
 
 #define CONF_ALLOW_ROOT		0x01	/* -R given */
 #define CONF_AS_ROOT		0x02	/* check user/group as root would */
+#define CONF_CHECK_LISTEN	0x04	/* fpmd -t: would each listen work? */
 
 /*
  * Reads and checks the whole configuration.  On error returns NULL and sets
