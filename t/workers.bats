@@ -337,7 +337,7 @@ max_requests_recycle() {
 	local i
 	# The idle timeout is long enough for the check right after the first
 	# request to see its worker on a slow (or ASan) run.
-	fpmd_conf 'pm.max_children = 3' 'pm.process_idle_timeout = 3s'
+	fpmd_conf 'pm.max_children = 3' 'pm.process_idle_timeout = 6s'
 	sed -i 's/pm = static/pm = ondemand/' "$FPMD_CONF"
 	fpmd_start
 	nginx_start
