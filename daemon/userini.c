@@ -24,6 +24,9 @@
 #include <php_ini.h>
 #include <zend_ini.h>
 
+#include <sys/stat.h>
+
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,6 +67,27 @@ userini_now(void)
 }
 
 /*
+ * PHP writes a syntax error of the file to the worker's stderr, which only
+ * catch_workers_output keeps: say in fpmd's log which file it was.
+ */
+static void
+userini_parse(const char *dir, HashTable *config)
+{
+	const char *name = PG(user_ini_filename);
+	char path[MAXPATHLEN];
+	struct stat st;
+
+	if (php_parse_user_ini_file(dir, name, config) == SUCCESS)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" :
+	    dir, name);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		log_warnx("%s cannot be read or has a syntax error: its "
+		    "settings from the error on are ignored "
+		    "(catch_workers_output = yes logs PHP's message)", path);
+}
+
+/*
  * Read the files for dir (a path with a trailing slash, which is
  * scribbled on and put back): each directory from the document root
  * down, when dir is the root or under it; else dir alone.
@@ -72,18 +96,17 @@ static void
 userini_scan(char *dir, size_t dlen, const char *root, size_t rlen,
     HashTable *config)
 {
-	const char *name = PG(user_ini_filename);
 	char *p;
 
 	if (rlen < dlen && memcmp(dir, root, rlen) == 0 && dir[rlen] == '/') {
 		for (p = dir + rlen; (p = strchr(p, '/')) != NULL; p++) {
 			*p = '\0';
-			php_parse_user_ini_file(*dir ? dir : "/", name, config);
+			userini_parse(*dir ? dir : "/", config);
 			*p = '/';
 		}
 	} else {
 		dir[dlen - 1] = '\0';
-		php_parse_user_ini_file(*dir ? dir : "/", name, config);
+		userini_parse(*dir ? dir : "/", config);
 		dir[dlen - 1] = '/';
 	}
 }

@@ -10,7 +10,8 @@
 #         php_admin_value memory_limit = 100M and open_basedir = ROOT:/tmp;
 #   ttl:  user_ini.filename = .custom.ini, user_ini.cache_ttl = 1,
 #         php_value open_basedir = ROOT:/tmp (not locked).
-# fpmd has a third pool, "off", with user_ini.filename empty.
+# fpmd has a third pool, "off", with user_ini.filename empty.  Both read
+# a copy of the php.ini with [PATH=] and [HOST=] sections added.
 
 load helper
 
@@ -21,6 +22,15 @@ setup_file() {
 	open_path "$d"
 	export ROOT=$w
 	_tree "$w"
+	# the machine's conf.d still (php-fpm's is built in)
+	export SCAN_DIR
+	SCAN_DIR=$(dirname "$PHP_INI")/conf.d
+	{
+		cat "$PHP_INI"
+		printf '\n[PATH=%s]\nprecision = 3\n' "$w/sect"
+		printf '[HOST=sub.example.test]\nprecision = 2\n'
+	} >"$d/php.ini"
+	export PHP_INI=$d/php.ini
 
 	phpfpm_start -n ref \
 		'pm.max_children = 1' \
@@ -38,6 +48,7 @@ setup_file() {
 	{
 		echo 'log_level = notice'
 		echo "php_ini = \"$PHP_INI\""
+		[[ -d $SCAN_DIR ]] && echo "php_ini_scan_dir = \"$SCAN_DIR\""
 		echo "control.socket = \"$d/control.sock\""
 		echo 'pool main {'
 		echo "    listen = \"$d/main.sock\""
@@ -93,7 +104,7 @@ teardown_file() {
 # that must be refused) and a/b/ (overrides a/).
 _tree() {
 	local w=$1 dir
-	for dir in . a a/b c basedir cache ttl ttlnew ttlgone off widen narrow out out/x; do
+	for dir in . a a/b c basedir cache ttl ttlnew ttlgone off widen narrow out out/x bad sect; do
 		mkdir -p "$w/$dir"
 		cp "$FPMD_SRCDIR/t/data/userini/ini.php" "$w/$dir/ini.php"
 	done
@@ -116,6 +127,8 @@ _tree() {
 	printf 'precision = 5\n' >"$w/off/.user.ini"
 	printf 'upload_max_filesize = 3M\n' >"$w/out/.user.ini"
 	printf 'precision = 9\n' >"$w/out/x/.user.ini"
+	printf 'precision = 6\nbroken = (\nupload_max_filesize = 5M\n' >"$w/bad/.user.ini"
+	printf 'upload_max_filesize = 4M\n' >"$w/sect/.user.ini"
 	printf 'open_basedir = "/"\n' >"$w/widen/.custom.ini"
 	printf 'open_basedir = "%s"\n' "$w/narrow" >"$w/narrow/.custom.ini"
 }
@@ -165,7 +178,7 @@ fcgi() {
 		args+=(-p "$p")
 	done
 	"$FPMD_BUILDDIR/t/fcgi-client" -t 20 -b -p REQUEST_METHOD=GET \
-		-p SERVER_NAME=localhost "${args[@]}" "$sock" |
+		"${args[@]}" "$sock" |
 		grep -vE '^(STDOUT [0-9]+ bytes|END_REQUEST .*|EOF)$' |
 		tr -d '\r' | sed '1,/^$/d'
 }
@@ -261,6 +274,32 @@ _ttl_both_say() {
 	OUT=$(fcgi "$TEST_SOCK" "DOCUMENT_ROOT=$ROOT" \
 		"SCRIPT_FILENAME=$ROOT/off/ini.php" SCRIPT_NAME=/off/ini.php)
 	has_line "precision='5'"
+}
+
+@test ".user.ini: a file with a syntax error" {
+	same /bad/ini.php
+	has_line "precision='6'"
+	has_line "upload_max_filesize='2M'"
+	# PHP's message goes to the worker's stderr; fpmd's log names the file
+	wait_until 10 grep -qF "$ROOT/bad/.user.ini cannot be read or has a syntax error" "$SHARED_LOG"
+	# php-fpm's, caught from the worker's stderr
+	wait_until 10 grep -qF \
+		"syntax error, unexpected END_OF_LINE in $ROOT/bad/.user.ini on line 3" \
+		"$BATS_FILE_TMPDIR/ref/php-fpm.log"
+}
+
+@test "php.ini's [PATH=] and [HOST=] sections, then .user.ini" {
+	same /sect/ini.php
+	has_line "precision='3'"
+	has_line "upload_max_filesize='4M'"
+	same /c/ini.php
+	has_line "precision='14'"
+	local ref p=(DOCUMENT_ROOT="$ROOT" "SCRIPT_FILENAME=$ROOT/c/ini.php"
+		SCRIPT_NAME=/c/ini.php SERVER_NAME=Sub.Example.TEST)
+	ref=$(fcgi "$REF_SOCK" "${p[@]}")
+	OUT=$(fcgi "$TEST_SOCK" "${p[@]}")
+	assert_eq "$ref" "$OUT" "php-fpm and fpmd"
+	has_line "precision='2'"
 }
 
 # ------------------------------------------------------------- cache ---
