@@ -84,6 +84,7 @@ setup_file() {
 	export SHARED_LOG=$FPMD_LOG TEST_SOCK=$d/main.sock \
 		TEST_TTL_SOCK=$d/ttl.sock TEST_OFF_SOCK=$d/off.sock
 
+	# shellcheck disable=SC2034 # read by helper.bash's nginx template
 	WWW_ROOT=$w
 	nginx_start -n nginx-ref "$REF_SOCK"
 	export REF_URL=$BASE_URL
@@ -300,6 +301,20 @@ _ttl_both_say() {
 	OUT=$(fcgi "$TEST_SOCK" "${p[@]}")
 	assert_eq "$ref" "$OUT" "php-fpm and fpmd"
 	has_line "precision='2'"
+}
+
+# fpmd alone: php-fpm keeps a param's settings for the worker's later
+# requests, which would spoil the comparisons.
+@test ".user.ini: wins over PHP_VALUE, not over PHP_ADMIN_VALUE" {
+	local p=(DOCUMENT_ROOT="$ROOT" "SCRIPT_FILENAME=$ROOT/a/ini.php"
+		SCRIPT_NAME=/a/ini.php)
+	OUT=$(fcgi "$TEST_SOCK" "${p[@]}" 'PHP_VALUE=precision=3')
+	has_line "precision='7'"
+	OUT=$(fcgi "$TEST_SOCK" "${p[@]}" 'PHP_ADMIN_VALUE=precision=5')
+	has_line "precision='5'"
+	has_line "upload_max_filesize='3M'"
+	OUT=$(fcgi "$TEST_SOCK" "${p[@]}")
+	has_line "precision='7'"
 }
 
 # ------------------------------------------------------------- cache ---
