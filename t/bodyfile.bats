@@ -69,6 +69,11 @@ teardown_file() {
 	teardown_stack
 }
 
+# what a test started of its own
+teardown() {
+	teardown_stack
+}
+
 # get URL CURL_ARGS...: status line, Content-Type and body of one
 # request, with the upload temp names made alike.
 get() {
@@ -179,4 +184,45 @@ has_line() {
 		same /post.php -d "m=$i"
 		has_line "  'm' => '$i',"
 	done
+}
+
+@test "body file: a directory gives an empty body and a log line" {
+	# (read() fails where open() did not: php-fpm says nothing)
+	NGINX_EXTRA=${NGINX_EXTRA//\/nonexistent\/fpmd-test-body/\/tmp}
+	phpfpm_start -n ref-dir
+	nginx_start -n nginx-ref-dir "$PHPFPM_SOCK"
+	local ref_url=$BASE_URL
+	fpmd_conf
+	fpmd_start
+	nginx_start -n nginx-test-dir "$FPMD_SOCK"
+	REF_URL=$ref_url TEST_URL=$BASE_URL same /missing/method.php -X PUT \
+		--data-binary 'raw body'
+	has_line "input=0 $(printf '' | md5sum | cut -d' ' -f1)"
+	wait_until 10 grep -qF "REQUEST_BODY_FILE '/tmp': Is a directory" "$FPMD_LOG"
+}
+
+@test "body file: one the pool's user cannot read gives an empty body, PHP's warning and a log line" {
+	((EUID == 0)) || skip "needs root to run the pools as nobody"
+	local d=$BATS_TEST_TMPDIR w
+	w=$d/www
+	mkdir -p "$w"
+	cp "$FPMD_SRCDIR/t/data/www/post.php" "$w/"
+	open_path "$w"
+	# nginx runs as root here: its body files are root's, mode 0600
+	phpfpm_start -n ref-nobody 'user = nobody' 'group = nogroup'
+	WWW_ROOT=$w nginx_start -n nginx-ref-nobody "$PHPFPM_SOCK"
+	local ref_url=$BASE_URL ref_log=$d/nginx-ref-nobody/error.log
+	fpmd_conf 'user = "nobody"' 'group = "nogroup"'
+	fpmd_start
+	WWW_ROOT=$w nginx_start -n nginx-test-nobody "$FPMD_SOCK"
+	REF_URL=$ref_url TEST_URL=$BASE_URL same /bf/post.php -d 'a=1'
+	has_line 'POST=array ('
+	has_line ')'
+	wait_until 10 grep -qF "REQUEST_BODY_FILE '$d/nginx-test-nobody/client_body/" "$FPMD_LOG"
+	grep -F "REQUEST_BODY_FILE '$d/nginx-test-nobody/client_body/" "$FPMD_LOG" |
+		grep -qF "cannot be opened: Permission denied"
+	# PHP's warning, to nginx, as php-fpm's
+	assert_contains "$(cat "$ref_log")" "REQUEST_BODY_FILE: open('$d/nginx-ref-nobody/client_body/"
+	assert_contains "$(cat "$ref_log")" "failed: Permission denied (13)"
+	wait_until 10 grep -qF "failed: Permission denied (13)" "$d/nginx-test-nobody/error.log"
 }
