@@ -164,9 +164,8 @@ has_line() {
 	has_line ')'
 	same /missing/method.php -X PUT --data-binary 'raw body'
 	has_line "input=0 $(printf '' | md5sum | cut -d' ' -f1)"
-	FPMD_LOG=$SHARED_LOG
-	wait_until 10 grep -qF "REQUEST_BODY_FILE '/nonexistent/fpmd-test-body' cannot be opened: No such file or directory" "$FPMD_LOG"
-	wait_until 10 grep -qF "PHP Warning:  REQUEST_BODY_FILE: open('/nonexistent/fpmd-test-body') failed: No such file or directory (2)" "$FPMD_LOG"
+	wait_until 10 grep -qF "REQUEST_BODY_FILE '/nonexistent/fpmd-test-body' cannot be opened: No such file or directory" "$SHARED_LOG"
+	wait_until 10 grep -qF "PHP Warning:  REQUEST_BODY_FILE: open('/nonexistent/fpmd-test-body') failed: No such file or directory (2)" "$SHARED_LOG"
 	# the warning reached nginx as FastCGI stderr, as php-fpm's did
 	local ref test
 	ref=$(grep -o 'FastCGI sent in stderr: "[^"]*"' "$REF_NGINX_LOG")

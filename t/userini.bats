@@ -371,14 +371,13 @@ _ttl_both_say() {
 @test "open_basedir: PHP_VALUE and PHP_ADMIN_VALUE cannot widen it, and are logged" {
 	local p=(DOCUMENT_ROOT="$ROOT" "SCRIPT_FILENAME=$ROOT/c/ini.php"
 		SCRIPT_NAME=/c/ini.php QUERY_STRING=probe=/etc/passwd)
-	FPMD_LOG=$SHARED_LOG
 	OUT=$(fcgi "$TEST_SOCK" "${p[@]}" 'PHP_ADMIN_VALUE=open_basedir=/')
 	has_line "open_basedir='$ROOT:/tmp'"
 	has_line "probe=refused"
-	wait_until 10 grep -q "PHP_ADMIN_VALUE: cannot set 'open_basedir' (it can only narrow" "$FPMD_LOG"
+	wait_until 10 grep -qF "PHP_ADMIN_VALUE: cannot set 'open_basedir' (it can only narrow" "$SHARED_LOG"
 	OUT=$(fcgi "$TEST_SOCK" "${p[@]}" 'PHP_VALUE=open_basedir=/')
 	has_line "open_basedir='$ROOT:/tmp'"
-	wait_until 10 grep -q "PHP_VALUE: cannot set 'open_basedir'" "$FPMD_LOG"
+	wait_until 10 grep -qF "PHP_VALUE: cannot set 'open_basedir'" "$SHARED_LOG"
 	# the ttl pool's open_basedir is a php_value: PHP_VALUE may narrow it,
 	# not widen it
 	OUT=$(fcgi "$TEST_TTL_SOCK" "${p[@]}" 'PHP_VALUE=open_basedir=/')
