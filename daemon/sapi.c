@@ -52,8 +52,9 @@ typedef struct {
 static sapi_cgi_globals		 cgi;
 static struct fpmd_req		*cur;		/* the request being served */
 static const struct pool_conf	*sapi_pool;
-static int			 body_fd = -1;	/* REQUEST_BODY_FILE, opened */
-static bool			 body_failed;	/* and logged as unreadable */
+/* REQUEST_BODY_FILE, once opened; whether its failure was logged */
+static int			 body_fd = -1;
+static bool			 body_failed;
 
 /*
  * Params the path logic rewrites (SCRIPT_FILENAME, PATH_INFO, ORIG_*):
