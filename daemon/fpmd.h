@@ -820,4 +820,11 @@ bool		 sapi_expose_php(void);
 const char	*sapi_request_env(const struct fpmd_req *r, const char *name,
 		    size_t nlen);
 
+/*
+ * userini.c: php.ini's [HOST=]/[PATH=] sections and .user.ini files for
+ * the request starting (sapi.c's helper, with PHP's headers).
+ */
+void		 userini_activate(const char *script, const char *docroot,
+		    const char *server_name);
+
 #endif /* FPMD_H */

@@ -9,8 +9,9 @@
  * params, cgi.fix_pathinfo for SCRIPT_NAME/PATH_INFO/PHP_SELF, "Status:"
  * lines, 404 "File not found." and 403 "Access denied.", and
  * fastcgi_finish_request(), fpm_get_status(), getallheaders() and
- * apache_request_headers().  Unlike php-fpm, PHP_VALUE/PHP_ADMIN_VALUE
- * params last for one request.
+ * apache_request_headers(), .user.ini files (userini.c) and
+ * REQUEST_BODY_FILE.  Unlike php-fpm, PHP_VALUE/PHP_ADMIN_VALUE params
+ * last for one request, and neither can widen open_basedir.
  */
 #include <php.h>
 #include <SAPI.h>
@@ -28,6 +29,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -50,6 +52,9 @@ typedef struct {
 static sapi_cgi_globals		 cgi;
 static struct fpmd_req		*cur;		/* the request being served */
 static const struct pool_conf	*sapi_pool;
+/* REQUEST_BODY_FILE, once opened; whether its failure was logged */
+static int			 body_fd = -1;
+static bool			 body_failed;
 
 /*
  * Params the path logic rewrites (SCRIPT_FILENAME, PATH_INFO, ORIG_*):
@@ -259,9 +264,54 @@ sapi_fpmd_send_headers(sapi_headers_struct *h)
 	return SAPI_HEADER_SENT_SUCCESSFULLY;
 }
 
+/*
+ * REQUEST_BODY_FILE (nginx's client_body_in_file_only and
+ * fastcgi_pass_request_body off): the web server wrote the body to a file
+ * and sends its name instead of the body.  A file that cannot be opened
+ * gives an empty body and php-fpm's warning, tried again at each read as
+ * php-fpm does, and one line in fpmd's log: the fault is the web
+ * server's configuration, which the PHP warning may not reach.
+ */
+static ssize_t
+body_file_read(const char *path, char *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+	int e;
+
+	if (body_fd == -1 &&
+	    (body_fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		e = errno;
+		if (!body_failed)
+			log_warnx("REQUEST_BODY_FILE '%s' cannot be opened: %s "
+			    "(the script gets an empty body; check the web "
+			    "server's client_body_temp_path and the pool "
+			    "user's rights)", path, strerror(e));
+		body_failed = true;
+		php_error(E_WARNING, "REQUEST_BODY_FILE: open('%s') failed: "
+		    "%s (%d)", path, strerror(e), e);
+		return 0;
+	}
+	while (done < len) {
+		n = read(body_fd, buf + done, len - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == -1 && !body_failed) {
+				log_warn("REQUEST_BODY_FILE '%s'", path);
+				body_failed = true;
+			}
+			break;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 static size_t
 sapi_fpmd_read_post(char *buf, size_t len)
 {
+	const char *file;
 	size_t left;
 	ssize_t n;
 
@@ -273,7 +323,10 @@ sapi_fpmd_read_post(char *buf, size_t len)
 		left = len;	/* no length given: read to the end */
 	if (len > left)
 		len = left;
-	n = conn_read_body(cur, buf, len);
+	if ((file = ENV("REQUEST_BODY_FILE")) != NULL && *file != '\0')
+		n = body_file_read(file, buf, len);
+	else
+		n = conn_read_body(cur, buf, len);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -382,6 +435,22 @@ sapi_fpmd_get_request_time(double *t)
 	return SUCCESS;
 }
 
+/*
+ * When the request starts, once its script is known: per-host and
+ * per-directory settings, .user.ini files (userini.c).  This is where
+ * php-fpm 8.2 applies them too: after PHP_VALUE and PHP_ADMIN_VALUE, and
+ * after a urlencoded body was read.
+ */
+static int
+sapi_fpmd_activate(void)
+{
+	if (cur == NULL || SG(request_info).path_translated == NULL)
+		return SUCCESS;
+	userini_activate(SG(request_info).path_translated,
+	    ENV("DOCUMENT_ROOT"), ENV("SERVER_NAME"));
+	return SUCCESS;
+}
+
 static int sapi_fpmd_startup(sapi_module_struct *sm);
 
 static sapi_module_struct fpmd_sapi = {
@@ -389,7 +458,7 @@ static sapi_module_struct fpmd_sapi = {
 	"FPM/FastCGI",			/* pretty name */
 	sapi_fpmd_startup,
 	php_module_shutdown_wrapper,
-	NULL,				/* activate */
+	sapi_fpmd_activate,
 	NULL,				/* deactivate */
 	sapi_fpmd_ub_write,
 	sapi_fpmd_flush,
@@ -958,7 +1027,8 @@ path_fix(const char *spt, bool apache)
 static void
 ini_param_cb(zval *arg1, zval *arg2, zval *arg3, int type, void *arg)
 {
-	int mode = *(int *)arg;
+	int mode = *(int *)arg, stage = ZEND_INI_STAGE_ACTIVATE;
+	bool basedir;
 
 	(void)arg3;
 	if (type != ZEND_INI_PARSER_ENTRY || arg1 == NULL) {
@@ -972,13 +1042,25 @@ ini_param_cb(zval *arg1, zval *arg2, zval *arg3, int type, void *arg)
 		return;
 	}
 	/*
+	 * open_basedir at the runtime stage, where PHP's own check lets a
+	 * new value only narrow the one in force (php.ini, php_value,
+	 * php_admin_value); at the activate stage PHP takes any value, and
+	 * PHP_ADMIN_VALUE could widen what the pool allows.
+	 */
+	basedir = zend_string_equals_literal(Z_STR_P(arg1), "open_basedir");
+	if (basedir)
+		stage = ZEND_INI_STAGE_RUNTIME;
+	/*
 	 * Through zend_alter_ini_entry the change is recorded and undone at
 	 * the end of this request: it does not leak into the next one.
 	 */
 	if (zend_alter_ini_entry_chars(Z_STR_P(arg1), Z_STRVAL_P(arg2),
-	    Z_STRLEN_P(arg2), mode, ZEND_INI_STAGE_ACTIVATE) == FAILURE)
-		log_warnx("%s: cannot set '%s'", mode == ZEND_INI_SYSTEM ?
-		    "PHP_ADMIN_VALUE" : "PHP_VALUE", Z_STRVAL_P(arg1));
+	    Z_STRLEN_P(arg2), mode, stage) == FAILURE)
+		log_warnx("%s: cannot set '%s'%s", mode == ZEND_INI_SYSTEM ?
+		    "PHP_ADMIN_VALUE" : "PHP_VALUE", Z_STRVAL_P(arg1),
+		    basedir ? " (it can only narrow the pool's open_basedir, "
+		    "and not one set by php_admin_value through PHP_VALUE)" :
+		    "");
 }
 
 static void
@@ -1178,6 +1260,8 @@ sapi_handle(struct fpmd_req *r)
 	kept = NULL;
 	cur = r;
 	r->sapi_ran = true;
+	body_fd = -1;
+	body_failed = false;
 	zend_first_try {
 		path = request_info_init();
 		r->req_uri = SG(request_info).request_uri;
@@ -1200,6 +1284,9 @@ sapi_handle(struct fpmd_req *r)
 	} zend_catch {
 		log_errorx("PHP bailed out of the request outside of a try");
 	} zend_end_try();
+	if (body_fd != -1)
+		close(body_fd);
+	body_fd = -1;
 	kept = path;
 	r->req_path = path;
 	SG(request_info).path_translated = NULL;
