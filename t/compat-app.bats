@@ -15,7 +15,8 @@
 # normalised. What is normalised, because it differs between any two
 # servers and says nothing about them (see normalise()):
 #   - the Date header and dates and times in pages and feeds (a save on one
-#     side may fall in another minute than on the other);
+#     side may fall in another minute than on the other), JSON-escaped ones
+#     too (the signature in the edit page's script: 2026\/11\/30 23:23);
 #   - Unix timestamps (edit form, revisions, the indexer's image);
 #   - the nginx ports;
 #   - the wiki's directory (ref/ or tst/ under the test's directory);
@@ -201,6 +202,7 @@ normalise() {
 		-e 's/([?&;]tok=)[0-9a-f]{6}/\1TOK/g' \
 		-e 's/^ETag: .*/ETag: ETAG/' \
 		-e 's#[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}#YYYY/MM/DD HH:MM#g' \
+		-e 's#[0-9]{4}\\/[0-9]{2}\\/[0-9]{2} [0-9]{2}:[0-9]{2}#YYYY\\/MM\\/DD HH:MM#g' \
 		-e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2}|Z)/ISODATE/g' \
 		-e 's/[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [+-][0-9]{4}/RFCDATE/g' \
 		-e 's/(^|[^0-9])1[7-9][0-9]{8}([^0-9]|$)/\1TIMESTAMP\2/g' \
