@@ -12,11 +12,23 @@ PACKAGES="build-essential autoconf automake pkg-config \
 	libphp8.2-embed php8.2-dev libjansson-dev libconfuse-dev \
 	bats nginx-light curl php8.2-fpm procps python3 \
 	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
+# The web servers t/apache.bats, t/caddy.bats and t/lighttpd.bats put in
+# front of fpmd and php-fpm, and wrk for load (t/scaling.bats).
+PACKAGES="$PACKAGES apache2 caddy lighttpd wrk"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $PACKAGES
+	# The tests start their own web servers on their own ports; the
+	# packages' services would only hold port 80 (and 2019) for nothing.
+	for svc in apache2 caddy lighttpd; do
+		if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+			systemctl disable --now "$svc" >/dev/null 2>&1 || true
+		elif [ -x "/etc/init.d/$svc" ]; then
+			"/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+		fi
+	done
 else
 	echo "setup.sh: not root, not installing packages ($PACKAGES)" >&2
 fi
