@@ -13,8 +13,9 @@ PACKAGES="build-essential autoconf automake pkg-config \
 	bats nginx-light curl php8.2-fpm procps python3 \
 	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
 # The web servers t/apache.bats, t/caddy.bats and t/lighttpd.bats put in
-# front of fpmd and php-fpm, and wrk for load (t/scaling.bats).
-PACKAGES="$PACKAGES apache2 caddy lighttpd wrk"
+# front of fpmd and php-fpm; wrk for load and python3-yaml to read the
+# Kubernetes example (t/scaling.bats).
+PACKAGES="$PACKAGES apache2 caddy lighttpd wrk python3-yaml"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive

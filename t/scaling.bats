@@ -22,11 +22,11 @@ teardown() {
 	return $ret
 }
 
-# tcp_fpmd NAME PORT [POOL_LINES...]: start an fpmd called NAME (files in
-# $(t_tmp)/NAME/) with a static pool of 4 workers on 127.0.0.1:PORT and a
-# ping; sets NAME_PID and NAME_CTL through printf -v.
+# tcp_fpmd NAME ADDRESS [POOL_LINES...]: start an fpmd called NAME (files
+# in $(t_tmp)/NAME/) with a static pool of 4 workers listening on ADDRESS
+# and a ping; sets NAME_PID and NAME_CTL through printf -v.
 tcp_fpmd() {
-	local name=$1 port=$2 d
+	local name=$1 addr=$2 d
 	shift 2
 	d=$(t_tmp)/$name
 	mkdir -p "$d"
@@ -35,7 +35,7 @@ tcp_fpmd() {
 		echo "php_ini = \"$PHP_INI\""
 		echo "control.socket = \"$d/control.sock\""
 		echo 'pool www {'
-		echo "    listen = \"127.0.0.1:$port\""
+		echo "    listen = \"$addr\""
 		echo '    pm = static'
 		echo '    pm.max_children = 4'
 		echo '    ping.path = /ping'
@@ -145,14 +145,14 @@ drain_under_load() {
 	local rc=0 wrk_pid d
 	d=$(t_tmp)
 	pa=$(free_port)
-	tcp_fpmd A "$pa"
+	tcp_fpmd A "127.0.0.1:$pa"
 	pb=$(free_port)
-	tcp_fpmd B "$pb"
+	tcp_fpmd B "127.0.0.1:$pb"
 	lb_nginx "$@" "$pa" "$pb"
 
-	# 8 s of load on 4 connections, requests that take 20 ms in PHP:
+	# 6 s of load on 4 connections, requests that take 20 ms in PHP:
 	# there are requests in A's hands when its stop begins.
-	"$WRK_BIN" -t 2 -c 4 -d 8s --timeout 10s \
+	"$WRK_BIN" -t 2 -c 4 -d 6s --timeout 10s \
 		"$LB_URL/feat/nap.php?s=0.02" >"$d/wrk.out" 2>&1 3>&- &
 	wrk_pid=$!
 	wait_until 20 eval '(($(served_by "$pa") >= 20 && $(served_by "$pb") >= 20))' ||
@@ -287,4 +287,29 @@ EOF
 	assert_eq 1 "$status" "readiness with fpmd stopped"
 	run "$probe" "127.0.0.1:$sport" /ping
 	assert_eq 1 "$status" "liveness with fpmd stopped"
+}
+
+# ping_from ADDRESS: the body fpmd at ADDRESS answers to a ping, or what
+# the client saw instead.
+ping_from() {
+	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -b -p SCRIPT_NAME=/ping \
+		-p SCRIPT_FILENAME=/ping -p REQUEST_METHOD=GET "$1" 2>&1 |
+		grep -vE '^(STDOUT [0-9]+ bytes|END_REQUEST .*)$' | tr -d '\r'
+}
+
+@test "scaling: listen.allowed_clients serves the balancer's address and drops the others, saying which" {
+	[[ -e /proc/net/if_inet6 ]] || skip "needs IPv6 on the loopback"
+	local p out
+	p=$(free_port)
+	# Every address, IPv6 and IPv4; only ::1 may talk FastCGI.
+	tcp_fpmd C "$p" 'listen.allowed_clients = "::1"'
+	out=$(ping_from "::1:$p")
+	assert_contains "$out" 'pong'
+	out=$(ping_from "127.0.0.1:$p")
+	assert_not_contains "$out" 'pong'
+	assert_contains "$out" 'EOF'
+	wait_log "Connection disallowed: IP address '127.0.0.1' has been dropped (listen.allowed_clients)" \
+		10 "$(t_tmp)/C/fpmd.log"
+	# The worker that dropped it serves on.
+	assert_contains "$(ping_from "::1:$p")" 'pong'
 }
