@@ -103,8 +103,7 @@ ran on after the drop" "${TEST% (*}"
 }
 
 @test "abort: the workers serve the next requests" {
-	local i
-	for i in 1 2 3 4; do
+	for _ in 1 2 3 4; do
 		assert_body_equals "$TEST_URL/hello.php" 'Hello, world!'
 		assert_body_equals "$TEST_KA_URL/hello.php" 'Hello, world!'
 	done

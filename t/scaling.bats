@@ -5,7 +5,8 @@
 # The Kubernetes example (contrib/k8s/fpmd.yaml): its fpmd.conf runs, and
 # its FastCGI probe tells ready from not ready and alive from dead.
 
-# shellcheck disable=SC2030,SC2031,SC2154
+# The waits eval their condition, in single quotes on purpose.
+# shellcheck disable=SC2016,SC2030,SC2031,SC2153,SC2154
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -112,12 +113,12 @@ EOF
 	pid=$SPAWNED_PID
 	_NGINX_PID[nginx-lb]=$pid
 	_NGINX_DIR[nginx-lb]=$dir
-	wait_until "$START_TIMEOUT" _nginx_answers "$pid" "$port" "$token" &&
-		proc_alive "$pid" || {
+	if ! wait_until "$START_TIMEOUT" _nginx_answers "$pid" "$port" "$token" ||
+		! proc_alive "$pid"; then
 		_dump_log nginx "$dir/error.log"
 		fail "lb_nginx: nginx did not come up"
 		return 1
-	}
+	fi
 	LB_URL=http://127.0.0.1:$port
 	LB_LOG=$dir/access.log
 }

@@ -12,7 +12,7 @@
 # wants the same answer once ports, dates and temporary names are
 # normalised.
 
-# shellcheck disable=SC2034
+# shellcheck disable=SC2034,SC2119,SC2120
 
 APACHE_BIN=${APACHE_BIN:-/usr/sbin/apache2}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
