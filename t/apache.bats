@@ -162,6 +162,18 @@ setup() {
 	ws_expect 'File not found.'
 }
 
+# Apache closes the FastCGI connection once a write to its gone client
+# fails: the script's next write fails in turn.  Big lines fill its
+# buffers at once (how soon it notices is its business, not compared).
+@test "apache: a client that goes away ends the script as under php-fpm" {
+	local ref test
+	ref=$(client_drop "$REF_URL" ref 'n=2000&ms=10&pad=4096' | head -n 2)
+	test=$(client_drop "$TEST_URL" test 'n=2000&ms=10&pad=4096' | head -n 2)
+	assert_eq "$ref" "$test" "php-fpm's summary, then fpmd's"
+	assert_eq "shutdown connection_aborted=1 connection_status=1
+stopped before its end" "$test"
+}
+
 @test "apache: the fpmd side was fpmd" {
 	local n
 	n=$(ctl status --json | json 'd["pools"][0]["accepted_conn"]')

@@ -122,6 +122,17 @@ setup() {
 	ws_expect 'PATH_INFO=/p'
 }
 
+# lighttpd 1.4 reads the script's output to its end when its client has
+# gone: the script is never told, under php-fpm as under fpmd.
+@test "lighttpd: a client that goes away: the script runs to its end, as under php-fpm" {
+	local ref test
+	ref=$(client_drop "$REF_URL" ref 'n=300&ms=10&pad=4096' | head -n 2)
+	test=$(client_drop "$TEST_URL" test 'n=300&ms=10&pad=4096' | head -n 2)
+	assert_eq "$ref" "$test" "php-fpm's summary, then fpmd's"
+	assert_eq "shutdown connection_aborted=0 connection_status=0
+ran to its end" "$test"
+}
+
 @test "lighttpd: the fpmd side was fpmd" {
 	local n
 	n=$(ctl status --json | json 'd["pools"][0]["accepted_conn"]')

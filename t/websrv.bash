@@ -361,3 +361,48 @@ ws_expect() {
 	head -n 40 <<<"$WS_TEST" | cut -c 1-200 >&2
 	return 1
 }
+
+# ------------------------------------------------ a client that goes ---
+
+# client_drop BASE NAME QUERY: start abort/loop.php through BASE (a web
+# server), let it write a few steps, drop the client (curl killed), then
+# wait for the script's shutdown function.  Prints a summary: the
+# shutdown line, whether the script reached its end, and whether it
+# stopped soon after the drop (t/abort.bats).
+client_drop() {
+	local base=$1 name=$2 query=$3 d f pid last at_drop
+	d=$(t_tmp)
+	f=$d/$name.steps
+	curl -sS -N --max-time 60 "$base/abort/loop.php?f=$f&$query" \
+		>"$d/$name.body" 2>/dev/null 3>&- &
+	pid=$!
+	if ! wait_until 20 grep -qs '^step 3$' "$f"; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		echo "$name: the script did not start within 20 s" >&2
+		return 1
+	fi
+	{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null || true
+	at_drop=$(grep -c '^step' "$f")
+	if ! wait_until 30 grep -q '^shutdown' "$f"; then
+		echo "$name: no shutdown function within 30 s of the drop" >&2
+		tail -n 3 "$f" >&2
+		return 1
+	fi
+	last=$(grep -c '^step' "$f")
+	grep '^shutdown' "$f"
+	if grep -qx end "$f"; then
+		echo "ran to its end"
+	else
+		echo "stopped before its end"
+	fi
+	# A script that goes on after the drop writes a step every 10 ms;
+	# one that stops does so at its next write (the web server may have
+	# read a few steps more before it saw its client go).
+	if ((last - at_drop < 100)); then
+		echo "stopped soon after the drop"
+	else
+		echo "ran on after the drop"
+		echo "$name: $((last - at_drop)) steps after the drop" >&2
+	fi
+}
