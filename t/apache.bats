@@ -104,9 +104,12 @@ setup() {
 	ws_expect 'X-Replaced: new'
 }
 
-@test "apache SetHandler: a missing script" {
+# Apache hands a .php URL to fpmd whether or not the file is there.
+@test "apache SetHandler: a missing script is fpmd's 404 File not found." {
 	ws_compare '{B}/missing.php'
-	ws_expect 'HTTP/1.1 404'
+	ws_expect 'File not found.'
+	ws_compare '{B}/missing.php/a/b'
+	ws_expect 'File not found.'
 }
 
 @test "apache SetHandler: 1 MiB of output" {

@@ -107,8 +107,12 @@ setup() {
 	ws_expect 'X-Replaced: new'
 }
 
+# php_fastcgi passes /missing.php on (fpmd answers), but not a path
+# whose script part is missing (Caddy answers).
 @test "caddy: a missing script" {
 	ws_compare '{B}/missing.php'
+	ws_expect 'File not found.'
+	ws_compare '{B}/missing.php/a/b'
 	ws_expect 'HTTP/1.1 404'
 }
 

@@ -101,9 +101,12 @@ setup() {
 	ws_expect 'X-Replaced: new'
 }
 
-@test "lighttpd: a missing script" {
+# check-local: lighttpd answers for a script that is not there.
+@test "lighttpd: a missing script is lighttpd's 404" {
 	ws_compare '{B}/missing.php'
-	ws_expect 'HTTP/1.1 404'
+	ws_expect '<h1>404 Not Found</h1>'
+	ws_compare '{B}/missing.php/a/b'
+	ws_expect '<h1>404 Not Found</h1>'
 }
 
 @test "lighttpd: 1 MiB of output" {
