@@ -241,7 +241,7 @@ EOF
 	port=$(free_port)
 	sport=$(free_port)
 	# The example as it is, on free ports and with the test's files.
-	sed -e "s#listen = \"9000\"#listen = \"127.0.0.1:$port\"#" \
+	sed -e "s#listen = \"0.0.0.0:9000\"#listen = \"127.0.0.1:$port\"#" \
 		-e "s#127.0.0.1:9001#127.0.0.1:$sport#" \
 		-e "s#/run/fpmd/control.sock#$d/control.sock#" \
 		-e "s#/etc/php/8.2/embed/php.ini#$PHP_INI#" \
