@@ -17,11 +17,24 @@ PACKAGES="build-essential autoconf automake pkg-config \
 PACKAGES="$PACKAGES mandoc groff-base bash-completion"
 # What .ci/run's contrib/deb-check.sh builds the Debian package with.
 PACKAGES="$PACKAGES debhelper"
+# The web servers t/apache.bats, t/caddy.bats and t/lighttpd.bats put in
+# front of fpmd and php-fpm; wrk for load and python3-yaml to read the
+# Kubernetes example (t/scaling.bats).
+PACKAGES="$PACKAGES apache2 caddy lighttpd wrk python3-yaml"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $PACKAGES
+	# The tests start their own web servers on their own ports; the
+	# packages' services would only hold port 80 (and 2019) for nothing.
+	for svc in apache2 caddy lighttpd; do
+		if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+			systemctl disable --now "$svc" >/dev/null 2>&1 || true
+		elif [ -x "/etc/init.d/$svc" ]; then
+			"/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+		fi
+	done
 else
 	echo "setup.sh: not root, not installing packages ($PACKAGES)" >&2
 fi

@@ -532,14 +532,21 @@ compare() {
 
 # ---------------------------------------------------- Apache proxy:fcgi ---
 
-# _fcgi BASE KA_BASE OUT CLIENT_ARGS...: one request straight to the
+# _fcgi_args BASE KA_BASE OUT CLIENT_ARGS...: one request straight to the
 # side's FastCGI socket (t/fcgi-client: the params are exactly those
 # given); the client's record lines are left out, the framing may differ.
-_fcgi() {
+# (Not _fcgi: the one below, which takes bare params, would replace it.)
+# A client that refused its arguments fails the case, which would
+# otherwise compare two equal usage messages.
+_fcgi_args() {
 	local sock=$TEST_SOCK out=$3
 	[[ $1 == "$REF_URL" ]] && sock=$REF_SOCK
 	shift 3
 	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -b "$@" "$sock" request >"$out.raw" 2>&1 || true
+	if grep -q '^fcgi-client: ' "$out.raw"; then
+		cat "$out.raw" >&2
+		return 1
+	fi
 	grep -Ev '^STDOUT [0-9]+ bytes$' "$out.raw" >"$out" || true
 }
 
@@ -552,7 +559,7 @@ apache() {
 	(($# > 2)) && shift 2 || shift $#
 	path=${url%%\?*}
 	[[ $url == *\?* ]] && query=${url#*\?}
-	compare_with _fcgi -p REQUEST_METHOD=GET -p "DOCUMENT_ROOT=$WWW_ROOT" \
+	compare_with _fcgi_args -p REQUEST_METHOD=GET -p "DOCUMENT_ROOT=$WWW_ROOT" \
 		-p "SCRIPT_NAME=$path" -p "REQUEST_URI=$url" \
 		-p "QUERY_STRING=$query" -p SERVER_PROTOCOL=HTTP/1.1 \
 		-p "SCRIPT_FILENAME=proxy:$scheme$WWW_ROOT$url" "$@"
