@@ -468,3 +468,20 @@ EOF
 	FPMD_BIN=$d/wrap.sh fpmd_start
 	assert_log_contains "WARNING: socket activation: LISTEN_FDS=lots is not a number"
 }
+
+# ------------------------------------------------------- shipped units -----
+
+@test "contrib/systemd's units pass systemd-analyze verify without a word" {
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (apt-get install systemd)"
+	local d
+	d=$(t_tmp)
+	sed -e "s|/usr/local/sbin/fpmd|$FPMD_BIN|g" -e "s|/usr/local/bin/fpmctl|$FPMCTL|g" \
+		"$FPMD_SRCDIR/contrib/systemd/fpmd.service" >"$d/fpmd.service"
+	cp "$FPMD_SRCDIR/contrib/systemd/fpmd.socket" "$d/fpmd.socket"
+	grep -qx 'Type=notify' "$d/fpmd.service"
+	grep -qx "ExecReload=$FPMCTL -c /etc/fpmd.conf reload" "$d/fpmd.service"
+	cd "$d"
+	run systemd-analyze verify --man=no ./fpmd.service ./fpmd.socket
+	assert_eq 0 "$status" "$output"
+	assert_eq "" "$output" "systemd-analyze's warnings"
+}
