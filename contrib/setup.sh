@@ -12,11 +12,25 @@ PACKAGES="build-essential autoconf automake pkg-config \
 	libphp8.2-embed php8.2-dev libjansson-dev libconfuse-dev \
 	bats nginx-light curl php8.2-fpm procps python3 \
 	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
+# The supervisors the tests run fpmd under (t/supervisord.bats, t/runit.bats,
+# t/s6.bats), logrotate for contrib/logrotate, and systemd-analyze to check
+# the shipped units (nothing of these is started: see below).
+PACKAGES="$PACKAGES supervisor runit s6 logrotate systemd"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
+	# No service starts on install (supervisord would, with the
+	# machine's configuration): the tests start their own.  A policy-rc.d
+	# that the image already has (Docker's) stays as it is.
+	norc=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		norc=1
+	fi
 	apt-get install -y -q --no-install-recommends $PACKAGES
+	[ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d
 else
 	echo "setup.sh: not root, not installing packages ($PACKAGES)" >&2
 fi
