@@ -13,9 +13,10 @@
  * Start-up order: configuration, log, the supervisor's sockets and
  * notification socket (sockact.c, notify.c), signals, event loop (ev.c),
  * scoreboard, control socket, pools (pm.c).  The supervisor hears when
- * every pool serves, when a reload begins and ends, and when fpmd stops.  Below main, the master is
- * layered one way: control.c and reload.c drive pm.c, which sizes
- * generations (gen.c) over listeners, the scoreboard and the loop.
+ * every pool serves, when a reload begins and ends, and when fpmd stops.
+ * Below main, the master is layered one way: control.c and reload.c drive
+ * pm.c, which sizes generations (gen.c) over listeners, the scoreboard and
+ * the loop.
  */
 #include "config.h"
 
@@ -50,8 +51,8 @@ usage(FILE *f)
 	    "  -c, --config FILE              the configuration file\n"
 	    "  -t, --test                     check the configuration and exit\n"
 	    "  -R, --allow-to-run-as-root     allow pools to run PHP as root\n"
-	    "  -r, --ready-fd FD              write a newline to FD once every\n"
-	    "                                 pool serves (s6's notification-fd)\n"
+	    "  -r, --ready-fd FD              write a newline to FD once\n"
+	    "                                 every pool serves (s6)\n"
 	    "  -v, --version                  print the versions and exit\n"
 	    "  -h, --help                     this help\n"
 	    "\n"
@@ -324,10 +325,10 @@ main(int argc, char *argv[])
 			if (errno != 0 || *end != '\0' || end == optarg ||
 			    l < 3 || l > INT_MAX || fcntl((int)l, F_GETFD) ==
 			    -1) {
-				fprintf(stderr, "fpmd: --ready-fd %s: not an open "
-				    "descriptor from 3 on; give the number in "
-				    "the service's notification-fd file\n",
-				    optarg);
+				fprintf(stderr, "fpmd: --ready-fd %s: not an "
+				    "open descriptor from 3 on; give the "
+				    "number in the service's notification-fd "
+				    "file\n", optarg);
 				return FPMD_EXIT_USAGE;
 			}
 			ready_fd = (int)l;

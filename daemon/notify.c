@@ -43,8 +43,7 @@ static struct {
 	int			 fd;		/* -1: no NOTIFY_SOCKET */
 	struct sockaddr_un	 sun;
 	socklen_t		 sunlen;
-	char			 name[sizeof(((struct sockaddr_un *)0)->sun_path)
-				    + 1];
+	char			 name[FPMD_ADDR_MAX];	/* as given */
 	int			 ready_fd;	/* -1: none, or already told */
 	bool			 warned;
 	struct notify_msg	 q[NOTIFY_QUEUE_MAX];
