@@ -258,6 +258,17 @@ fpmd_nslots(const struct fpmd_conf *conf)
 	return n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
 }
 
+/* The loop turns: systemd's watchdog hears so. */
+static void
+fpmd_watchdog(void *arg)
+{
+	struct ev_timer *t = arg;
+
+	notify_watchdog();
+	ev_timer_set(t, now_ms() + notify_watchdog_interval(), fpmd_watchdog,
+	    t);
+}
+
 static void
 fpmd_sample(void *arg)
 {
@@ -297,7 +308,7 @@ main(int argc, char *argv[])
 	};
 	static struct fpmd root;
 	struct ev ev_sig;
-	struct ev_timer t_sample;
+	struct ev_timer t_sample, t_watchdog;
 	const char *conf_path = NULL;
 	char *errors = NULL, abspath[PATH_MAX];
 	sigset_t mask;
@@ -420,6 +431,7 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	memset(&ev_sig, 0, sizeof(ev_sig));
 	memset(&t_sample, 0, sizeof(t_sample));
+	memset(&t_watchdog, 0, sizeof(t_watchdog));
 	if (ev_init() == -1 ||
 	    ev_add(&ev_sig, sigfd, EPOLLIN, fpmd_on_signal, NULL) == -1)
 		return FPMD_EXIT_SOFTWARE;
@@ -437,6 +449,8 @@ main(int argc, char *argv[])
 	}
 	sockact_close_unused();
 	ev_timer_set(&t_sample, now_ms() + 1000, fpmd_sample, &t_sample);
+	if (notify_watchdog_interval() > 0)
+		fpmd_watchdog(&t_watchdog);
 
 	while (fpmd->state == FPMD_RUNNING || !pm_all_gone()) {
 		if (ev_run(-1) == -1) {
@@ -448,6 +462,7 @@ main(int argc, char *argv[])
 	}
 	fpmd_stopping();
 	ev_timer_stop(&t_sample);
+	ev_timer_stop(&t_watchdog);
 	control_close();
 	pm_close_all();
 	lw_shutdown();

@@ -330,6 +330,8 @@ void		 notify_reloading(const char *status);
 void		 notify_reloaded(const char *status);
 void		 notify_stopping(const char *status);
 void		 notify_status(const char *status);
+int64_t		 notify_watchdog_interval(void);
+void		 notify_watchdog(void);
 void		 notify_flush(void);
 void		 notify_close(void);
 

@@ -11,8 +11,12 @@
  * past its cap the oldest STATUS-only lines go first, since a later one
  * says more.  A supervisor that went away costs one warning.
  *
- * Neither the variable nor the descriptors reach the pools: the variable
- * is taken out of the environment at start-up, and children close every
+ * With WatchdogSec= in the unit (WATCHDOG_USEC), the master's loop says
+ * WATCHDOG=1 at half that interval, as php-fpm does: a master stuck for
+ * longer is killed and restarted by systemd.
+ *
+ * Neither the variables nor the descriptors reach the pools: the variables
+ * are taken out of the environment at start-up, and children close every
  * descriptor they were not given (gen.c).
  */
 #include <sys/socket.h>
@@ -45,6 +49,7 @@ static struct {
 	socklen_t		 sunlen;
 	char			 name[FPMD_ADDR_MAX];	/* as given */
 	int			 ready_fd;	/* -1: none, or already told */
+	int64_t			 watchdog_ms;	/* 0: no watchdog */
 	bool			 warned;
 	struct notify_msg	 q[NOTIFY_QUEUE_MAX];
 	int			 qhead, qlen;
@@ -55,6 +60,39 @@ static struct {
  * is not open (a usage error).  A NOTIFY_SOCKET fpmd cannot use is said
  * and left aside: fpmd still serves, systemd will time out the start.
  */
+/* WATCHDOG_USEC, when it is for us: the interval of our pings. */
+static void
+notify_watchdog_init(void)
+{
+	const char *usec_s, *pid_s;
+	char *end;
+	long long usec, pid;
+
+	usec_s = getenv("WATCHDOG_USEC");
+	pid_s = getenv("WATCHDOG_PID");
+	if (usec_s == NULL)
+		goto done;
+	if (pid_s != NULL) {
+		errno = 0;
+		pid = strtoll(pid_s, &end, 10);
+		if (errno != 0 || *end != '\0' || pid != (long long)getpid())
+			goto done;	/* meant for the process that ran us */
+	}
+	errno = 0;
+	usec = strtoll(usec_s, &end, 10);
+	if (errno != 0 || *end != '\0' || usec < 2000) {
+		log_warnx("WATCHDOG_USEC=%s is not a number of microseconds "
+		    "of 2000 or more: fpmd sends no WATCHDOG=1", usec_s);
+		goto done;
+	}
+	nt.watchdog_ms = (int64_t)(usec / 2000);
+	log_debug("systemd watchdog: WATCHDOG=1 every %lld ms",
+	    (long long)nt.watchdog_ms);
+done:
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+}
+
 int
 notify_init(int ready_fd)
 {
@@ -91,7 +129,17 @@ notify_init(int ready_fd)
 		log_warn("NOTIFY_SOCKET: socket");
 done:
 	unsetenv("NOTIFY_SOCKET");
+	notify_watchdog_init();
+	if (nt.fd == -1)
+		nt.watchdog_ms = 0;
 	return 0;
+}
+
+/* How often the master must call notify_watchdog(), in ms; 0: never. */
+int64_t
+notify_watchdog_interval(void)
+{
+	return nt.watchdog_ms;
 }
 
 bool
@@ -235,6 +283,13 @@ void
 notify_status(const char *status)
 {
 	notify_send(true, "STATUS=%s\n", status);
+}
+
+/* A ping nobody reads is worth nothing: dropped first, as a STATUS. */
+void
+notify_watchdog(void)
+{
+	notify_send(true, "WATCHDOG=1\n");
 }
 
 void

@@ -56,6 +56,11 @@ notes_count() {
 	notes | grep -cE -- "$1" || true
 }
 
+# notes_at_least N PATTERN: N datagrams or more match PATTERN.
+notes_at_least() {
+	(($(notes_count "$2") >= $1))
+}
+
 # wait_note N PATTERN: until N datagrams match PATTERN.
 wait_note() {
 	wait_until 20 count_is "$1" notes_count "$2" && return 0
@@ -256,6 +261,39 @@ EOF
 	unset 'BG[slow]'
 	assert_contains "$(cat "$(t_tmp)/slow.out")" "end"
 	wait_note 1 '^STATUS=Serving: 1 pool, 2 workers \(0 active, 2 idle\), generation 1$'
+}
+
+@test "WatchdogSec=: WATCHDOG=1 at half WATCHDOG_USEC, from the master; PHP sees neither" {
+	notifyd_start "$(t_tmp)/notify.sock"
+	fpmd_conf 'clear_env = no'
+	# 0.4 s: a ping every 200 ms
+	export WATCHDOG_USEC=400000
+	fpmd_start
+	wait_note 1 '^READY=1'
+	wait_until 20 notes_at_least 5 '^WATCHDOG=1$' || fail "$(notes)"
+	assert_eq "$FPMD_PID" "$(senders)"
+	run get "$FPMD_SOCK" feat/env.php QUERY_STRING=k=WATCHDOG_USEC,WATCHDOG_PID
+	assert_contains "$output" "WATCHDOG_USEC=false"
+	assert_contains "$output" "WATCHDOG_PID=false"
+}
+
+@test "WATCHDOG_PID of another process: no WATCHDOG=1; a bad WATCHDOG_USEC is said" {
+	notifyd_start "$(t_tmp)/notify.sock"
+	fpmd_conf
+	export WATCHDOG_USEC=400000 WATCHDOG_PID=1
+	fpmd_start
+	wait_note 1 '^READY=1'
+	# the status line comes at a tick (1 s) after a request: by then a
+	# watchdog at 200 ms would have pinged several times
+	get "$FPMD_SOCK" ctl/sleep.php "QUERY_STRING=s=1.5&n=10" >/dev/null
+	wait_note 1 '\(1 active'
+	assert_eq 0 "$(notes_count '^WATCHDOG=1')"
+	fpmd_stop
+	rm -f "$FPMD_LOG"
+	export WATCHDOG_USEC=soon
+	unset WATCHDOG_PID
+	fpmd_start
+	assert_log_contains "WATCHDOG_USEC=soon is not a number of microseconds"
 }
 
 @test "an abstract NOTIFY_SOCKET (@name) works the same" {
