@@ -4,8 +4,8 @@
 # Type=notify: t/notifyd.py binds the socket NOTIFY_SOCKET names and logs
 # each datagram with its sender's pid; the test checks the sequence
 # (READY=1 once every pool serves, RELOADING=1 ... READY=1 around a reload
-# whatever it comes to, STOPPING=1) and that fpmd never waits for a
-# supervisor that does not read.  s6's readiness fd (--ready-fd) is here
+# whatever it comes to, STOPPING=1, WATCHDOG=1 with WATCHDOG_USEC) and
+# that fpmd never waits for a supervisor that does not read.  s6's readiness fd (--ready-fd) is here
 # too, through a fifo.
 #
 # Socket activation: t/launcher.py binds the sockets as a .socket unit
