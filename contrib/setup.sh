@@ -21,11 +21,25 @@ PACKAGES="$PACKAGES debhelper"
 # front of fpmd and php-fpm; wrk for load and python3-yaml to read the
 # Kubernetes example (t/scaling.bats).
 PACKAGES="$PACKAGES apache2 caddy lighttpd wrk python3-yaml"
+# The supervisors the tests run fpmd under (t/supervisord.bats, t/runit.bats,
+# t/s6.bats), logrotate for contrib/logrotate, and systemd-analyze to check
+# the shipped units (nothing of these is started: see below).
+PACKAGES="$PACKAGES supervisor runit s6 logrotate systemd"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
+	# No service starts on install (supervisord would, with the
+	# machine's configuration): the tests start their own.  A policy-rc.d
+	# that the image already has (Docker's) stays as it is.
+	norc=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		norc=1
+	fi
 	apt-get install -y -q --no-install-recommends $PACKAGES
+	[ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d
 	# The tests start their own web servers on their own ports; the
 	# packages' services would only hold port 80 (and 2019) for nothing.
 	for svc in apache2 caddy lighttpd; do

@@ -59,7 +59,8 @@ static const struct {
 	{ "emergency_restart_interval", "fpmd restarts a crashing worker "
 	    "with a back-off" },
 	{ "events.mechanism", "fpmd always uses epoll" },
-	{ "systemd_interval", NULL },
+	{ "systemd_interval", "fpmd tells systemd its status when it "
+	    "changes" },
 	{ "process.priority", NULL },
 	{ "prefix", "relative paths start at the config file's directory" },
 	{ "listen.acl_users", "use listen.owner, listen.group and listen.mode" },

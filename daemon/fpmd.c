@@ -10,10 +10,13 @@
  * control socket's commands: TERM and INT stop fast, QUIT stops gracefully
  * (requests in hand finish), USR1 reopens the log file, USR2 reloads.
  *
- * Start-up order: configuration, log, signals, event loop (ev.c),
- * scoreboard, control socket, pools (pm.c).  Below main, the master is
- * layered one way: control.c and reload.c drive pm.c, which sizes
- * generations (gen.c) over listeners, the scoreboard and the loop.
+ * Start-up order: configuration, log, the supervisor's sockets and
+ * notification socket (sockact.c, notify.c), signals, event loop (ev.c),
+ * scoreboard, control socket, pools (pm.c).  The supervisor hears when
+ * every pool serves, when a reload begins and ends, and when fpmd stops.
+ * Below main, the master is layered one way: control.c and reload.c drive
+ * pm.c, which sizes generations (gen.c) over listeners, the scoreboard and
+ * the loop.
  */
 #include "config.h"
 
@@ -42,12 +45,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: fpmd [-R] [-t] -c FILE\n"
+	    "usage: fpmd [-R] [-t] [-r FD] -c FILE\n"
 	    "       fpmd -v | -h\n"
 	    "\n"
 	    "  -c, --config FILE              the configuration file\n"
 	    "  -t, --test                     check the configuration and exit\n"
 	    "  -R, --allow-to-run-as-root     allow pools to run PHP as root\n"
+	    "  -r, --ready-fd FD              write a newline to FD once\n"
+	    "                                 every pool serves (s6)\n"
 	    "  -v, --version                  print the versions and exit\n"
 	    "  -h, --help                     this help\n"
 	    "\n"
@@ -108,6 +113,78 @@ fpmd_reloaded(const struct fpmd_conf *old, const struct fpmd_conf *conf)
 		log_warnx("process.max %d: until fpmd restarts, its scoreboard "
 		    "has room for %u workers in all generations",
 		    conf->process_max, fpmd->sb->nslots);
+}
+
+/* The one line a supervisor shows: "2 pools, 5 workers (1 active, ...)". */
+static void
+fpmd_summary(char *buf, size_t len)
+{
+	struct pool_status st;
+	struct pool *p;
+	int npools = 0, total = 0, active = 0, idle = 0;
+
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if (p->removed)
+			continue;
+		npools++;
+		status_pool(fpmd->sb, p->index, -1, &st);
+		total += st.total;
+		active += st.active;
+		idle += st.idle;
+	}
+	snprintf(buf, len, "%d pool%s, %d worker%s (%d active, %d idle), "
+	    "generation %d", npools, npools == 1 ? "" : "s", total,
+	    total == 1 ? "" : "s", active, idle, fpmd->generation);
+}
+
+static char	fpmd_told[512];	/* the last STATUS= summary sent */
+
+static void
+fpmd_ready(void)
+{
+	char sum[200];
+
+	fpmd_summary(sum, sizeof(sum));
+	snprintf(fpmd_told, sizeof(fpmd_told), "Ready: %s", sum);
+	notify_ready(fpmd_told);
+}
+
+static void
+fpmd_reload_progress(const struct reload_result *res)
+{
+	char sum[200], msg[200];
+
+	if (res == NULL) {
+		notify_reloading("Reloading the configuration");
+		return;
+	}
+	if (res->code != NULL && strcmp(res->code, "stopping") == 0)
+		return;		/* STOPPING=1 follows */
+	fpmd_summary(sum, sizeof(sum));
+	if (res->ok)
+		snprintf(fpmd_told, sizeof(fpmd_told), "Reloaded: %s", sum);
+	else {
+		/* one line: the reason's first */
+		snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(res->message
+		    ? res->message : "", "\n"), res->message ? res->message :
+		    "");
+		snprintf(fpmd_told, sizeof(fpmd_told), "Reload failed (%s); "
+		    "serving: %s", msg, sum);
+	}
+	notify_reloaded(fpmd_told);
+}
+
+/* Once, as soon as a stop begins: from a signal, fpmctl or a failure. */
+static void
+fpmd_stopping(void)
+{
+	static bool told;
+
+	if (told || fpmd->state == FPMD_RUNNING)
+		return;
+	told = true;
+	notify_stopping(fpmd->state == FPMD_FINISHING ? "Stopping: requests "
+	    "in hand finish" : "Stopping");
 }
 
 static void
@@ -181,12 +258,36 @@ fpmd_nslots(const struct fpmd_conf *conf)
 	return n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
 }
 
+/* The loop turns: systemd's watchdog hears so. */
+static void
+fpmd_watchdog(void *arg)
+{
+	struct ev_timer *t = arg;
+
+	notify_watchdog();
+	ev_timer_set(t, now_ms() + notify_watchdog_interval(), fpmd_watchdog,
+	    t);
+}
+
 static void
 fpmd_sample(void *arg)
 {
 	struct ev_timer *t = arg;
 
+	char sum[200], line[256];
+
 	status_sample();
+	/* the supervisor's status line follows, when it says something new */
+	if (notify_wanted() && fpmd->state == FPMD_RUNNING &&
+	    fpmd_told[0] != '\0' && !reload_busy()) {
+		fpmd_summary(sum, sizeof(sum));
+		snprintf(line, sizeof(line), "Serving: %s", sum);
+		if (strcmp(strchr(fpmd_told, ':'), strchr(line, ':')) != 0) {
+			snprintf(fpmd_told, sizeof(fpmd_told), "%s", line);
+			notify_status(fpmd_told);
+		}
+	}
+	notify_flush();
 	ev_timer_set(t, now_ms() + 1000, fpmd_sample, t);
 }
 
@@ -198,6 +299,7 @@ main(int argc, char *argv[])
 		{ "fpm-config", required_argument, NULL, 'y' },
 		{ "test", no_argument, NULL, 't' },
 		{ "allow-to-run-as-root", no_argument, NULL, 'R' },
+		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "nodaemonize", no_argument, NULL, 'F' },
 		{ "daemonize", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'v' },
@@ -206,14 +308,16 @@ main(int argc, char *argv[])
 	};
 	static struct fpmd root;
 	struct ev ev_sig;
-	struct ev_timer t_sample;
+	struct ev_timer t_sample, t_watchdog;
 	const char *conf_path = NULL;
 	char *errors = NULL, abspath[PATH_MAX];
 	sigset_t mask;
 	bool test = false, allow_root = false;
-	int ch, i, flags, sigfd;
+	int ch, i, flags, sigfd, ready_fd = -1;
+	long l;
+	char *end;
 
-	while ((ch = getopt_long(argc, argv, "c:y:tRFDvh", longopts, NULL))
+	while ((ch = getopt_long(argc, argv, "c:y:tRr:FDvh", longopts, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'c':
@@ -225,6 +329,20 @@ main(int argc, char *argv[])
 			break;
 		case 'R':
 			allow_root = true;
+			break;
+		case 'r':
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    l < 3 || l > INT_MAX || fcntl((int)l, F_GETFD) ==
+			    -1) {
+				fprintf(stderr, "fpmd: --ready-fd %s: not an "
+				    "open descriptor from 3 on; give the "
+				    "number in the service's notification-fd "
+				    "file\n", optarg);
+				return FPMD_EXIT_USAGE;
+			}
+			ready_fd = (int)l;
 			break;
 		case 'F':
 			break;	/* always in the foreground */
@@ -282,7 +400,13 @@ main(int argc, char *argv[])
 	fpmd->conf_flags = flags;
 	if (log_open(fpmd->conf) == -1 || fpmd_rlimits(fpmd->conf) == -1)
 		return FPMD_EXIT_CONFIG;
+	/* before anything that could take descriptor 3 */
+	sockact_init();
+	if (notify_init(ready_fd) == -1)
+		return FPMD_EXIT_USAGE;
 	reload_on_commit(fpmd_reloaded);
+	reload_on_progress(fpmd_reload_progress);
+	pm_on_ready(fpmd_ready);
 
 	proc_title_init(argc, argv);
 	proc_title_set("fpmd: master (%s)", fpmd->conf_path);
@@ -309,6 +433,7 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	memset(&ev_sig, 0, sizeof(ev_sig));
 	memset(&t_sample, 0, sizeof(t_sample));
+	memset(&t_watchdog, 0, sizeof(t_watchdog));
 	if (ev_init() == -1 ||
 	    ev_add(&ev_sig, sigfd, EPOLLIN, fpmd_on_signal, NULL) == -1)
 		return FPMD_EXIT_SOFTWARE;
@@ -324,7 +449,10 @@ main(int argc, char *argv[])
 		fpmd->exit_code = FPMD_EXIT_CONFIG;
 		pm_stop(false, 0);
 	}
+	sockact_close_unused();
 	ev_timer_set(&t_sample, now_ms() + 1000, fpmd_sample, &t_sample);
+	if (notify_watchdog_interval() > 0)
+		fpmd_watchdog(&t_watchdog);
 
 	while (fpmd->state == FPMD_RUNNING || !pm_all_gone()) {
 		if (ev_run(-1) == -1) {
@@ -332,11 +460,16 @@ main(int argc, char *argv[])
 			fpmd->exit_code = FPMD_EXIT_SOFTWARE;
 			break;
 		}
+		fpmd_stopping();
 	}
+	fpmd_stopping();
 	ev_timer_stop(&t_sample);
+	ev_timer_stop(&t_watchdog);
 	control_close();
 	pm_close_all();
 	lw_shutdown();
+	sockact_close();
+	notify_close();
 	ev_del(&ev_sig);
 	ev_close();
 	close(sigfd);

@@ -299,6 +299,7 @@ struct listener {
 	gid_t			 gid;
 	int			 refs;
 	bool			 retired;	/* nobody serving listens here */
+	bool			 inherited;	/* passed by the supervisor */
 	struct ev		 ev;		/* ondemand pools only */
 	struct listener		*next;
 };
@@ -314,6 +315,26 @@ int		 listen_unix(const char *path, int mode, uid_t uid, gid_t gid,
 		    int backlog, const char *what);
 int		 listen_queue(const struct listener *ls, int *cur, int *max);
 int		 listen_fd_queue(int fd, int *cur, int *max);
+
+/* sockact.c: listening sockets passed by the supervisor (LISTEN_FDS). */
+void		 sockact_init(void);
+int		 sockact_take(const struct pool_conf *pc,
+		    const struct listen_addr *a);
+void		 sockact_close_unused(void);
+void		 sockact_close(void);
+
+/* notify.c: readiness and state for the supervisor (NOTIFY_SOCKET, -r). */
+int		 notify_init(int ready_fd);
+bool		 notify_wanted(void);
+void		 notify_ready(const char *status);
+void		 notify_reloading(const char *status);
+void		 notify_reloaded(const char *status);
+void		 notify_stopping(const char *status);
+void		 notify_status(const char *status);
+int64_t		 notify_watchdog_interval(void);
+void		 notify_watchdog(void);
+void		 notify_flush(void);
+void		 notify_close(void);
 
 /* logwriter.c: the pools' log files, written by a thread of the master. */
 
@@ -460,6 +481,7 @@ struct pool {
 };
 
 int		 pm_start(struct fpmd_conf *conf);
+void		 pm_on_ready(void (*ready)(void));
 void		 pm_on_change(void (*watch)(const char *code,
 		    const char *failure));
 void		 pm_stop(bool graceful, int timeout);
@@ -497,6 +519,8 @@ void		 reload_cancel(const char *code, const char *message);
 void		 reload_on_commit(void (*apply)(const struct fpmd_conf *old,
 		    const struct fpmd_conf *conf));
 void		 reload_forget(void *arg);
+void		 reload_on_progress(void (*progress)(
+		    const struct reload_result *res));
 bool		 reload_busy(void);
 
 /* control.c: the JSON control socket. */

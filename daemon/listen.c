@@ -15,6 +15,10 @@
  *
  * The listen queue is read from the kernel for unix sockets too (sock_diag),
  * where php-fpm always reports 0.
+ *
+ * A socket the supervisor passed (sockact.c) is used as it is: fpmd never
+ * unlinks its path, shuts it down or changes its mode, owner or backlog,
+ * since the supervisor keeps it open across fpmd's restarts.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -200,7 +204,9 @@ listen_get_at(const struct pool_conf *pc, const struct listen_addr *a)
 		log_error("%s: calloc", __func__);
 		return NULL;
 	}
-	if (a->family == AF_UNIX) {
+	if ((ls->fd = sockact_take(pc, a)) != -1)
+		ls->inherited = true;
+	else if (a->family == AF_UNIX) {
 		snprintf(what, sizeof(what), "[pool %s]", pc->name);
 		ls->fd = listen_unix(((const struct sockaddr_un *)
 		    &a->ss)->sun_path, pc->listen_mode, pc->listen_uid,
@@ -250,6 +256,8 @@ listen_apply(struct listener *ls, const struct pool_conf *pc)
 	gid_t gid;
 	int rc = 0;
 
+	if (ls->inherited)
+		return 0;	/* the supervisor's unit says how */
 	if (ls->backlog != pc->listen_backlog) {
 		/* listen() again on a listening socket sets its backlog. */
 		if (listen(ls->fd, pc->listen_backlog) == -1) {
@@ -298,6 +306,11 @@ listen_retire(struct listener *ls)
 		return;
 	ls->retired = true;
 	ev_del(&ls->ev);
+	if (ls->inherited) {
+		/* the supervisor's socket: it queues for the next fpmd */
+		log_debug("listener on '%s' retired", ls->addr.text);
+		return;
+	}
 	if (ls->addr.family == AF_UNIX)
 		unlink(((const struct sockaddr_un *)&ls->addr.ss)->sun_path);
 	if (shutdown(ls->fd, SHUT_RDWR) == -1)
@@ -319,7 +332,7 @@ listen_unref(struct listener *ls)
 		}
 	ev_del(&ls->ev);
 	close(ls->fd);
-	if (ls->addr.family == AF_UNIX && !ls->retired)
+	if (ls->addr.family == AF_UNIX && !ls->retired && !ls->inherited)
 		unlink(((const struct sockaddr_un *)&ls->addr.ss)->sun_path);
 	ev_free_later(ls, NULL);
 }

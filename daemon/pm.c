@@ -35,6 +35,7 @@
 
 static struct {
 	void		(*watch)(const char *code, const char *failure);
+	void		(*ready)(void);	/* fpmd.c tells the supervisor */
 	bool		 announced;
 	struct ev_timer	 t_tick;
 	struct ev_timer	 t_settle;	/* start-up or reload under way */
@@ -376,6 +377,15 @@ pm_announce(void)
 		if (p->cur != NULL)
 			p->cur->settled = true;
 	log_notice("ready to handle connections");
+	if (pm.ready != NULL)
+		pm.ready();
+}
+
+/* Called once, when every pool of the first generation serves. */
+void
+pm_on_ready(void (*ready)(void))
+{
+	pm.ready = ready;
 }
 
 /*

@@ -29,6 +29,7 @@ static struct {
 	void		*arg;
 	void		(*apply)(const struct fpmd_conf *,
 			    const struct fpmd_conf *);
+	void		(*progress)(const struct reload_result *);
 } rl;
 
 static void	reload_watch(const char *, const char *);
@@ -78,6 +79,24 @@ reload_on_commit(void (*apply)(const struct fpmd_conf *old,
 	rl.apply = apply;
 }
 
+/*
+ * fpmd.c tells the supervisor through this: with NULL when a reload
+ * begins, then once with its outcome, refused or failed or done.
+ */
+void
+reload_on_progress(void (*progress)(const struct reload_result *res))
+{
+	rl.progress = progress;
+}
+
+static int
+reload_refused(struct reload_result *now)
+{
+	if (rl.progress != NULL)
+		rl.progress(now);
+	return -1;
+}
+
 bool
 reload_busy(void)
 {
@@ -98,6 +117,8 @@ reload_end(struct reload_result *res)
 	rl.done = NULL;
 	rl.arg = NULL;
 	res->duration_ms = now_ms() - rl.started;
+	if (rl.progress != NULL)
+		rl.progress(res);
 	if (done != NULL)
 		done(arg, res);
 }
@@ -248,6 +269,8 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 		now->message = err;
 		return -1;
 	}
+	if (rl.progress != NULL)
+		rl.progress(NULL);
 	conf = reload_conf_load(fpmd->conf_path, fpmd->conf_flags, &errors);
 	if (conf == NULL) {
 		log_errorx("reload refused, the configuration has errors:\n%s",
@@ -257,21 +280,21 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 		now->code = "config_invalid";
 		now->message = err;
 		now->errors = errors;
-		return -1;
+		return reload_refused(now);
 	}
 	if (pm_room(conf, err, sizeof(err)) == -1) {
 		log_errorx("reload refused: %s", err);
 		conf_free(conf);
 		now->code = "reload_failed";
 		now->message = err;
-		return -1;
+		return reload_refused(now);
 	}
 	/* the reload's, until it commits or fails */
 	if (gen_conf_ref(conf) == -1) {
 		conf_free(conf);
 		now->code = "reload_failed";
 		now->message = "out of memory";
-		return -1;
+		return reload_refused(now);
 	}
 	rl.active = true;
 	rl.conf = conf;
