@@ -496,12 +496,13 @@ conn_connect(struct fb_conn *c)
 	conn_drop(c);
 }
 
-static void
+/* Starts the next request on c; false when there is none to start. */
+static bool
 conn_start(struct fb_conn *c)
 {
 	if (!claim_request()) {
 		conn_drop(c);
-		return;
+		return false;
 	}
 	c->t0 = now_ns();
 	c->headlen = 0;
@@ -510,6 +511,7 @@ conn_start(struct fb_conn *c)
 		conn_connect(c);
 	else
 		conn_send(c);
+	return true;
 }
 
 static void
@@ -736,9 +738,10 @@ thread_main(void *arg)
 		waitms = 1000;
 		for (i = 0; i < th->nconns; i++) {
 			c = &th->conns[i];
-			if (c->state == ST_IDLE)
-				conn_start(c);
-			else if (c->state == ST_RETRY)
+			/* a request that failed at once is followed by the next */
+			while (c->state == ST_IDLE && conn_start(c))
+				;
+			if (c->state == ST_RETRY)
 				conn_connect(c);	/* claimed already */
 			if (c->state == ST_RETRY)
 				waitms = 1;
