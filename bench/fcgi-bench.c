@@ -135,7 +135,8 @@ static const char *usage_text =
 "                        (default 30)\n"
 "  -e, --expect TEXT     an answer whose first 1 KB lacks TEXT is counted\n"
 "                        as bad\n"
-"  -b, --expect-bytes N  an answer whose STDOUT is not N bytes is bad\n"
+"  -b, --expect-bytes N  an answer whose body (STDOUT after the headers)\n"
+"                        is not N bytes is bad\n"
 "      --kv              print one line of key=value pairs (for scripts)\n"
 "  -h, --help            this text\n"
 "\n"
@@ -563,29 +564,39 @@ record_latency(struct fb_thread *th, uint64_t ns)
 	th->lat[th->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
-/* The head of STDOUT is in: 200 unless a Status: header says otherwise. */
+/*
+ * The head of STDOUT is in: 200 unless a Status: header says otherwise.
+ * *hlen is the size of the headers with their blank line, or 0 when they
+ * do not end within the head kept.
+ */
 static int
-head_status(const struct fb_conn *c)
+head_status(const struct fb_conn *c, size_t *hlen)
 {
 	const char *p = c->head, *end = c->head + c->headlen, *eol;
+	int status = 200;
 
+	*hlen = 0;
 	while (p < end) {
 		eol = memchr(p, '\n', (size_t)(end - p));
 		if (eol == NULL)
-			eol = end;
-		if (eol - p <= 1 || (eol - p == 2 && p[0] == '\r'))
-			break;		/* the blank line: headers done */
+			break;
+		if (eol == p || (eol - p == 1 && p[0] == '\r')) {
+			/* the blank line: headers done */
+			*hlen = (size_t)(eol + 1 - c->head);
+			break;
+		}
 		if (eol - p > 8 && strncasecmp(p, "Status:", 7) == 0)
-			return atoi(p + 7 + strspn(p + 7, " \t"));
+			status = atoi(p + 7 + strspn(p + 7, " \t"));
 		p = eol + 1;
 	}
-	return 200;
+	return status;
 }
 
 static void
 conn_done(struct fb_conn *c, int appstatus, int protostatus)
 {
 	struct fb_thread *th = c->th;
+	size_t hlen;
 
 	th->done++;
 	th->stdout_bytes += c->stdout_bytes;
@@ -596,11 +607,12 @@ conn_done(struct fb_conn *c, int appstatus, int protostatus)
 		return;
 	}
 	(void)appstatus;
-	if (head_status(c) != 200)
+	if (head_status(c, &hlen) != 200)
 		th->non200++;
 	c->head[c->headlen < FB_HEADCAP ? c->headlen : FB_HEADCAP - 1] = '\0';
 	if ((opt.expect != NULL && strstr(c->head, opt.expect) == NULL) ||
-	    (opt.expect_bytes && c->stdout_bytes != opt.expect_bytes))
+	    (opt.expect_bytes && (hlen == 0 ||
+	    c->stdout_bytes - hlen != opt.expect_bytes)))
 		th->bad++;
 	if (!opt.keep || c->inlen > 0) {
 		/* without keep-alive the server closes; so do we */
