@@ -12,6 +12,10 @@ PACKAGES="build-essential autoconf automake pkg-config \
 	libphp8.2-embed php8.2-dev libjansson-dev libconfuse-dev \
 	bats nginx-light curl php8.2-fpm procps python3 \
 	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
+# bench/run (not make check): wrk through nginx, gnuplot for its plot,
+# strace for the system calls per request, valgrind for
+# bench/instructions.sh.
+PACKAGES="$PACKAGES wrk gnuplot-nox strace valgrind"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive

@@ -273,6 +273,14 @@ conn_fill(struct fpmd_req *r, enum conn_wait what)
 		r->in_len -= r->in_off;
 		r->in_off = 0;
 	}
+	/*
+	 * On a kept connection the next request comes only once the web
+	 * server has had our answer: it is seldom there yet, so wait first
+	 * rather than spend a recv() to learn so.
+	 */
+	if (what == WAIT_REQUEST && r->nreq > 0 && r->in_len == 0 &&
+	    conn_wait(r, what, r->head_deadline) == -1)
+		return -1;
 	for (;;) {
 		n = recv(r->fd, r->in + r->in_len, REQ_IN_CAP - r->in_len,
 		    MSG_DONTWAIT);
