@@ -71,6 +71,7 @@ struct fb_conn {
 	size_t		 headlen;
 	uint64_t	 stdout_bytes;
 	uint64_t	 t0;		/* ns, start of the request */
+	bool		 reused;	/* a kept connection carries it */
 	struct fb_thread *th;
 };
 
@@ -510,6 +511,7 @@ conn_start(struct fb_conn *c)
 	c->t0 = now_ns();
 	c->headlen = 0;
 	c->stdout_bytes = 0;
+	c->reused = c->fd != -1;
 	if (c->fd == -1)
 		conn_connect(c);
 	else
@@ -517,9 +519,12 @@ conn_start(struct fb_conn *c)
 	return true;
 }
 
+static void conn_read(struct fb_conn *);
+
 static void
 conn_send(struct fb_conn *c)
 {
+	bool epipe = false;
 	ssize_t n;
 
 	if (c->state != ST_WRITING) {
@@ -543,13 +548,21 @@ conn_send(struct fb_conn *c)
 		 * script that does not read it): what it says is still the
 		 * answer, so go on reading.
 		 */
-		if (n == -1 && errno == EPIPE)
+		if (n == -1 && errno == EPIPE) {
+			epipe = true;
 			break;
+		}
 		conn_err(c, "send", n == -1 ? errno : 0);
 		conn_drop(c);
 		return;
 	}
 	c->state = ST_READING;
+	/*
+	 * The peer's close may have come with the edge that brought the
+	 * last answer, and no new edge will tell of it: read now.
+	 */
+	if (epipe)
+		conn_read(c);
 }
 
 static void
@@ -664,8 +677,8 @@ conn_parse(struct fb_conn *c)
 			memmove(c->in, c->in + off, c->inlen - off);
 			c->inlen -= off;
 			conn_done(c, (int)((uint32_t)h[8] << 24 |
-			    (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11]),
-			    h[12]);
+			    (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 |
+			    h[11]), h[12]);
 			return true;
 		default:
 			break;
@@ -696,6 +709,18 @@ conn_read(struct fb_conn *c)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
+		if (c->reused && c->inlen == 0 && c->headlen == 0) {
+			/*
+			 * The server closed a kept connection before it took
+			 * this request (a worker at pm.max_requests does): a
+			 * web server retries on a new one, and so do we.
+			 */
+			close(c->fd);
+			c->fd = -1;
+			c->reused = false;
+			conn_connect(c);
+			return;
+		}
 		conn_err(c, n == 0 ? "connection closed before END_REQUEST" :
 		    "recv", n == 0 ? 0 : errno);
 		conn_drop(c);
@@ -752,7 +777,7 @@ thread_main(void *arg)
 		waitms = 1000;
 		for (i = 0; i < th->nconns; i++) {
 			c = &th->conns[i];
-			/* a request that failed at once is followed by the next */
+			/* a request that failed at once: the next one */
 			while (c->state == ST_IDLE && conn_start(c))
 				;
 			if (c->state == ST_RETRY)
@@ -775,7 +800,8 @@ thread_main(void *arg)
 			for (i = 0; i < th->nconns; i++) {
 				c = &th->conns[i];
 				if (c->state >= ST_CONNECTING &&
-				    c->state <= ST_READING && now - c->t0 > tmo) {
+				    c->state <= ST_READING &&
+				    now - c->t0 > tmo) {
 					conn_err(c, "timeout", 0);
 					conn_drop(c);
 				}
@@ -921,7 +947,8 @@ main(int argc, char **argv)
 		case 't':
 			opt.threads = (int)parse_count(optarg, "-t", 0);
 			if (opt.threads == 0)
-				opt.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+				opt.threads =
+				    (int)sysconf(_SC_NPROCESSORS_ONLN);
 			if (opt.threads < 1 || opt.threads > 256)
 				die("-t: 1 to 256 threads");
 			break;
@@ -1039,7 +1066,8 @@ main(int argc, char **argv)
 		printf("  requests  %llu in %.3f s: %.1f req/s\n",
 		    (unsigned long long)tot.done, secs,
 		    (double)tot.done / secs);
-		printf("  latency   p50 %u us, p90 %u us, p99 %u us, max %u us\n",
+		printf("  latency   p50 %u us, p90 %u us, p99 %u us, "
+		    "max %u us\n",
 		    pct(all, nall, 50), pct(all, nall, 90), pct(all, nall, 99),
 		    nall ? all[nall - 1] : 0);
 		printf("  answers   %llu non-200, %llu bad, %.1f KB stdout "

@@ -687,7 +687,7 @@ struct fpmd_req {
 	struct sb_slot		*slot;
 	const struct pool_conf	*pc;
 	uint64_t		 cpu_us;	/* CPU used when the request began */
-	uint64_t		 cpu_end_us;	/* ... when the last one ended */
+	uint64_t		 cpu_end_us;	/* ... when the last ended */
 	bool			 cpu_end_set;	/* cpu_end_us is fresh */
 	size_t			 in_touched;	/* high-water marks of in, */
 	size_t			 out_touched;	/* out: see conn_shrink() */

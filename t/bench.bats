@@ -85,6 +85,20 @@ smoke() {
 	smoke tcp "127.0.0.1:$PORT" -k
 }
 
+@test "fcgi-bench: keep-alive across pm.max_requests: retried on a new connection" {
+	# Each worker closes its kept connection after 20 requests and
+	# exits: the client must take the next request to a new connection,
+	# as nginx does, not wait for an answer that never comes.
+	fpmd_conf 'pm.max_requests = 20'
+	fpmd_start
+	run "$BENCH" --kv -n 200 -c 2 -k -T 10 -e 'Hello, world!' \
+		-f "$WWW_ROOT/hello.php" "$FPMD_SOCK"
+	echo "$output"
+	assert_eq 0 "$status" "exit status of fcgi-bench"
+	assert_eq 200 "$(kv requests)" "requests answered"
+	assert_eq 0 "$(kv errors)" "errors"
+}
+
 @test "fcgi-bench: a 64 KB POST body reaches the script whole" {
 	start_pools
 	run "$BENCH" --kv -n 50 -c 4 -k -P 65536 -e 'first=65536 ' \
