@@ -220,6 +220,8 @@ struct fb_buf {
 static void
 buf_add(struct fb_buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;		/* an empty record's content: p may be NULL */
 	if (b->len + n > b->cap) {
 		while (b->len + n > b->cap)
 			b->cap = b->cap ? b->cap * 2 : 4096;
@@ -1027,7 +1029,9 @@ main(int argc, char **argv)
 		die("out of memory");
 	nall = 0;
 	for (i = 0; i < opt.threads; i++) {
-		memcpy(all + nall, ths[i].lat, ths[i].nlat * sizeof(*all));
+		if (ths[i].nlat > 0)
+			memcpy(all + nall, ths[i].lat,
+			    ths[i].nlat * sizeof(*all));
 		nall += ths[i].nlat;
 		tot.done += ths[i].done;
 		tot.errors += ths[i].errors;
@@ -1083,6 +1087,24 @@ main(int argc, char **argv)
 	if (tot.errors && opt.kv)
 		fprintf(stderr, "fcgi-bench: %llu errors, last: %s\n",
 		    (unsigned long long)tot.errors, tot.lasterr);
+	/* all freed, so that a sanitizer build reports real leaks only */
+	for (i = 0; i < opt.threads; i++) {
+		for (j = 0; j < ths[i].nconns; j++) {
+			if (ths[i].conns[j].fd != -1)
+				close(ths[i].conns[j].fd);
+			free(ths[i].conns[j].in);
+		}
+		free(ths[i].conns);
+		free(ths[i].lat);
+		close(ths[i].ep);
+	}
+	free(ths);
+	free(all);
+	free(opt.req);
+	for (i = 0; i < nparams; i++) {
+		free(params[i].name);
+		free(params[i].value);
+	}
 	return tot.errors || tot.non200 || tot.bad ||
 	    (opt.total && tot.done != opt.total) ? 1 : 0;
 }
