@@ -17,7 +17,6 @@
  * let in through ppoll()'s mask there, and nowhere else): a request in
  * hand is always served.
  */
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -40,13 +39,6 @@
  * its previous answer, is about to.
  */
 #define CONN_QUIT_GRACE_MS	500
-
-/*
- * What an idle worker keeps touched of its input and output buffers.  A
- * big request or answer touches them whole (128 KB); small ones, the
- * common case, stay within this.
- */
-#define CONN_KEEP_TOUCHED	(16 * 1024)
 
 /* What a wait is for: it decides the deadline and what a timeout says. */
 enum conn_wait {
@@ -294,8 +286,6 @@ conn_fill(struct fpmd_req *r, enum conn_wait what)
 		    MSG_DONTWAIT);
 		if (n > 0) {
 			r->in_len += (size_t)n;
-			if (r->in_len > r->in_touched)
-				r->in_touched = r->in_len;
 			return n;
 		}
 		if (n == 0)
@@ -686,8 +676,6 @@ conn_write(struct fpmd_req *r, const char *buf, size_t len)
 				n = len;
 			memcpy(r->out + r->out_len, buf, n);
 			r->out_len += n;
-			if (r->out_len > r->out_touched)
-				r->out_touched = r->out_len;
 			if (r->out_len == REQ_OUT_CAP &&
 			    conn_flush_stdout(r) == -1)
 				return -1;
@@ -871,34 +859,12 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 		slowlog_arm(&r->wait_ts);
 }
 
-/*
- * Gives the pages of buf past CONN_KEEP_TOUCHED back to the kernel once a
- * big request or answer has touched them, so that an idle worker costs no
- * more memory than one that served small requests only.  One madvise(),
- * and only after a request that moved more than that through the buffer.
- */
-static void
-conn_shrink(uint8_t *buf, size_t cap, size_t *touched)
-{
-	uintptr_t pg, from, to;
-
-	if (*touched <= CONN_KEEP_TOUCHED)
-		return;
-	pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	from = ((uintptr_t)buf + CONN_KEEP_TOUCHED + pg - 1) & ~(pg - 1);
-	to = ((uintptr_t)buf + cap) & ~(pg - 1);
-	if (to > from)
-		madvise((void *)from, to - from, MADV_DONTNEED);
-	*touched = CONN_KEEP_TOUCHED;
-}
-
 /* After the SAPI: the answer is complete, the slot says so. */
 void
 conn_end_request(struct fpmd_req *r)
 {
 	if (!r->ended)
 		conn_finish(r);
-	conn_shrink(r->out, REQ_OUT_CAP, &r->out_touched);
 	conn_set_state(r, SLOT_IDLE);
 	r->in_request = false;
 }
@@ -995,9 +961,6 @@ conn_close(struct fpmd_req *r)
 		close(r->fd);
 		r->fd = -1;
 	}
-	/* the connection is gone: nothing in the input buffer matters */
-	r->in_off = r->in_len = 0;
-	conn_shrink(r->in, REQ_IN_CAP, &r->in_touched);
 	conn_set_state(r, SLOT_IDLE);
 	r->in_request = false;
 }

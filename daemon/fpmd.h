@@ -689,8 +689,6 @@ struct fpmd_req {
 	uint64_t		 cpu_us;	/* CPU used when the request began */
 	uint64_t		 cpu_end_us;	/* ... when the last ended */
 	bool			 cpu_end_set;	/* cpu_end_us is fresh */
-	size_t			 in_touched;	/* high-water marks of in, */
-	size_t			 out_touched;	/* out: see conn_shrink() */
 	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
 	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
 
