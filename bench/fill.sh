@@ -117,7 +117,8 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 : > "$work/fpmd.times"; : > "$work/fpm.times"; : > "$work/reload.times"
 for r in $(seq 1 "$rounds"); do
 	t0=$(now_ms)
-	"$top/fpmd" -R -c "$work/fpmd.conf" 2> "$work/fpmd.log" &
+	# a session of its own, as php-fpm takes one (bench/run says why)
+	setsid "$top/fpmd" -R -c "$work/fpmd.conf" 2> "$work/fpmd.log" &
 	pid=$!
 	wait_full "$pid" "$work/fpmd.sock" >> "$work/fpmd.times"
 	t0=$(now_ms)

@@ -25,6 +25,10 @@ PACKAGES="$PACKAGES apache2 caddy lighttpd wrk python3-yaml"
 # t/s6.bats), logrotate for contrib/logrotate, and systemd-analyze to check
 # the shipped units (nothing of these is started: see below).
 PACKAGES="$PACKAGES supervisor runit s6 logrotate systemd"
+# bench/run (not make check): wrk through nginx, gnuplot for its plot,
+# strace for the system calls per request, valgrind for
+# bench/instructions.sh.
+PACKAGES="$PACKAGES gnuplot-nox strace valgrind"
 
 if [ "$(id -u)" = 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive

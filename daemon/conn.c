@@ -273,6 +273,14 @@ conn_fill(struct fpmd_req *r, enum conn_wait what)
 		r->in_len -= r->in_off;
 		r->in_off = 0;
 	}
+	/*
+	 * On a kept connection the next request comes only once the web
+	 * server has had our answer: it is seldom there yet, so wait first
+	 * rather than spend a recv() to learn so.
+	 */
+	if (what == WAIT_REQUEST && r->nreq > 0 && r->in_len == 0 &&
+	    conn_wait(r, what, r->head_deadline) == -1)
+		return -1;
 	for (;;) {
 		n = recv(r->fd, r->in + r->in_len, REQ_IN_CAP - r->in_len,
 		    MSG_DONTWAIT);
@@ -788,7 +796,13 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	 * previous connection, nor the wait in accept).
 	 */
 	if (st == SLOT_READING) {
-		r->cpu_us = cpu_used_us();
+		/*
+		 * The reading taken as the previous request ended serves:
+		 * since then the worker has only closed, logged and waited
+		 * (no CPU), and a getrusage() per request is saved.
+		 */
+		r->cpu_us = r->cpu_end_set ? r->cpu_end_us : cpu_used_us();
+		r->cpu_end_set = false;
 		if (r->log_cpu)
 			conn_cpu(&r->cpu_user0, &r->cpu_sys0);
 	}
@@ -830,7 +844,8 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 		if (!r->in_request)
 			break;
 		s->last_memory = r->peak_memory;
-		cpu = cpu_used_us();
+		cpu = r->cpu_end_us = cpu_used_us();
+		r->cpu_end_set = true;
 		s->last_cpu = s->req_duration_us > 0 && cpu > r->cpu_us ?
 		    (double)(cpu - r->cpu_us) * 100.0 /
 		    (double)s->req_duration_us : 0;
@@ -911,12 +926,37 @@ conn_linger(struct fpmd_req *r)
 	}
 }
 
+/*
+ * Whether the peer has sent all it will: the request's STDIN has ended and
+ * no byte is left unread (a GET's empty STDIN usually came with the head,
+ * in the same recv, and is still in the buffer).  Closing then cannot
+ * reset the connection, so the answer needs no linger, nor the wait for
+ * the peer's close that a linger costs: a sleep and a wake-up per request.
+ */
+static bool
+conn_drained(struct fpmd_req *r)
+{
+	struct fcgi_record rec;
+	ssize_t n;
+
+	while (!r->stdin_eof) {
+		n = fcgi_record_parse(r->in + r->in_off, r->in_len - r->in_off,
+		    &rec);
+		if (n <= 0)
+			return false;
+		r->in_off += (size_t)n;
+		if (rec.id == r->id && rec.type == FCGI_STDIN && rec.clen == 0)
+			r->stdin_eof = true;
+	}
+	return r->in_off == r->in_len;
+}
+
 void
 conn_close(struct fpmd_req *r)
 {
 	if (r->fd != -1) {
 		if (!r->broken && !r->keep_conn && !r->timed_out &&
-		    !r->quitting && r->nreq > 0)
+		    !r->quitting && r->nreq > 0 && !conn_drained(r))
 			conn_linger(r);
 		close(r->fd);
 		r->fd = -1;

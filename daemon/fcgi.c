@@ -231,10 +231,22 @@ fcgi_params_get(const struct fcgi_params *p, const char *name, size_t nlen)
 {
 	size_t	 i;
 
-	/* Backwards: a name sent twice takes its last value, as in php-fpm. */
+	if (nlen == 0) {
+		for (i = p->n; i-- > 0;)
+			if (p->v[i].nlen == 0)
+				return p->v[i].value;
+		return NULL;
+	}
+	/*
+	 * Backwards: a name sent twice takes its last value, as in php-fpm.
+	 * The last byte first: names of one length (SCRIPT_NAME and
+	 * SERVER_NAME, the HTTP_ ones) tend to share their first bytes, and
+	 * the SAPI asks a dozen names per request.
+	 */
 	for (i = p->n; i-- > 0;) {
 		if (p->v[i].nlen == nlen &&
-		    (nlen == 0 || memcmp(p->v[i].name, name, nlen) == 0))
+		    p->v[i].name[nlen - 1] == name[nlen - 1] &&
+		    memcmp(p->v[i].name, name, nlen) == 0)
 			return p->v[i].value;
 	}
 	return NULL;

@@ -712,6 +712,8 @@ struct fpmd_req {
 	struct sb_slot		*slot;
 	const struct pool_conf	*pc;
 	uint64_t		 cpu_us;	/* CPU used when the request began */
+	uint64_t		 cpu_end_us;	/* ... when the last ended */
+	bool			 cpu_end_set;	/* cpu_end_us is fresh */
 	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
 	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
 
