@@ -400,7 +400,7 @@ cmd_reopen_logs(struct ctl_client *c, json_t *req)
 	if (lw_reopen() == -1)
 		return err_reply("reopen_failed", "cannot reopen an access log "
 		    "or slowlog (see the log)");
-	if (log_reopen(fpmd->conf->error_log) == -1)
+	if (errlog_apply(fpmd->conf, true) == -1)
 		return err_reply("reopen_failed", "cannot reopen %s (see the "
 		    "log)", fpmd->conf->error_log);
 	return json_pack("{s:b}", "ok", 1);
