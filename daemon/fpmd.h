@@ -317,6 +317,7 @@ struct listener {
 	gid_t			 gid;
 	int			 refs;
 	bool			 retired;	/* nobody serving listens here */
+	bool			 acl;		/* listen.acl_users/acl_groups */
 	struct ev		 ev;		/* ondemand pools only */
 	struct listener		*next;
 };

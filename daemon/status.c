@@ -449,6 +449,10 @@ status_pool_conf(const struct pool_conf *pc)
 	for (i = 0; i < pc->naccess_suppress; i++)
 		json_array_append_new(ext, str_or_null(pc->access_suppress[i]));
 	json_object_set_new(o, "access.suppress_path", ext);
+	json_object_set_new(o, "listen.acl_users",
+	    str_or_null(pc->listen_acl_users));
+	json_object_set_new(o, "listen.acl_groups",
+	    str_or_null(pc->listen_acl_groups));
 	return o;
 }
 
