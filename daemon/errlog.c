@@ -8,15 +8,19 @@
  * syslog is spoken here, not through libc's syslog(3): that one blocks
  * when the syslog daemon is slow (it may even wait on a stream socket),
  * and the master must never wait.  A non-blocking datagram socket
- * connected to /dev/log takes one message per line; a line that finds the
- * queue full is dropped and counted, and the count told on stderr.  When
- * the daemon behind /dev/log restarts, the socket is connected again, at
- * most once a second.  The messages are what glibc's syslog() sends:
+ * connected to /dev/log takes one message per line.  When the syslog
+ * daemon is behind (the kernel queues only a few datagrams per sender),
+ * lines wait in a queue of ours, sent in order as the socket has room
+ * (EPOLLOUT); only past ERRLOG_QUEUE_MAX, or with no syslog daemon to talk
+ * to, is a line dropped, and the count told on stderr.  When the daemon
+ * behind /dev/log restarts, the socket is connected again, at most once a
+ * second.  The messages are what glibc's syslog() sends:
  * "<PRI>Mmm dd hh:mm:ss ident[pid]: [LEVEL] text".
  *
  * The environment variable FPMD_SYSLOG_SOCKET names another socket than
  * /dev/log; the tests use it (t/logsock.bats) to listen themselves.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -34,15 +38,39 @@
 #define ERRLOG_RETRY_MS		1000	/* connect again, at most this often */
 #define ERRLOG_WARN_MS		10000	/* lost lines told, at most this often */
 #define ERRLOG_MSG_MAX		(64 * 1024)
+#define ERRLOG_QUEUE_MAX	(1024 * 1024)	/* bytes waiting */
+
+struct el_msg {
+	struct el_msg	*next;
+	size_t		 len;
+	char		 text[];
+};
 
 static struct {
 	int		 fd;
+	struct ev	 ev;		/* watched for EPOLLOUT while queued */
+	bool		 watched;
 	char		 ident[72];
 	int		 facility;
 	int64_t		 retry_at;
 	uint64_t	 lost;		/* since last told */
 	int64_t		 warned_at;
-} el = { .fd = -1 };
+	struct el_msg	*head, **tail;
+	size_t		 queued;	/* bytes */
+} el = { .fd = -1, .tail = &el.head };
+
+static void	errlog_flush(void);
+
+static void
+errlog_disconnect(void)
+{
+	if (el.watched)
+		ev_del(&el.ev);
+	el.watched = false;
+	if (el.fd != -1)
+		close(el.fd);
+	el.fd = -1;
+}
 
 static int
 errlog_connect(void)
@@ -67,8 +95,7 @@ errlog_connect(void)
 		close(fd);
 		return -1;
 	}
-	if (el.fd != -1)
-		close(el.fd);
+	errlog_disconnect();
 	el.fd = fd;
 	return 0;
 }
@@ -110,6 +137,100 @@ errlog_severity(enum log_level level)
 	return LOG_NOTICE;
 }
 
+static void
+errlog_on_writable(struct ev *e, uint32_t events)
+{
+	errlog_flush();
+}
+
+/* Waits for room, unless it is watched already. */
+static void
+errlog_watch(void)
+{
+	if (el.watched || el.fd == -1)
+		return;
+	if (ev_add(&el.ev, el.fd, EPOLLOUT, errlog_on_writable, NULL) == 0)
+		el.watched = true;
+}
+
+/*
+ * One datagram: 1 sent, 0 no room now (EAGAIN), -1 no syslog daemon (the
+ * socket is connected again at most once a second).
+ */
+static int
+errlog_send(const char *buf, size_t len)
+{
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (el.fd == -1) {
+			if (now_ms() < el.retry_at)
+				return -1;
+			el.retry_at = now_ms() + ERRLOG_RETRY_MS;
+			if (errlog_connect() == -1)
+				return -1;
+		}
+		if (send(el.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) != -1)
+			return 1;
+		if (errno == EAGAIN || errno == ENOBUFS)
+			return 0;
+		if (errno == EMSGSIZE) {
+			errlog_lost("a line too long for the syslog socket");
+			return 1;
+		}
+		/* the syslog daemon went away or restarted: connect again */
+		errlog_disconnect();
+		el.retry_at = 0;
+	}
+	return -1;
+}
+
+/* What waits goes out, in order, as far as the socket takes it. */
+static void
+errlog_flush(void)
+{
+	struct el_msg *m;
+	int rc = 1;
+
+	while ((m = el.head) != NULL) {
+		if ((rc = errlog_send(m->text, m->len)) == 0)
+			break;
+		if (rc == -1)
+			errlog_lost("cannot reach the syslog socket");
+		if ((el.head = m->next) == NULL)
+			el.tail = &el.head;
+		el.queued -= m->len;
+		free(m);
+	}
+	if (el.head == NULL && el.watched) {
+		ev_del(&el.ev);
+		el.watched = false;
+	} else if (el.head != NULL)
+		errlog_watch();
+}
+
+static void
+errlog_queue(const char *buf, size_t len)
+{
+	struct el_msg *m;
+
+	if (el.queued + len > ERRLOG_QUEUE_MAX) {
+		errlog_lost("the syslog daemon does not keep up");
+		return;
+	}
+	if ((m = malloc(sizeof(*m) + len)) == NULL) {
+		errlog_lost("out of memory");
+		return;
+	}
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->text, buf, len);
+	*el.tail = m;
+	el.tail = &m->next;
+	el.queued += len;
+	errlog_watch();
+}
+
 /* The sink of log.c: one line, "[LEVEL] text", one datagram. */
 static void
 errlog_syslog(enum log_level level, const char *line, size_t len)
@@ -118,7 +239,7 @@ errlog_syslog(enum log_level level, const char *line, size_t len)
 	struct tm tm;
 	time_t t = time(NULL);
 	size_t need, n;
-	int tries, saved = errno;
+	int saved = errno;
 
 	if (len > ERRLOG_MSG_MAX)
 		len = ERRLOG_MSG_MAX;	/* log_limit splits long before */
@@ -135,29 +256,43 @@ errlog_syslog(enum log_level level, const char *line, size_t len)
 	    (int)getpid());
 	memcpy(buf + n, line, len);
 	n += len;
-	for (tries = 0; tries < 2; tries++) {
-		if (el.fd == -1) {
-			if (now_ms() < el.retry_at)
-				break;
-			el.retry_at = now_ms() + ERRLOG_RETRY_MS;
-			if (errlog_connect() == -1)
-				break;
-		}
-		if (send(el.fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) != -1)
-			goto done;
-		if (errno == EAGAIN || errno == ENOBUFS || errno == EMSGSIZE)
+	/* behind the lines that wait, or the order would change */
+	if (el.head != NULL)
+		errlog_flush();
+	if (el.head != NULL)
+		errlog_queue(buf, n);
+	else {
+		switch (errlog_send(buf, n)) {
+		case 0:
+			errlog_queue(buf, n);
 			break;
-		/* the syslog daemon went away or restarted: connect again */
-		close(el.fd);
-		el.fd = -1;
-		el.retry_at = 0;
+		case -1:
+			errlog_lost("cannot reach the syslog socket");
+			break;
+		}
 	}
-	errlog_lost(el.fd == -1 ? "cannot reach the syslog socket" :
-	    "the syslog socket is full");
-done:
 	if (buf != stackbuf)
 		free(buf);
 	errno = saved;
+}
+
+/* At exit: what still waits is tried once more, then let go. */
+void
+errlog_close(void)
+{
+	struct el_msg *m;
+
+	errlog_flush();
+	while ((m = el.head) != NULL) {
+		el.head = m->next;
+		free(m);
+		el.lost++;
+	}
+	el.tail = &el.head;
+	el.queued = 0;
+	if (el.lost > 0)
+		errlog_lost("fpmd exits; the syslog daemon did not take them");
+	errlog_disconnect();
 }
 
 /*
@@ -179,10 +314,7 @@ errlog_apply(const struct fpmd_conf *conf, bool reopen)
 		if (log_reopen(conf->error_log) == -1)
 			return -1;
 		log_set_sink(NULL, NULL);
-		if (el.fd != -1) {
-			close(el.fd);
-			el.fd = -1;
-		}
+		errlog_close();
 		return 0;
 	}
 	snprintf(el.ident, sizeof(el.ident), "%s",

@@ -333,10 +333,11 @@ main(int argc, char *argv[])
 	control_close();
 	pm_close_all();
 	lw_shutdown();
+	if (fpmd->exit_code == 0)
+		log_notice("exiting, bye-bye!");
+	errlog_close();		/* the last lines to syslog, if any */
 	ev_del(&ev_sig);
 	ev_close();
 	close(sigfd);
-	if (fpmd->exit_code == 0)
-		log_notice("exiting, bye-bye!");
 	return fpmd->exit_code;
 }

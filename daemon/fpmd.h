@@ -524,6 +524,7 @@ bool		 reload_busy(void);
 /* errlog.c: the master's error log: stderr, a file, or syslog. */
 
 int		 errlog_apply(const struct fpmd_conf *conf, bool reopen);
+void		 errlog_close(void);
 
 /* control.c: the JSON control socket. */
 
