@@ -349,7 +349,7 @@ log_lines(char *buf, size_t cap, const char *pfx, size_t plen,
 		do {
 			n = log_piece(p, (size_t)(nl - p), room);
 			if (out + fixed + n + 1 > cap)
-				return out;	/* out of memory: whole lines */
+				return out;	/* no memory: whole lines */
 			memcpy(buf + out, pfx, plen);
 			memcpy(buf + out + plen, head, hl);
 			memcpy(buf + out + plen + hl, p, n);

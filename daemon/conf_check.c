@@ -99,7 +99,8 @@ static void
 conf_check_acl(struct conf_load *cl, struct conf_pool *cp, bool users)
 {
 	struct pool_conf *pc = &cp->pc;
-	const char	*v = users ? pc->listen_acl_users : pc->listen_acl_groups;
+	const char	*v = users ? pc->listen_acl_users :
+			    pc->listen_acl_groups;
 	const char	*what = users ? "listen.acl_users" : "listen.acl_groups";
 	int		 line = cp->line[users ? PO_ACL_USERS : PO_ACL_GROUPS];
 	char		 name[256];

@@ -739,9 +739,9 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 	case CT_FACILITY:
 		if (conf_facility(v, ip) == -1)
 			conf_err(cl, file, line, pool, "%s: '%s' is not one of "
-			    "auth, authpriv, cron, daemon, ftp, kern, lpr, mail, "
-			    "news, syslog, user, uucp, local0 to local7", o->name,
-			    v);
+			    "auth, authpriv, cron, daemon, ftp, kern, lpr, "
+			    "mail, news, syslog, user, uucp, local0 to local7",
+			    o->name, v);
 		return;
 	case CT_PM:
 		if (strcmp(v, "static") == 0)

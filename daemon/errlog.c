@@ -35,8 +35,8 @@
 #include "fpmd.h"
 
 #define ERRLOG_SYSLOG_PATH	"/dev/log"
-#define ERRLOG_RETRY_MS		1000	/* connect again, at most this often */
-#define ERRLOG_WARN_MS		10000	/* lost lines told, at most this often */
+#define ERRLOG_RETRY_MS		1000	/* connect again at most this often */
+#define ERRLOG_WARN_MS		10000	/* losses told at most this often */
 #define ERRLOG_MSG_MAX		(64 * 1024)
 #define ERRLOG_QUEUE_MAX	(1024 * 1024)	/* bytes waiting */
 
@@ -48,7 +48,7 @@ struct el_msg {
 
 static struct {
 	int		 fd;
-	struct ev	 ev;		/* watched for EPOLLOUT while queued */
+	struct ev	 ev;		/* EPOLLOUT, while lines wait */
 	bool		 watched;
 	char		 ident[72];
 	int		 facility;
@@ -298,9 +298,9 @@ errlog_close(void)
 /*
  * The log as conf says; reopen: the file or the syslog socket anew (at
  * start, on a change, SIGUSR1 and reopen-logs), else only the level and
- * the form.  -1 when a file cannot be opened: the log stays where it was.  A syslog socket that cannot be reached yet is no error
- * (syslog may come up after us): lines wait for nobody, and what is lost
- * is told on stderr.
+ * the form.  -1 when a file cannot be opened: the log stays where it
+ * was.  A syslog socket that cannot be reached yet is no error (syslog
+ * may come up after us): what is lost meanwhile is told on stderr.
  */
 int
 errlog_apply(const struct fpmd_conf *conf, bool reopen)
@@ -325,7 +325,8 @@ errlog_apply(const struct fpmd_conf *conf, bool reopen)
 		el.retry_at = now_ms() + ERRLOG_RETRY_MS;
 		log_warn("error_log = syslog: cannot reach the syslog socket "
 		    "yet");
-	}
+	} else
+		errlog_flush();	/* what waited for the old socket */
 	/* a file the log had is closed: rotation tools may remove it */
 	if (log_get_path() != NULL && log_reopen(NULL) == -1)
 		return -1;

@@ -161,7 +161,7 @@ relay_output(struct relay *r, const char *stream, pid_t pid, char *s,
 		if (nl == NULL && r->buffering) {
 			if (rp == NULL &&
 			    (rp = relay_part_find(r, pid, err, true)) == NULL)
-				nl = end;	/* no memory: a line as it is */
+				nl = end;	/* no memory: as it is */
 			else {
 				while (s < end) {
 					k = (size_t)(end - s);

@@ -346,6 +346,9 @@ as_user() {
 	assert_contains "$output" "pool:                 www"
 	run --separate-stderr "$FPMCTL" -s "$s" ping
 	assert_eq 0 "$status" "$stderr"
+	run --separate-stderr "$FPMCTL" -s "$s" top -n 1
+	assert_eq 0 "$status" "$stderr"
+	assert_match "$output" "www +- +0 +2 +2 "
 	assert_eq "$s" "$("$FPMCTL" -s "$s" --json config | json 'd["config"]["control.status_socket"]')"
 	for cmd in reload stop "scale www 3" reopen-logs; do
 		# shellcheck disable=SC2086

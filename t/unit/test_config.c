@@ -1463,7 +1463,8 @@ test_logsock(void)
 		CHECK(c->status_mode == 0666);
 		CHECK(c->status_uid == 0 && c->status_gid == 0);
 		CHECK(c->status_socket != NULL && c->status_socket[0] == '/');
-		CHECK(c->pools[0].nacl_uids == 2 && c->pools[0].acl_uids[1] == 0);
+		CHECK(c->pools[0].nacl_uids == 2 &&
+		    c->pools[0].acl_uids[1] == 0);
 		CHECK(c->pools[0].nacl_gids == 1);
 	}
 	conf_free(c);
