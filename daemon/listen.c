@@ -79,6 +79,8 @@ acl_ids(uint32_t *out, const void *ids, size_t n)
 {
 	size_t i, k = 0;
 
+	if (n == 0)
+		return 0;
 	memcpy(out, ids, n * sizeof(uint32_t));
 	qsort(out, n, sizeof(uint32_t), acl_cmp_id);
 	for (i = 0; i < n; i++)
