@@ -286,12 +286,8 @@ log_emit(enum log_level level, const char *pool, int pid, const char *msg,
 }
 
 /*
- * The lines of one message, each split into pieces of at most log_limit
- * bytes (newline included) that all get the prefix: a long line is
- * wrapped, never cut.  head and tail go around every piece (a worker's
- * quoted output).  A piece does not end inside a UTF-8 character when it
- * can help it.  Returns the bytes written to buf (need from
- * log_lines_size()), each piece ending in '\n'.
+ * The next piece of a line: at most room bytes, and not ending inside a
+ * UTF-8 character when it can help it.
  */
 static size_t
 log_piece(const char *p, size_t left, size_t room)
@@ -335,6 +331,13 @@ log_lines_size(const char *msg, size_t len, size_t fixed)
 	}
 }
 
+/*
+ * The lines of one message, each split into pieces of at most log_limit
+ * bytes (newline included) that all get the prefix: a long line is
+ * wrapped, never cut.  head and tail go around every piece (a worker's
+ * quoted output).  Returns the bytes written to buf (cap from
+ * log_lines_size()), each piece ending in '\n'.
+ */
 static size_t
 log_lines(char *buf, size_t cap, const char *pfx, size_t plen,
     const char *head, const char *msg, size_t len, const char *tail)

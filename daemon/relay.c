@@ -150,7 +150,7 @@ static void
 relay_output(struct relay *r, const char *stream, pid_t pid, char *s,
     char *end)
 {
-	bool err = stream[3] == 'e';
+	bool err = strcmp(stream, "stderr") == 0;
 	struct relay_part *rp;
 	char *nl;
 	size_t k;
