@@ -46,6 +46,8 @@ const struct ctlproto_error ctlproto_errors[] = {
 	  "check the directory of error_log and its permissions" },
 	{ "internal", "fpmd could not build its reply (out of memory?); its "
 	  "log may say more" },
+	{ "read_only", "this is fpmd's read-only status socket: use its "
+	  "control socket (control.socket) to change anything" },
 };
 const size_t ctlproto_nerrors =
     sizeof(ctlproto_errors) / sizeof(ctlproto_errors[0]);

@@ -30,6 +30,11 @@ static char		*log_path;	/* NULL: standard error */
 static bool		 log_json;
 static char		 log_pool[64];	/* JSON: the pool a child serves */
 static int		 log_pid;	/* JSON: a worker's own pid */
+static size_t		 log_limit;	/* bytes of a line, '\n' included;
+					   0: no limit */
+static void		(*log_sink)(enum log_level, const char *, size_t);
+static const char	*log_sink_name;
+static bool		 log_launched;	/* with a sink: stderr no more */
 
 static const char *const level_names[] = {
 	"DEBUG", "NOTICE", "WARNING", "ERROR", "ALERT"
@@ -64,6 +69,33 @@ void
 log_set_fd(int fd)
 {
 	log_fd = fd;
+}
+
+/* log_limit: longer lines are split into several, each with the prefix. */
+void
+log_set_limit(size_t limit)
+{
+	log_limit = limit;
+}
+
+/*
+ * Text lines go to sink (syslog) instead of the descriptor, one call per
+ * line, "[LEVEL] text" without date; NULL: back to the descriptor.  name
+ * is what log_get_path() says then.
+ */
+void
+log_set_sink(void (*sink)(enum log_level, const char *, size_t),
+    const char *name)
+{
+	log_sink = sink;
+	log_sink_name = name;
+}
+
+/* Start-up is over: a sink no longer copies its lines to stderr. */
+void
+log_set_launched(void)
+{
+	log_launched = true;
 }
 
 /*
@@ -254,17 +286,141 @@ log_emit(enum log_level level, const char *pool, int pid, const char *msg,
 }
 
 /*
+ * The next piece of a line: at most room bytes, and not ending inside a
+ * UTF-8 character when it can help it.
+ */
+static size_t
+log_piece(const char *p, size_t left, size_t room)
+{
+	size_t n = left < room ? left : room, k;
+
+	if (n == left)
+		return n;
+	for (k = n; k > n - 4 && k > 1 &&
+	    ((unsigned char)p[k] & 0xc0) == 0x80; k--)
+		;
+	return ((unsigned char)p[k] & 0xc0) == 0x80 ? n : k;
+}
+
+static size_t
+log_room(size_t fixed)
+{
+	/* log_limit >= 512 in the configuration; a prefix is far shorter */
+	if (log_limit == 0 || fixed + 1 + 64 > log_limit)
+		return log_limit == 0 ? SIZE_MAX : 64;
+	return log_limit - fixed - 1;
+}
+
+static size_t
+log_lines_size(const char *msg, size_t len, size_t fixed)
+{
+	const char *p = msg, *end = msg + len, *nl;
+	size_t need = 0, room = log_room(fixed), n;
+
+	for (;;) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		do {
+			n = log_piece(p, (size_t)(nl - p), room);
+			need += fixed + n + 1;
+			p += n;
+		} while (p < nl);
+		if (nl == end)
+			return need;
+		p = nl + 1;
+	}
+}
+
+/*
+ * The lines of one message, each split into pieces of at most log_limit
+ * bytes (newline included) that all get the prefix: a long line is
+ * wrapped, never cut.  head and tail go around every piece (a worker's
+ * quoted output).  Returns the bytes written to buf (cap from
+ * log_lines_size()), each piece ending in '\n'.
+ */
+static size_t
+log_lines(char *buf, size_t cap, const char *pfx, size_t plen,
+    const char *head, const char *msg, size_t len, const char *tail)
+{
+	const char *p = msg, *end = msg + len, *nl;
+	size_t hl = strlen(head), tl = strlen(tail), fixed = plen + hl + tl;
+	size_t room = log_room(fixed), n, out = 0;
+
+	for (;;) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		do {
+			n = log_piece(p, (size_t)(nl - p), room);
+			if (out + fixed + n + 1 > cap)
+				return out;	/* no memory: whole lines */
+			memcpy(buf + out, pfx, plen);
+			memcpy(buf + out + plen, head, hl);
+			memcpy(buf + out + plen + hl, p, n);
+			memcpy(buf + out + plen + hl + n, tail, tl);
+			out += fixed + n;
+			buf[out++] = '\n';
+			p += n;
+		} while (p < nl);
+		if (nl == end)
+			return out;
+		p = nl + 1;
+	}
+}
+
+/* Each line of buf (as log_lines made it) to the sink, without '\n'. */
+static void
+log_to_sink(enum log_level level, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *nl;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		log_sink(level, p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+}
+
+/*
  * Every line of a message gets the prefix, so that a stack trace or a list
  * of errors reads as lines of the log, not as loose text; the whole
- * message still goes out in one write.
+ * message still goes out in one write.  With a sink (syslog) each line is
+ * a message of its own, "[LEVEL] text" as php-fpm sends it; until fpmd
+ * is up, the lines worth a notice go to stderr as well, so that a start
+ * that fails says why where the supervisor looks.
  */
 static void
-log_out(enum log_level level, const char *text, const char *msg, size_t len)
+log_out_form(enum log_level level, bool sink, const char *text,
+    const char *head, const char *msg, size_t len, const char *tail)
 {
 	char stackbuf[4096], pfx[256], *buf = stackbuf;
-	const char *p, *end = msg + len, *nl;
-	size_t n = 0, plen, lines = 1, need;
-	int saved = errno;
+	size_t n, plen, need;
+
+	if (sink)
+		plen = (size_t)snprintf(pfx, sizeof(pfx), "[%s] %s",
+		    log_level_name(level), text);
+	else
+		plen = log_prefix(pfx, sizeof(pfx), level, text);
+	if (plen >= sizeof(pfx))
+		plen = sizeof(pfx) - 1;
+	need = log_lines_size(msg, len, plen + strlen(head) + strlen(tail));
+	if (need > sizeof(stackbuf) && (buf = malloc(need)) == NULL) {
+		/* out of memory: as much as fits, still whole lines */
+		buf = stackbuf;
+		need = sizeof(stackbuf);
+	}
+	n = log_lines(buf, need, pfx, plen, head, msg, len, tail);
+	if (sink)
+		log_to_sink(level, buf, n);
+	else
+		log_write_all(buf, n);
+	if (buf != stackbuf)
+		free(buf);
+}
+
+static void
+log_out2(enum log_level level, const char *text, const char *head,
+    const char *msg, size_t len, const char *tail)
+{
+	int saved = errno, fd;
 
 	if (level < log_level)
 		return;
@@ -273,36 +429,123 @@ log_out(enum log_level level, const char *text, const char *msg, size_t len)
 		return;
 	}
 	while (len > 0 && msg[len - 1] == '\n')
-		end = msg + --len;
-	for (p = msg; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
-		lines++;
-	plen = log_prefix(pfx, sizeof(pfx), level, text);
-	need = lines * (plen + 1) + len;
+		len--;
+	if (log_sink == NULL) {
+		log_out_form(level, false, text, head, msg, len, tail);
+		errno = saved;
+		return;
+	}
+	log_out_form(level, true, text, head, msg, len, tail);
+	if (!log_launched && level >= LOG_LVL_NOTICE) {
+		fd = log_fd;
+		log_fd = 2;
+		log_out_form(level, false, text, head, msg, len, tail);
+		log_fd = fd;
+	}
+	errno = saved;
+}
+
+static void
+log_out(enum log_level level, const char *text, const char *msg, size_t len)
+{
+	log_out2(level, text, "", msg, len, "");
+}
+
+/*
+ * A line of a worker's output: head and tail around each piece when it
+ * is longer than log_limit, as php-fpm wraps it.
+ */
+void
+log_wrap(enum log_level level, const char *head, const char *msg, size_t len,
+    const char *tail)
+{
+	log_out2(level, log_prefix_text, head, msg, len, tail);
+}
+
+/*
+ * Undecorated: the text alone, split at log_limit all the same.  No
+ * sink: it is the worker's own text (decorate_workers_output = no).
+ */
+void
+log_plain(const char *msg, size_t len)
+{
+	char stackbuf[4096], *buf = stackbuf;
+	size_t need, n;
+
+	need = log_lines_size(msg, len, 0);
 	if (need > sizeof(stackbuf) && (buf = malloc(need)) == NULL) {
-		/* out of memory: as much as fits, still whole lines */
 		buf = stackbuf;
 		need = sizeof(stackbuf);
 	}
-	for (p = msg; p <= end; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (n + plen + (size_t)(nl - p) + 1 > need) {
-			if (n > 0)
-				break;
-			nl = p + (need - plen - 1);	/* cut: no room */
-		}
-		memcpy(buf + n, pfx, plen);
-		n += plen;
-		memcpy(buf + n, p, (size_t)(nl - p));
-		n += (size_t)(nl - p);
-		buf[n++] = '\n';
-		if (nl == end)
-			break;
-	}
-	log_write_all(buf, n);
+	n = log_lines(buf, need, "", 0, "", msg, len, "");
+	if (log_sink != NULL)
+		log_to_sink(LOG_LVL_NOTICE, buf, n);
+	else
+		log_write_all(buf, n);
 	if (buf != stackbuf)
 		free(buf);
-	errno = saved;
+}
+
+/*
+ * Lines a child formatted (children log through the master): written as
+ * they are, or, with a sink, each given to it with the level its prefix
+ * names and without the date, since syslog has its own.  A line that is
+ * not one of ours (raw text on a prototype's stderr) goes as a notice.
+ */
+void
+log_relay(const char *buf, size_t len)
+{
+	static const char sep[] = "] ";
+	const char *p = buf, *end = buf + len, *nl, *s, *c;
+	char stackbuf[4096], *line;
+	enum log_level level;
+	size_t n, k;
+	int m, fd;
+
+	if (log_sink == NULL || log_json) {
+		log_write_all(buf, len);
+		return;
+	}
+	if (!log_launched) {
+		fd = log_fd;
+		log_fd = 2;
+		log_write_all(buf, len);
+		log_fd = fd;
+	}
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		level = LOG_LVL_NOTICE;
+		s = p;
+		if (n > 0 && *p == '[' && (c = memmem(p, n, sep, 2)) != NULL) {
+			s = c + 2;
+			for (k = LOG_LVL_DEBUG; k <= LOG_LVL_ALERT; k++) {
+				m = (int)strlen(level_names[k]);
+				if ((size_t)(nl - s) > (size_t)m + 1 &&
+				    memcmp(s, level_names[k], (size_t)m) == 0 &&
+				    s[m] == ':' && s[m + 1] == ' ') {
+					level = (enum log_level)k;
+					s += m + 2;
+					break;
+				}
+			}
+			if (k > LOG_LVL_ALERT)
+				s = p;	/* not our prefix after all */
+		}
+		k = (size_t)(nl - s);
+		line = stackbuf;
+		if (k + 16 > sizeof(stackbuf) && (line = malloc(k + 16)) ==
+		    NULL) {
+			line = stackbuf;
+			k = sizeof(stackbuf) - 16;
+		}
+		m = snprintf(line, 16, "[%s] ", log_level_name(level));
+		memcpy(line + m, s, k);
+		log_sink(level, line, (size_t)m + k);
+		if (line != stackbuf)
+			free(line);
+	}
 }
 
 void
@@ -339,6 +582,8 @@ log_reopen(const char *path)
 const char *
 log_get_path(void)
 {
+	if (log_sink != NULL)
+		return log_sink_name;
 	return log_path;
 }
 

@@ -50,6 +50,16 @@ void	 log_bare(enum log_level level, const char *fmt, ...)
 /* Writes an already formatted message (any length, any bytes but NUL). */
 void	 log_raw(enum log_level level, const char *msg, size_t len);
 
+/* log_limit, syslog and worker output (see log.c). */
+void	 log_set_limit(size_t limit);
+void	 log_set_sink(void (*sink)(enum log_level, const char *, size_t),
+	    const char *name);
+void	 log_set_launched(void);
+void	 log_wrap(enum log_level level, const char *head, const char *msg,
+	    size_t len, const char *tail);
+void	 log_plain(const char *msg, size_t len);
+void	 log_relay(const char *buf, size_t len);
+
 void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 # The last lines are for the tests only: ss (iproute2), DokuWiki (the
 # application t/compat-app.bats drives through php-fpm and fpmd),
 # cgi-fcgi (libfcgi-bin), the FastCGI client health checks use, and a
-# strict OpenMetrics parser for the status page (python3-prometheus-client).
+# strict OpenMetrics parser for the status page (python3-prometheus-client),
+# getfacl for the sockets' ACLs (acl).
 PACKAGES="build-essential autoconf automake pkg-config \
 	libphp8.2-embed php8.2-dev libjansson-dev libconfuse-dev \
 	bats nginx-light curl php8.2-fpm procps python3 \
-	iproute2 dokuwiki libfcgi-bin python3-prometheus-client"
+	iproute2 dokuwiki libfcgi-bin python3-prometheus-client \
+	acl"
 # The man pages' linter (t/man.bats); bash-completion for the completion
 # test (t/completion.bats).
 PACKAGES="$PACKAGES mandoc groff-base bash-completion"

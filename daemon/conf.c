@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "conf_int.h"
 #include "conffile.h"
@@ -138,6 +139,10 @@ conf_pool_clear(struct pool_conf *pc)
 	free(pc->file);
 	free(pc->listen);
 	free(pc->listen_owner);
+	free(pc->listen_acl_users);
+	free(pc->listen_acl_groups);
+	free(pc->acl_uids);
+	free(pc->acl_gids);
 	free(pc->listen_group);
 	free(pc->listen_allowed_clients);
 	free(pc->user);
@@ -188,6 +193,10 @@ conf_free(struct fpmd_conf *conf)
 	free(conf->control_socket);
 	free(conf->control_owner);
 	free(conf->control_group);
+	free(conf->syslog_ident);
+	free(conf->status_socket);
+	free(conf->status_owner);
+	free(conf->status_group);
 	free(conf);
 }
 
@@ -237,6 +246,12 @@ conf_load(const char *path, int flags, char **errors)
 	conf->reload_timeout = CONF_RELOAD_TIMEOUT;
 	conf->control_uid = (uid_t)-1;
 	conf->control_gid = (gid_t)-1;
+	conf->log_limit = CONF_LOG_LIMIT;
+	conf->log_buffering = true;
+	conf->syslog_facility = LOG_DAEMON;
+	conf->status_mode = CONF_MODE;
+	conf->status_uid = (uid_t)-1;
+	conf->status_gid = (gid_t)-1;
 
 	conf_parse_file(&cl, path, 0, NULL, 0);
 	/* A file that was not read to its end leaves nothing to check. */

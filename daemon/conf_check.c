@@ -95,6 +95,62 @@ conf_group(const char *name, gid_t *gid)
 }
 
 /*
+ * listen.acl_users / listen.acl_groups: names or numbers, separated by
+ * commas (php-fpm's form) or spaces, each looked up now.
+ */
+static void
+conf_check_acl(struct conf_load *cl, struct conf_pool *cp, bool users)
+{
+	struct pool_conf *pc = &cp->pc;
+	const char	*v = users ? pc->listen_acl_users :
+			    pc->listen_acl_groups;
+	const char	*what = users ? "listen.acl_users" : "listen.acl_groups";
+	int		 line = cp->line[users ? PO_ACL_USERS : PO_ACL_GROUPS];
+	char		 name[256];
+	void		*ids, *tmp;
+	size_t		 n = 0, len;
+	uid_t		 uid;
+	gid_t		 gid;
+
+	if (v == NULL)
+		return;
+	ids = NULL;
+	for (;;) {
+		v += strspn(v, " \t,");
+		if (*v == '\0')
+			break;
+		len = strcspn(v, " \t,");
+		snprintf(name, sizeof(name), "%.*s", (int)len, v);
+		v += len;
+		if (users ? conf_user(name, &uid, &gid) == -1 :
+		    conf_group(name, &gid) == -1) {
+			conf_err(cl, pc->file, line, pc->name, "%s: %s '%s' "
+			    "does not exist", what, users ? "user" : "group",
+			    name);
+			continue;
+		}
+		tmp = reallocarray(ids, n + 1, users ? sizeof(uid_t) :
+		    sizeof(gid_t));
+		if (tmp == NULL) {
+			cl->oom = true;
+			break;
+		}
+		ids = tmp;
+		if (users)
+			((uid_t *)ids)[n++] = uid;
+		else
+			((gid_t *)ids)[n++] = gid;
+	}
+	if (users) {
+		pc->acl_uids = ids;
+		pc->nacl_uids = n;
+	} else {
+		pc->acl_gids = ids;
+		pc->nacl_gids = n;
+	}
+}
+
+/*
  * pm.status_path and ping.path, as php-fpm checks them: a path of at least
  * two characters from [alphanum]/_-.~ starting with '/'.
  */
@@ -366,7 +422,73 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 	    conf_group(pc->listen_group, &pc->listen_gid) == -1)
 		conf_err(cl, f, LINE(PO_LGROUP), p, "listen.group: group '%s' "
 		    "does not exist", pc->listen_group);
+
+	/* ACLs take the place of owner and group, as in php-fpm */
+	conf_check_acl(cl, cp, true);
+	conf_check_acl(cl, cp, false);
+	if ((pc->listen_acl_users != NULL || pc->listen_acl_groups != NULL) &&
+	    cp->addr_ok && pc->addr.family != AF_UNIX)
+		conf_note(cl, LOG_LVL_WARNING, "%s:%d: [pool %s] "
+		    "listen.acl_users/listen.acl_groups: '%s' is no unix "
+		    "socket; ignored", f, LINE(cp->line[PO_ACL_USERS] != 0 ?
+		    PO_ACL_USERS : PO_ACL_GROUPS), p, pc->addr.text);
+	else if ((pc->listen_acl_users != NULL ||
+	    pc->listen_acl_groups != NULL) &&
+	    (pc->listen_owner != NULL || pc->listen_group != NULL)) {
+		conf_note(cl, LOG_LVL_WARNING, "%s:%d: [pool %s] "
+		    "listen.owner and listen.group are ignored: "
+		    "listen.acl_users/listen.acl_groups are set", f,
+		    LINE(pc->listen_owner != NULL ? PO_LOWNER : PO_LGROUP), p);
+		pc->listen_uid = (uid_t)-1;
+		pc->listen_gid = (gid_t)-1;
+	}
 #undef LINE
+}
+
+/* error_log = syslog and what goes with it. */
+static void
+conf_check_logs(struct conf_load *cl)
+{
+	struct fpmd_conf *conf = cl->conf;
+	const char	*p;
+
+	if (conf->log_syslog && conf->log_json)
+		conf_err(cl, cl->gfile[GO_LOG_FORMAT], cl->gline[GO_LOG_FORMAT],
+		    NULL, "log_format = json cannot go to syslog, which has "
+		    "its own fields: leave log_format out, or log to a file");
+	for (p = conf->syslog_ident; p != NULL && *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p) || *p == '[' || *p == ':')
+			break;
+	if (p != NULL && (*p != '\0' || p - conf->syslog_ident > 64))
+		conf_err(cl, cl->gfile[GO_SYSLOG_IDENT],
+		    cl->gline[GO_SYSLOG_IDENT], NULL, "syslog.ident: '%s' must "
+		    "be at most 64 characters, without spaces, '[' or ':'",
+		    conf->syslog_ident);
+}
+
+/* control.status_socket: a path of its own, and its owners. */
+static void
+conf_check_status_socket(struct conf_load *cl)
+{
+	struct fpmd_conf *conf = cl->conf;
+	gid_t		 pgid;
+
+	if (conf->status_socket != NULL && conf->control_socket != NULL &&
+	    strcmp(conf->status_socket, conf->control_socket) == 0)
+		conf_err(cl, cl->gfile[GO_STATUS_SOCKET],
+		    cl->gline[GO_STATUS_SOCKET], NULL, "control.status_socket: "
+		    "'%s' is control.socket already: give it a path of its own",
+		    conf->status_socket);
+	if (conf->status_owner != NULL && conf_user(conf->status_owner,
+	    &conf->status_uid, &pgid) == -1)
+		conf_err(cl, cl->gfile[GO_STATUS_OWNER],
+		    cl->gline[GO_STATUS_OWNER], NULL, "control.status_owner: "
+		    "user '%s' does not exist", conf->status_owner);
+	if (conf->status_group != NULL && conf_group(conf->status_group,
+	    &conf->status_gid) == -1)
+		conf_err(cl, cl->gfile[GO_STATUS_GROUP],
+		    cl->gline[GO_STATUS_GROUP], NULL, "control.status_group: "
+		    "group '%s' does not exist", conf->status_group);
 }
 
 void
@@ -426,4 +548,6 @@ conf_check(struct conf_load *cl)
 		conf_err(cl, cl->gfile[GO_CONTROL_GROUP],
 		    cl->gline[GO_CONTROL_GROUP], NULL, "control.group: group "
 		    "'%s' does not exist", conf->control_group);
+	conf_check_logs(cl);
+	conf_check_status_socket(cl);
 }

@@ -50,10 +50,6 @@ static const struct {
 } fpm_only[] = {
 	{ "pid", "fpmd writes no pid file" },
 	{ "daemonize", "fpmd always runs in the foreground" },
-	{ "syslog.ident", "fpmd logs to stderr or error_log" },
-	{ "syslog.facility", "fpmd logs to stderr or error_log" },
-	{ "log_buffering", "fpmd always writes whole lines" },
-	{ "log_limit", NULL },
 	{ "emergency_restart_threshold", "fpmd restarts a crashing worker "
 	    "with a back-off" },
 	{ "emergency_restart_interval", "fpmd restarts a crashing worker "
@@ -63,9 +59,6 @@ static const struct {
 	    "changes" },
 	{ "process.priority", NULL },
 	{ "prefix", "relative paths start at the config file's directory" },
-	{ "listen.acl_users", "use listen.owner, listen.group and listen.mode" },
-	{ "listen.acl_groups", "use listen.owner, listen.group and "
-	    "listen.mode" },
 	{ "listen.setfib", NULL },
 	{ "apparmor_hat", NULL },
 	{ "request_terminate_timeout_track_finished", NULL },

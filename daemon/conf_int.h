@@ -31,6 +31,8 @@
 #define CONF_SLOWLOG_DEPTH	20	/* request_slowlog_trace_depth, as php-fpm */
 #define CONF_RELOAD_TIMEOUT	60	/* reload_timeout */
 #define CONF_EXTENSIONS		".php .phar"
+#define CONF_LOG_LIMIT		1024	/* log_limit, as php-fpm */
+#define CONF_LOG_LIMIT_MIN	512	/* php-fpm's floor */
 
 enum conf_type {
 	CT_STR,		/* string; empty means unset */
@@ -47,7 +49,8 @@ enum conf_type {
 	CT_CLIENTS,
 	CT_EXTS,
 	CT_URIS,	/* paths starting with '/', space-separated */
-	CT_INCLUDE
+	CT_INCLUDE,
+	CT_FACILITY	/* syslog.facility */
 };
 
 struct conf_opt {
@@ -62,6 +65,8 @@ enum {
 	GO_RELOAD_TIMEOUT,
 	GO_PROCESS_MAX, GO_RLIMIT_FILES, GO_RLIMIT_CORE, GO_CONTROL_SOCKET,
 	GO_CONTROL_MODE, GO_CONTROL_OWNER, GO_CONTROL_GROUP, GO_INCLUDE,
+	GO_LOG_LIMIT, GO_LOG_BUFFERING, GO_SYSLOG_IDENT, GO_SYSLOG_FACILITY,
+	GO_STATUS_SOCKET, GO_STATUS_MODE, GO_STATUS_OWNER, GO_STATUS_GROUP,
 	GO_COUNT
 };
 
@@ -75,6 +80,7 @@ enum {
 	PO_PING_PATH, PO_PING_RESPONSE, PO_ACCESS_LOG, PO_ACCESS_FORMAT,
 	PO_ACCESS_SUPPRESS, PO_SLOWLOG, PO_SLOWLOG_TIMEOUT, PO_SLOWLOG_DEPTH,
 	PO_STATUS_LISTEN,
+	PO_ACL_USERS, PO_ACL_GROUPS,
 	PO_COUNT
 };
 

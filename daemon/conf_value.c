@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "conf_int.h"
@@ -47,6 +48,16 @@ const struct conf_opt conf_global_opts[GO_COUNT] = {
 	GO(GO_CONTROL_OWNER, "control.owner", CT_STR, control_owner, 0),
 	GO(GO_CONTROL_GROUP, "control.group", CT_STR, control_group, 0),
 	GO(GO_INCLUDE, "include", CT_INCLUDE, file, 0),
+	GO(GO_LOG_LIMIT, "log_limit", CT_INT, log_limit, CONF_LOG_LIMIT_MIN),
+	GO(GO_LOG_BUFFERING, "log_buffering", CT_BOOL, log_buffering, 0),
+	GO(GO_SYSLOG_IDENT, "syslog.ident", CT_STR, syslog_ident, 0),
+	GO(GO_SYSLOG_FACILITY, "syslog.facility", CT_FACILITY,
+	    syslog_facility, 0),
+	GO(GO_STATUS_SOCKET, "control.status_socket", CT_PATH, status_socket,
+	    0),
+	GO(GO_STATUS_MODE, "control.status_mode", CT_MODE, status_mode, 0),
+	GO(GO_STATUS_OWNER, "control.status_owner", CT_STR, status_owner, 0),
+	GO(GO_STATUS_GROUP, "control.status_group", CT_STR, status_group, 0),
 };
 
 #define PO(i, n, t, f, lo) \
@@ -101,6 +112,8 @@ const struct conf_opt conf_pool_opts[PO_COUNT] = {
 	PO(PO_SLOWLOG_DEPTH, "request_slowlog_trace_depth", CT_INT,
 	    request_slowlog_trace_depth, 1),
 	PO(PO_STATUS_LISTEN, "pm.status_listen", CT_LISTEN, status_listen, 0),
+	PO(PO_ACL_USERS, "listen.acl_users", CT_STR, listen_acl_users, 0),
+	PO(PO_ACL_GROUPS, "listen.acl_groups", CT_STR, listen_acl_groups, 0),
 };
 
 /* A problem: FILE:LINE: [pool NAME: ]reason, one line, in the list. */
@@ -276,6 +289,35 @@ conf_mode(const char *s, long *n)
 	if (errno == ERANGE || *n > 0777)
 		return -1;
 	return 0;
+}
+
+/* syslog.facility: php-fpm's names, in any case. */
+static int
+conf_facility(const char *s, int *facility)
+{
+	static const struct {
+		const char	*name;
+		int		 value;
+	} names[] = {
+		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
+		{ "cron", LOG_CRON }, { "daemon", LOG_DAEMON },
+		{ "ftp", LOG_FTP }, { "kern", LOG_KERN }, { "lpr", LOG_LPR },
+		{ "mail", LOG_MAIL }, { "news", LOG_NEWS },
+		{ "syslog", LOG_SYSLOG }, { "user", LOG_USER },
+		{ "uucp", LOG_UUCP }, { "local0", LOG_LOCAL0 },
+		{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
+		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+		{ "local7", LOG_LOCAL7 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i].name) == 0) {
+			*facility = names[i].value;
+			return 0;
+		}
+	return -1;
 }
 
 const char *
@@ -548,15 +590,17 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 			*sp = conf_strdup(cl, v);
 		return;
 	case CT_PATH:
-		if (o == &conf_global_opts[GO_ERROR_LOG] &&
-		    strcmp(v, "syslog") == 0) {
-			conf_err(cl, file, line, pool, "error_log: syslog is "
-			    "not supported: log to stderr (the supervisor "
-			    "keeps it) or to a file");
-			return;
-		}
 		free(*sp);
 		*sp = NULL;
+		/* syslog is a word too, as in php-fpm: errlog.c sends there */
+		if (o == &conf_global_opts[GO_ERROR_LOG]) {
+			cl->conf->log_syslog = strcmp(v, "syslog") == 0;
+			if (cl->conf->log_syslog) {
+				if ((*sp = strdup(v)) == NULL)
+					cl->oom = true;
+				return;
+			}
+		}
 		/* NULL is stderr, and "stderr" is no file name */
 		if (o == &conf_global_opts[GO_ERROR_LOG] &&
 		    strcmp(v, "stderr") == 0)
@@ -691,6 +735,13 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 		else
 			conf_err(cl, file, line, pool, "%s: '%s' is not text or "
 			    "json", o->name, v);
+		return;
+	case CT_FACILITY:
+		if (conf_facility(v, ip) == -1)
+			conf_err(cl, file, line, pool, "%s: '%s' is not one of "
+			    "auth, authpriv, cron, daemon, ftp, kern, lpr, "
+			    "mail, news, syslog, user, uucp, local0 to local7",
+			    o->name, v);
 		return;
 	case CT_PM:
 		if (strcmp(v, "static") == 0)

@@ -8,6 +8,12 @@
  * tells who is connecting (SO_PEERCRED, SO_PEERGROUPS): root, our own uid
  * and members of control.group may talk to us; no name service is asked.
  *
+ * A second socket, control.status_socket, is for monitoring: it answers
+ * the commands that change nothing (ping, status, config) and refuses the
+ * others with read_only, so that a monitoring user needs no right to stop
+ * or reload fpmd.  It has its own mode, owner and group; besides those the
+ * main socket lets in, its owner and the members of its group may talk.
+ *
  * A client is torn down at once but freed after the event batch, since a
  * later event of the same batch may still name it.
  */
@@ -54,22 +60,31 @@ struct ctl_client {
 	bool			 eof;		/* the peer sends no more */
 	bool			 waiting;	/* for a reload */
 	bool			 dead;
+	bool			 readonly;	/* came by the status socket */
 	json_t			*wait_id;
 	struct ctl_client	*next;
 };
 
+struct ctl_sock {
+	int			 fd;
+	struct ev		 ev;
+	struct ev_timer		 t_pause;	/* accept() ran out */
+	bool			 paused;
+	bool			 readonly;
+	char			*path;
+};
+
 static struct {
-	int				 fd;
-	struct ev			 ev;
-	struct ev_timer			 t_pause;	/* accept() ran out */
-	bool				 paused;
+	struct ctl_sock			 main;
+	struct ctl_sock			 status;	/* read-only */
 	struct ctl_client		*clients;
 	int				 nclients;
-} ctl = { .fd = -1 };
+} ctl = { .main = { .fd = -1 }, .status = { .fd = -1, .readonly = true } };
 
 static void	client_close(struct ctl_client *);
 static void	client_process(struct ctl_client *);
 static void	control_resume(void *);
+static void	control_resume_all(void);
 
 static void
 client_idle(void *arg)
@@ -400,7 +415,7 @@ cmd_reopen_logs(struct ctl_client *c, json_t *req)
 	if (lw_reopen() == -1)
 		return err_reply("reopen_failed", "cannot reopen an access log "
 		    "or slowlog (see the log)");
-	if (log_reopen(fpmd->conf->error_log) == -1)
+	if (errlog_apply(fpmd->conf, true) == -1)
 		return err_reply("reopen_failed", "cannot reopen %s (see the "
 		    "log)", fpmd->conf->error_log);
 	return json_pack("{s:b}", "ok", 1);
@@ -477,6 +492,15 @@ control_dispatch(struct ctl_client *c, const char *line, size_t len)
 	    i++)
 		if (strcmp(handlers[i].name, pc->name) == 0)
 			break;
+	if (pc != NULL && c->readonly && pc->changes) {
+		r = err_reply("read_only", "'%s' is not taken on the status "
+		    "socket %s, which answers ping, status and config only",
+		    pc->name, ctl.status.path);
+		control_log_refusal(c, pc, r);
+		client_reply(c, r, id);
+		json_decref(req);
+		return;
+	}
 	if (pc == NULL || i == sizeof(handlers) / sizeof(handlers[0])) {
 		/* at most 64 bytes of it, not cutting a UTF-8 character */
 		for (n = strnlen(cmd, 64); n > 0 && cmd[n] != '\0' &&
@@ -534,8 +558,7 @@ client_close(struct ctl_client *c)
 		}
 	ctl.nclients--;
 	/* A descriptor is free again: the connections waiting may come. */
-	if (ctl.paused)
-		control_resume(NULL);
+	control_resume_all();
 	if (ev_free_later(c, client_free) == -1)
 		client_free(c);	/* XXX nothing can name it after this batch */
 }
@@ -624,25 +647,39 @@ client_on_io(struct ev *e, uint32_t events)
  * the kernel saw them when it connected.
  */
 static bool
-peer_allowed(int fd, const struct ucred *cr)
+peer_in_group(int fd, const struct ucred *cr, gid_t gid)
 {
-	const struct fpmd_conf *conf = fpmd->conf;
 	gid_t groups[CTL_GROUPS_MAX];
 	socklen_t len = sizeof(groups);
 	size_t i;
 
-	if (cr->uid == 0 || cr->uid == geteuid())
-		return true;
-	if (conf->control_gid == (gid_t)-1)
+	if (gid == (gid_t)-1)
 		return false;
-	if (cr->gid == conf->control_gid)
+	if (cr->gid == gid)
 		return true;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
 		return false;
 	for (i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == conf->control_gid)
+		if (groups[i] == gid)
 			return true;
 	return false;
+}
+
+/* On the status socket: those, and its own owner and group too. */
+static bool
+peer_allowed(int fd, const struct ucred *cr, bool readonly)
+{
+	const struct fpmd_conf *conf = fpmd->conf;
+
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return true;
+	if (peer_in_group(fd, cr, conf->control_gid))
+		return true;
+	if (!readonly)
+		return false;
+	if (conf->status_uid != (uid_t)-1 && cr->uid == conf->status_uid)
+		return true;
+	return peer_in_group(fd, cr, conf->status_gid);
 }
 
 static void
@@ -661,9 +698,20 @@ control_refuse(int fd, const char *code, const char *message)
 static void
 control_resume(void *arg)
 {
-	ev_timer_stop(&ctl.t_pause);
-	ctl.paused = false;
-	ev_mod(&ctl.ev, EPOLLIN);
+	struct ctl_sock *cs = arg;
+
+	ev_timer_stop(&cs->t_pause);
+	cs->paused = false;
+	ev_mod(&cs->ev, EPOLLIN);
+}
+
+static void
+control_resume_all(void)
+{
+	if (ctl.main.paused)
+		control_resume(&ctl.main);
+	if (ctl.status.paused)
+		control_resume(&ctl.status);
 }
 
 /*
@@ -672,36 +720,44 @@ control_resume(void *arg)
  * client leaves, rather than tried again in every round.
  */
 static void
-control_pause(void)
+control_pause(struct ctl_sock *cs)
 {
-	if (ev_mod(&ctl.ev, 0) == -1)
+	if (ev_mod(&cs->ev, 0) == -1)
 		return;
-	ctl.paused = true;
-	ev_timer_set(&ctl.t_pause, now_ms() + CTL_PAUSE_MS, control_resume,
-	    NULL);
+	cs->paused = true;
+	ev_timer_set(&cs->t_pause, now_ms() + CTL_PAUSE_MS, control_resume,
+	    cs);
 }
 
 static void
 control_on_accept(struct ev *e, uint32_t events)
 {
+	struct ctl_sock *cs = e->arg;
 	struct ctl_client *c;
 	struct ucred cr;
 	socklen_t len;
-	char msg[64];
+	char msg[160];
 	int fd;
 
-	while ((fd = accept4(ctl.fd, NULL, NULL, SOCK_CLOEXEC |
+	while ((fd = accept4(cs->fd, NULL, NULL, SOCK_CLOEXEC |
 	    SOCK_NONBLOCK)) != -1) {
 		len = sizeof(cr);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
 			close(fd);
 			continue;
 		}
-		if (!peer_allowed(fd, &cr)) {
-			log_warnx("control: refused uid %d pid %d", (int)cr.uid,
-			    (int)cr.pid);
-			snprintf(msg, sizeof(msg), "uid %d may not control fpmd",
-			    (int)cr.uid);
+		if (!peer_allowed(fd, &cr, cs->readonly)) {
+			log_warnx("control: refused uid %d pid %d%s",
+			    (int)cr.uid, (int)cr.pid, cs->readonly ?
+			    " on the status socket" : "");
+			if (cs->readonly)
+				snprintf(msg, sizeof(msg), "uid %d may not "
+				    "watch fpmd: it is neither "
+				    "control.status_owner nor in "
+				    "control.status_group", (int)cr.uid);
+			else
+				snprintf(msg, sizeof(msg), "uid %d may not "
+				    "control fpmd", (int)cr.uid);
 			control_refuse(fd, "permission_denied", msg);
 			continue;
 		}
@@ -717,6 +773,7 @@ control_on_accept(struct ev *e, uint32_t events)
 			continue;
 		}
 		c->fd = fd;
+		c->readonly = cs->readonly;
 		c->uid = cr.uid;
 		c->gid = cr.gid;
 		c->pid = cr.pid;
@@ -733,9 +790,72 @@ control_on_accept(struct ev *e, uint32_t events)
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 	    errno == ENOMEM) {
 		log_warn("control: accept (again in %d ms)", CTL_PAUSE_MS);
-		control_pause();
+		control_pause(cs);
 	} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 		log_warn("control: accept");
+}
+
+static int
+control_sock_open(struct ctl_sock *cs, const char *path, int mode, uid_t uid,
+    gid_t gid, const char *what)
+{
+	int fd;
+
+	if ((cs->path = strdup(path)) == NULL) {
+		log_error("%s", what);
+		return -1;
+	}
+	fd = listen_unix(path, mode, uid, gid, 64, what);
+	if (fd == -1)
+		goto fail;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    ev_add(&cs->ev, fd, EPOLLIN, control_on_accept, cs) == -1) {
+		log_error("%s", what);
+		close(fd);
+		unlink(path);
+		goto fail;
+	}
+	cs->fd = fd;
+	log_debug("%s: %s", what, path);
+	return 0;
+fail:
+	free(cs->path);
+	cs->path = NULL;
+	return -1;
+}
+
+static void
+control_sock_close(struct ctl_sock *cs)
+{
+	ev_timer_stop(&cs->t_pause);
+	if (cs->fd != -1) {
+		ev_del(&cs->ev);
+		close(cs->fd);
+		unlink(cs->path);
+		cs->fd = -1;
+	}
+	free(cs->path);
+	cs->path = NULL;
+}
+
+/* A new mode, owner or group, in place. */
+static void
+control_sock_perms(const struct ctl_sock *cs, int old_mode, int mode,
+    uid_t old_uid, uid_t cuid, gid_t old_gid, gid_t cgid, const char *what)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (cs->fd == -1)
+		return;
+	if (old_mode != mode && chmod(cs->path, (mode_t)mode) == -1)
+		log_warn("%s mode %04o on '%s'", what, mode, cs->path);
+	if (old_uid != cuid || old_gid != cgid) {
+		uid = cuid != (uid_t)-1 ? cuid : geteuid();
+		gid = cgid != (gid_t)-1 ? cgid : getegid();
+		if (chown(cs->path, uid, gid) == -1)
+			log_warn("%s owner and group on '%s'", what, cs->path);
+	}
 }
 
 int
@@ -744,7 +864,6 @@ control_open(void)
 	const struct fpmd_conf *conf = fpmd->conf;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *dir, *slash;
-	int fd;
 
 	if (conf->control_socket != NULL)
 		fpmd->ctl_path = strdup(conf->control_socket);
@@ -764,19 +883,15 @@ control_open(void)
 		}
 		free(dir);
 	}
-	fd = listen_unix(fpmd->ctl_path, conf->control_mode, conf->control_uid,
-	    conf->control_gid, 64, "control socket");
-	if (fd == -1)
+	if (control_sock_open(&ctl.main, fpmd->ctl_path, conf->control_mode,
+	    conf->control_uid, conf->control_gid, "control socket") == -1)
 		return -1;
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    ev_add(&ctl.ev, fd, EPOLLIN, control_on_accept, NULL) == -1) {
-		log_error("control socket");
-		close(fd);
-		unlink(fpmd->ctl_path);
+	if (conf->status_socket != NULL && control_sock_open(&ctl.status,
+	    conf->status_socket, conf->status_mode, conf->status_uid,
+	    conf->status_gid, "status socket") == -1) {
+		control_sock_close(&ctl.main);
 		return -1;
 	}
-	ctl.fd = fd;
-	log_debug("control socket: %s", fpmd->ctl_path);
 	return 0;
 }
 
@@ -785,31 +900,32 @@ control_open(void)
  * place; a new path would need a new socket, which fpmctl could then not
  * find under the old one: it waits for a restart, and the log says so.
  */
+static bool
+control_path_differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
 void
 control_apply(const struct fpmd_conf *old, const struct fpmd_conf *conf)
 {
-	uid_t uid;
-	gid_t gid;
-
-	if ((old->control_socket == NULL) != (conf->control_socket == NULL) ||
-	    (conf->control_socket != NULL &&
-	    strcmp(old->control_socket, conf->control_socket) != 0))
+	if (control_path_differ(old->control_socket, conf->control_socket))
 		log_warnx("control.socket changed: fpmd answers on '%s' until "
 		    "it restarts", fpmd->ctl_path);
-	if (old->control_mode != conf->control_mode &&
-	    chmod(fpmd->ctl_path, (mode_t)conf->control_mode) == -1)
-		log_warn("control.mode %04o on '%s'", conf->control_mode,
-		    fpmd->ctl_path);
-	if (old->control_uid != conf->control_uid ||
-	    old->control_gid != conf->control_gid) {
-		uid = conf->control_uid != (uid_t)-1 ? conf->control_uid :
-		    geteuid();
-		gid = conf->control_gid != (gid_t)-1 ? conf->control_gid :
-		    getegid();
-		if (chown(fpmd->ctl_path, uid, gid) == -1)
-			log_warn("control.owner/control.group on '%s'",
-			    fpmd->ctl_path);
+	control_sock_perms(&ctl.main, old->control_mode, conf->control_mode,
+	    old->control_uid, conf->control_uid, old->control_gid,
+	    conf->control_gid, "control.mode/owner/group:");
+	if (control_path_differ(old->status_socket, conf->status_socket)) {
+		if (ctl.status.fd != -1)
+			log_warnx("control.status_socket changed: fpmd answers "
+			    "on '%s' until it restarts", ctl.status.path);
+		else
+			log_warnx("control.status_socket changed: fpmd opens "
+			    "it when it restarts");
 	}
+	control_sock_perms(&ctl.status, old->status_mode, conf->status_mode,
+	    old->status_uid, conf->status_uid, old->status_gid,
+	    conf->status_gid, "control.status_mode/owner/group:");
 }
 
 void
@@ -817,11 +933,6 @@ control_close(void)
 {
 	while (ctl.clients != NULL)
 		client_close(ctl.clients);
-	ev_timer_stop(&ctl.t_pause);
-	if (ctl.fd != -1) {
-		ev_del(&ctl.ev);
-		close(ctl.fd);
-		unlink(fpmd->ctl_path);
-		ctl.fd = -1;
-	}
+	control_sock_close(&ctl.main);
+	control_sock_close(&ctl.status);
 }

@@ -62,13 +62,6 @@ usage(FILE *f)
 	    "file, USR2 reload.\n");
 }
 
-static int
-log_open(const struct fpmd_conf *conf)
-{
-	log_set_level(conf->log_level);
-	log_set_json(conf->log_json);
-	return log_reopen(conf->error_log);
-}
 
 static int
 fpmd_rlimits(const struct fpmd_conf *conf)
@@ -100,10 +93,13 @@ str_differ(const char *a, const char *b)
 static void
 fpmd_reloaded(const struct fpmd_conf *old, const struct fpmd_conf *conf)
 {
-	log_set_level(conf->log_level);
-	log_set_json(conf->log_json);
-	if (str_differ(old->error_log, conf->error_log) &&
-	    log_reopen(conf->error_log) == -1)
+	bool reopen;
+
+	reopen = str_differ(old->error_log, conf->error_log) ||
+	    (conf->log_syslog && (old->syslog_facility !=
+	    conf->syslog_facility || str_differ(old->syslog_ident,
+	    conf->syslog_ident)));
+	if (errlog_apply(conf, reopen) == -1)
 		log_warnx("error_log: fpmd goes on writing where it did");
 	if (fpmd_rlimits(conf) == -1)
 		log_warnx("rlimit_files/rlimit_core: fpmd keeps its limits");
@@ -216,7 +212,8 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 			pm_stop(true, 0);
 			break;
 		case SIGUSR1:
-			if (log_open(fpmd->conf) == 0 && lw_reopen() == 0)
+			if (errlog_apply(fpmd->conf, true) == 0 &&
+			    lw_reopen() == 0)
 				log_notice("error log file re-opened");
 			break;
 		case SIGUSR2:
@@ -398,7 +395,8 @@ main(int argc, char *argv[])
 		snprintf(abspath, sizeof(abspath), "%s", conf_path);
 	fpmd->conf_path = strdup(abspath);
 	fpmd->conf_flags = flags;
-	if (log_open(fpmd->conf) == -1 || fpmd_rlimits(fpmd->conf) == -1)
+	if (errlog_apply(fpmd->conf, true) == -1 ||
+	    fpmd_rlimits(fpmd->conf) == -1)
 		return FPMD_EXIT_CONFIG;
 	/* before anything that could take descriptor 3 */
 	sockact_init();
@@ -470,10 +468,11 @@ main(int argc, char *argv[])
 	lw_shutdown();
 	sockact_close();
 	notify_close();
+	if (fpmd->exit_code == 0)
+		log_notice("exiting, bye-bye!");
+	errlog_close();		/* the last lines to syslog, if any */
 	ev_del(&ev_sig);
 	ev_close();
 	close(sigfd);
-	if (fpmd->exit_code == 0)
-		log_notice("exiting, bye-bye!");
 	return fpmd->exit_code;
 }

@@ -108,6 +108,12 @@ struct pool_conf {
 	char			*ping_response;	/* "pong" if ping_path is set */
 	char			*status_listen;	/* pm.status_listen, or NULL */
 	struct listen_addr	 status_addr;	/* the master answers there */
+	char			*listen_acl_users;	/* as written, or NULL */
+	char			*listen_acl_groups;
+	uid_t			*acl_uids;	/* resolved */
+	size_t			 nacl_uids;
+	gid_t			*acl_gids;
+	size_t			 nacl_gids;
 	char			*access_log;	/* path, "stderr", or NULL: off */
 	char			*access_format;	/* NULL: php-fpm's default */
 	char		       **access_suppress;	/* access.suppress_path */
@@ -136,6 +142,19 @@ struct fpmd_conf {
 	char			*control_group;
 	uid_t			 control_uid;	/* resolved; (uid_t)-1 if unset */
 	gid_t			 control_gid;
+
+	int			 log_limit;	/* bytes of a log line */
+	bool			 log_buffering;	/* worker output: whole lines */
+	bool			 log_syslog;	/* error_log = syslog */
+	char			*syslog_ident;	/* NULL: "fpmd" */
+	int			 syslog_facility;	/* LOG_DAEMON, ... */
+
+	char			*status_socket;	/* control.status_socket */
+	int			 status_mode;
+	char			*status_owner;
+	char			*status_group;
+	uid_t			 status_uid;	/* (uid_t)-1 if unset */
+	gid_t			 status_gid;
 
 	struct pool_conf	*pools;
 	size_t			 npools;
@@ -300,6 +319,7 @@ struct listener {
 	int			 refs;
 	bool			 retired;	/* nobody serving listens here */
 	bool			 inherited;	/* passed by the supervisor */
+	bool			 acl;		/* listen.acl_users/acl_groups */
 	struct ev		 ev;		/* ondemand pools only */
 	struct listener		*next;
 };
@@ -369,9 +389,12 @@ struct relay {
 	struct lw_file		*slow_file;
 	bool			 decorate;	/* decorate_workers_output */
 	bool			 json;		/* log_format = json */
+	bool			 buffering;	/* log_buffering */
+	struct relay_part	*parts;		/* lines begun, not ended */
 };
 
 int		 relay_open(struct relay *r, const char *name);
+void		 relay_flush(struct relay *r, pid_t pid);
 int		 relay_files(struct relay *r, const char *access_log,
 		    const char *slowlog);
 void		 relay_close(struct relay *r);
@@ -522,6 +545,11 @@ void		 reload_forget(void *arg);
 void		 reload_on_progress(void (*progress)(
 		    const struct reload_result *res));
 bool		 reload_busy(void);
+
+/* errlog.c: the master's error log: stderr, a file, or syslog. */
+
+int		 errlog_apply(const struct fpmd_conf *conf, bool reopen);
+void		 errlog_close(void);
 
 /* control.c: the JSON control socket. */
 

@@ -19,10 +19,17 @@
  * A socket the supervisor passed (sockact.c) is used as it is: fpmd never
  * unlinks its path, shuts it down or changes its mode, owner or backlog,
  * since the supervisor keeps it open across fpmd's restarts.
+ *
+ * listen.acl_users and listen.acl_groups give a unix socket a POSIX
+ * access ACL: the entries of its mode, one read-write entry for each user
+ * and group named, and the mask that lets them in.  It is written as the
+ * kernel's own xattr (system.posix_acl_access), the form libacl writes
+ * too, so fpmd needs no libacl for these few lines; getfacl shows it.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -30,6 +37,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -41,6 +49,118 @@
 #include "fpmd.h"
 
 static struct listener	*listeners;
+
+_Static_assert(sizeof(uid_t) == 4 && sizeof(gid_t) == 4, "ACL ids");
+
+/* The kernel's xattr form of an access ACL (linux/posix_acl_xattr.h). */
+#define ACL_XATTR		"system.posix_acl_access"
+#define ACL_XATTR_VERSION	0x0002
+#define ACL_TAG_USER_OBJ	0x01
+#define ACL_TAG_USER		0x02
+#define ACL_TAG_GROUP_OBJ	0x04
+#define ACL_TAG_GROUP		0x08
+#define ACL_TAG_MASK		0x10
+#define ACL_TAG_OTHER		0x20
+#define ACL_RW			0x06	/* read and write: connect */
+
+struct acl_entry {
+	uint16_t	e_tag;
+	uint16_t	e_perm;
+	uint32_t	e_id;
+};
+
+static int
+acl_cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ids sorted and without repeats, as the kernel wants its entries. */
+static size_t
+acl_ids(uint32_t *out, const void *ids, size_t n)
+{
+	size_t i, k = 0;
+
+	if (n == 0)
+		return 0;
+	memcpy(out, ids, n * sizeof(uint32_t));
+	qsort(out, n, sizeof(uint32_t), acl_cmp_id);
+	for (i = 0; i < n; i++)
+		if (k == 0 || out[k - 1] != out[i])
+			out[k++] = out[i];
+	return k;
+}
+
+static void
+acl_put(struct acl_entry *e, uint16_t tag, int perm, uint32_t id)
+{
+	e->e_tag = htole16(tag);
+	e->e_perm = htole16((uint16_t)perm);
+	e->e_id = htole32(id);
+}
+
+/*
+ * The ACL of listen.acl_users/acl_groups on the socket at path, over its
+ * mode: the socket is made before, with the mode, so it is never open to
+ * more than the mode says.
+ */
+static int
+listen_acl_set(const char *path, int mode, const struct pool_conf *pc)
+{
+	struct acl_entry *e = NULL;
+	uint32_t *uids = NULL, *gids = NULL, hdr;
+	size_t nu, ng, n = 0, i;
+	char *buf = NULL;
+	int rc = -1;
+
+	uids = calloc(pc->nacl_uids + 1, sizeof(*uids));
+	gids = calloc(pc->nacl_gids + 1, sizeof(*gids));
+	e = calloc(pc->nacl_uids + pc->nacl_gids + 4, sizeof(*e));
+	buf = malloc(sizeof(hdr) + (pc->nacl_uids + pc->nacl_gids + 4) *
+	    sizeof(*e));
+	if (uids == NULL || gids == NULL || e == NULL || buf == NULL) {
+		log_error("%s: calloc", __func__);
+		goto done;
+	}
+	nu = acl_ids(uids, pc->acl_uids, pc->nacl_uids);
+	ng = acl_ids(gids, pc->acl_gids, pc->nacl_gids);
+	acl_put(&e[n++], ACL_TAG_USER_OBJ, (mode >> 6) & 7, (uint32_t)-1);
+	for (i = 0; i < nu; i++)
+		acl_put(&e[n++], ACL_TAG_USER, ACL_RW, uids[i]);
+	acl_put(&e[n++], ACL_TAG_GROUP_OBJ, (mode >> 3) & 7, (uint32_t)-1);
+	for (i = 0; i < ng; i++)
+		acl_put(&e[n++], ACL_TAG_GROUP, ACL_RW, gids[i]);
+	acl_put(&e[n++], ACL_TAG_MASK, ACL_RW | ((mode >> 3) & 7),
+	    (uint32_t)-1);
+	acl_put(&e[n++], ACL_TAG_OTHER, mode & 7, (uint32_t)-1);
+	hdr = htole32(ACL_XATTR_VERSION);
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), e, n * sizeof(*e));
+	if (setxattr(path, ACL_XATTR, buf, sizeof(hdr) + n * sizeof(*e),
+	    0) == -1) {
+		log_error("[pool %s] listen.acl_users/listen.acl_groups: "
+		    "cannot set the ACL of '%s'%s", pc->name, path,
+		    errno == EOPNOTSUPP ? " (its file system takes no POSIX "
+		    "ACLs: put the socket elsewhere, or use listen.owner "
+		    "and listen.group)" : "");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(uids);
+	free(gids);
+	free(e);
+	free(buf);
+	return rc;
+}
+
+static bool
+listen_acl_wanted(const struct pool_conf *pc)
+{
+	return pc->nacl_uids > 0 || pc->nacl_gids > 0;
+}
 
 /* 1: a server answers on path, 0: nobody does, -1: cannot tell. */
 static int
@@ -211,6 +331,16 @@ listen_get_at(const struct pool_conf *pc, const struct listen_addr *a)
 		ls->fd = listen_unix(((const struct sockaddr_un *)
 		    &a->ss)->sun_path, pc->listen_mode, pc->listen_uid,
 		    pc->listen_gid, pc->listen_backlog, what);
+		if (ls->fd != -1 && listen_acl_wanted(pc)) {
+			if (listen_acl_set(((const struct sockaddr_un *)
+			    &a->ss)->sun_path, pc->listen_mode, pc) == -1) {
+				unlink(((const struct sockaddr_un *)
+				    &a->ss)->sun_path);
+				close(ls->fd);
+				ls->fd = -1;
+			} else
+				ls->acl = true;
+		}
 	} else
 		ls->fd = listen_inet(pc, a);
 	if (ls->fd == -1) {
@@ -286,6 +416,21 @@ listen_apply(struct listener *ls, const struct pool_conf *pc)
 			    pc->name, path);
 			rc = -1;
 		}
+	}
+	/* the ACL anew (its entries may have changed), or none any more */
+	if (listen_acl_wanted(pc)) {
+		if (listen_acl_set(path, pc->listen_mode, pc) == -1)
+			rc = -1;
+		else
+			ls->acl = true;
+	} else if (ls->acl) {
+		if ((removexattr(path, ACL_XATTR) == -1 && errno != ENODATA) ||
+		    chmod(path, (mode_t)pc->listen_mode) == -1) {
+			log_warn("[pool %s] removing the ACL of '%s'",
+			    pc->name, path);
+			rc = -1;
+		} else
+			ls->acl = false;
 	}
 	if (rc == 0)
 		listen_settings(ls, pc);

@@ -298,8 +298,10 @@ hook_worker_exited(struct gen *g, int slot, pid_t pid, int status,
 	if (g->pc->pm == PM_ONDEMAND &&
 	    g->target > g->nworkers - g->nquitting)
 		g->target = g->nworkers - g->nquitting;
-	if (pid > 0)
+	if (pid > 0) {
+		relay_flush(&p->relay, pid);	/* its last words first */
 		pm_log_exit(g, pid, status, lived, told);
+	}
 	if (pid <= 0)
 		g->fail_streak++;	/* the prototype could not fork */
 	else if (WIFSIGNALED(status))
@@ -377,6 +379,7 @@ pm_announce(void)
 		if (p->cur != NULL)
 			p->cur->settled = true;
 	log_notice("ready to handle connections");
+	log_set_launched();	/* syslog: no more copies on stderr */
 	if (pm.ready != NULL)
 		pm.ready();
 }
@@ -439,6 +442,7 @@ pm_start(struct fpmd_conf *conf)
 			return -1;
 		p->relay.decorate = conf->pools[k].decorate_workers_output;
 		p->relay.json = conf->log_json;
+		p->relay.buffering = conf->log_buffering;
 		if (relay_files(&p->relay, conf->pools[k].access_log,
 		    conf->pools[k].slowlog) == -1 ||
 		    stl_set(&p->stl, p, &conf->pools[k]) == -1)
@@ -759,6 +763,7 @@ pm_commit(struct fpmd_conf *conf)
 			listen_apply(g->ls, g->pc);
 			p->relay.decorate = g->pc->decorate_workers_output;
 			p->relay.json = conf->log_json;
+			p->relay.buffering = conf->log_buffering;
 			if (relay_files(&p->relay, g->pc->access_log,
 			    g->pc->slowlog) == -1)
 				log_warnx("[pool %s] the reload is done, but the "

@@ -380,9 +380,11 @@ proto_main(const struct proto_args *pa)
 	snprintf(prefix, sizeof(prefix), "[pool %s] ", pa->pc->name);
 	log_set_prefix(prefix);
 	log_set_fd(pa->log_fd);
+	log_set_sink(NULL, NULL);	/* the master's syslog is the master's */
 	/* its configuration's level and form: a reload may bring new ones */
 	log_set_level(pa->conf->log_level);
 	log_set_json(pa->conf->log_json);
+	log_set_limit((size_t)pa->conf->log_limit);
 	log_set_origin(pa->pc->name, 0);
 	log_set_drop_counter(&pa->sb->pools[pa->pool_index].log_dropped);
 	/* What PHP or an extension prints on stderr goes to fpmd's log too. */

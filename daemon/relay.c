@@ -12,6 +12,12 @@
  * dropped and counted (log_dropped in status) instead of stalling a PHP
  * request.  The master reads a bounded number of datagrams per socket and
  * round, so one chatty pool cannot starve the control socket or the others.
+ *
+ * A worker's output is cut into lines here.  With log_buffering (the
+ * default, as in php-fpm) a write that does not end in a newline is kept
+ * until the rest of its line comes, the worker exits, or it reaches
+ * RELAY_PART_MAX; without, every write ends a line.  A line longer than
+ * log_limit is wrapped onto several lines, each with the prefix (log.c).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -28,8 +34,20 @@
 #define RELAY_BUDGET	64		/* datagrams per socket and round */
 #define RELAY_BUF	(256 * 1024)
 #define RELAY_RCVBUF	(1024 * 1024)
+#define RELAY_PART_MAX	(32 * 1024)	/* a partial line kept, at most */
+
+/* The start of a line a worker has not finished writing. */
+struct relay_part {
+	pid_t			 pid;
+	bool			 err;		/* stderr, else stdout */
+	size_t			 len;
+	char			 buf[RELAY_PART_MAX];
+	struct relay_part	*next;
+};
 
 static char	relay_buf[RELAY_BUF];
+
+static void	relay_on_output(struct ev *, uint32_t);
 
 static int
 relay_pair(int fds[2], bool cred)
@@ -60,25 +78,15 @@ static void
 relay_on_log(struct ev *e, uint32_t events)
 {
 	struct relay *r = e->arg;
-	ssize_t n, w;
-	size_t off;
+	ssize_t n;
 	int i;
 
 	for (i = 0; i < RELAY_BUDGET; i++) {
 		n = recv(r->log_rfd, relay_buf, sizeof(relay_buf), MSG_DONTWAIT);
 		if (n <= 0)
 			return;
-		/* Children format whole lines; we only write them. */
-		off = 0;
-		while (off < (size_t)n) {
-			w = write(log_get_fd(), relay_buf + off, (size_t)n - off);
-			if (w <= 0) {
-				if (w == -1 && errno == EINTR)
-					continue;
-				break;
-			}
-			off += (size_t)w;
-		}
+		/* Children format whole lines; we only pass them on. */
+		log_relay(relay_buf, (size_t)n);
 	}
 }
 
@@ -86,8 +94,7 @@ static void
 relay_line(struct relay *r, const char *stream, pid_t pid, const char *s,
     size_t len)
 {
-	char *line;
-	int n;
+	char head[128];
 
 	if (r->json) {
 		/* a record of its own, whether decorated or not */
@@ -95,21 +102,127 @@ relay_line(struct relay *r, const char *stream, pid_t pid, const char *s,
 		return;
 	}
 	if (!r->decorate) {
-		if ((line = malloc(len + 1)) == NULL)
-			return;
-		memcpy(line, s, len);
-		line[len] = '\n';
-		if (write(log_get_fd(), line, len + 1) == -1)
-			(void)0;
-		free(line);
+		log_plain(s, len);
 		return;
 	}
-	n = asprintf(&line, "[pool %s] child %d said into %s: \"%.*s\"",
-	    r->name, (int)pid, stream, (int)len, s);
-	if (n < 0)
+	snprintf(head, sizeof(head), "[pool %s] child %d said into %s: \"",
+	    r->name, (int)pid, stream);
+	log_wrap(LOG_LVL_WARNING, head, s, len, "\"");
+}
+
+static struct relay_part *
+relay_part_find(struct relay *r, pid_t pid, bool err, bool make)
+{
+	struct relay_part *rp;
+
+	for (rp = r->parts; rp != NULL; rp = rp->next)
+		if (rp->pid == pid && rp->err == err)
+			return rp;
+	if (!make || (rp = malloc(sizeof(*rp))) == NULL)
+		return NULL;
+	rp->pid = pid;
+	rp->err = err;
+	rp->len = 0;
+	rp->next = r->parts;
+	r->parts = rp;
+	return rp;
+}
+
+static void
+relay_part_drop(struct relay *r, struct relay_part *gone)
+{
+	struct relay_part **rpp;
+
+	for (rpp = &r->parts; *rpp != NULL; rpp = &(*rpp)->next)
+		if (*rpp == gone) {
+			*rpp = gone->next;
+			free(gone);
+			return;
+		}
+}
+
+/*
+ * One datagram of a worker's output, cut into lines: a line begun by an
+ * earlier write is finished by this one; with log_buffering, an
+ * unfinished last line waits for the next write.
+ */
+static void
+relay_output(struct relay *r, const char *stream, pid_t pid, char *s,
+    char *end)
+{
+	bool err = strcmp(stream, "stderr") == 0;
+	struct relay_part *rp;
+	char *nl;
+	size_t k;
+
+	rp = relay_part_find(r, pid, err, false);
+	while (s < end) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		if (nl == NULL && r->buffering) {
+			if (rp == NULL &&
+			    (rp = relay_part_find(r, pid, err, true)) == NULL)
+				nl = end;	/* no memory: as it is */
+			else {
+				while (s < end) {
+					k = (size_t)(end - s);
+					if (k > RELAY_PART_MAX - rp->len)
+						k = RELAY_PART_MAX - rp->len;
+					memcpy(rp->buf + rp->len, s, k);
+					rp->len += k;
+					s += k;
+					if (rp->len == RELAY_PART_MAX) {
+						relay_line(r, stream, pid,
+						    rp->buf, rp->len);
+						rp->len = 0;
+					}
+				}
+				return;
+			}
+		}
+		if (nl == NULL)
+			nl = end;
+		if (rp != NULL && rp->len > 0) {
+			/* the rest of a line: joined, up to the bound */
+			k = (size_t)(nl - s);
+			if (k <= RELAY_PART_MAX - rp->len) {
+				memcpy(rp->buf + rp->len, s, k);
+				relay_line(r, stream, pid, rp->buf,
+				    rp->len + k);
+			} else {
+				relay_line(r, stream, pid, rp->buf, rp->len);
+				relay_line(r, stream, pid, s, k);
+			}
+			relay_part_drop(r, rp);
+			rp = NULL;
+		} else
+			relay_line(r, stream, pid, s, (size_t)(nl - s));
+		s = nl + 1;
+	}
+}
+
+/*
+ * A worker is gone: what it left unfinished is logged as a line, after
+ * whatever it wrote that is still queued.
+ */
+void
+relay_flush(struct relay *r, pid_t pid)
+{
+	struct relay_part *rp;
+	int i;
+
+	if (r->parts == NULL)
 		return;
-	log_raw(LOG_LVL_WARNING, line, (size_t)n);
-	free(line);
+	if (r->out_rfd != -1)
+		relay_on_output(&r->ev_out, EPOLLIN);
+	if (r->err_rfd != -1)
+		relay_on_output(&r->ev_err, EPOLLIN);
+	for (i = 0; i < 2; i++)
+		if ((rp = relay_part_find(r, pid, i == 1, false)) != NULL) {
+			if (rp->len > 0)
+				relay_line(r, i == 1 ? "stderr" : "stdout",
+				    pid, rp->buf, rp->len);
+			relay_part_drop(r, rp);
+		}
 }
 
 static void
@@ -122,7 +235,6 @@ relay_on_output(struct ev *e, uint32_t events)
 	struct iovec iov;
 	struct cmsghdr *c;
 	struct ucred cred;
-	char *s, *nl, *end;
 	ssize_t n;
 	int i;
 
@@ -142,16 +254,7 @@ relay_on_output(struct ev *e, uint32_t events)
 			if (c->cmsg_level == SOL_SOCKET &&
 			    c->cmsg_type == SCM_CREDENTIALS)
 				memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-		/* One line per newline; a write without one is a line too. */
-		s = relay_buf;
-		end = relay_buf + n;
-		while (s < end) {
-			nl = memchr(s, '\n', (size_t)(end - s));
-			if (nl == NULL)
-				nl = end;
-			relay_line(r, stream, cred.pid, s, (size_t)(nl - s));
-			s = nl + 1;
-		}
+		relay_output(r, stream, cred.pid, relay_buf, relay_buf + n);
 	}
 }
 
@@ -265,6 +368,8 @@ relay_close(struct relay *r)
 	    &r->slow_wfd };
 	size_t i;
 
+	while (r->parts != NULL)
+		relay_flush(r, r->parts->pid);
 	ev_del(&r->ev_log);
 	ev_del(&r->ev_out);
 	ev_del(&r->ev_err);

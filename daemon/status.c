@@ -449,6 +449,10 @@ status_pool_conf(const struct pool_conf *pc)
 	for (i = 0; i < pc->naccess_suppress; i++)
 		json_array_append_new(ext, str_or_null(pc->access_suppress[i]));
 	json_object_set_new(o, "access.suppress_path", ext);
+	json_object_set_new(o, "listen.acl_users",
+	    str_or_null(pc->listen_acl_users));
+	json_object_set_new(o, "listen.acl_groups",
+	    str_or_null(pc->listen_acl_groups));
 	return o;
 }
 
@@ -488,5 +492,12 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
 	    str_or_null(conf->control_owner));
 	json_object_set_new(o, "control.group",
 	    str_or_null(conf->control_group));
+	json_object_set_new(o, "log_limit", json_integer(conf->log_limit));
+	json_object_set_new(o, "log_buffering",
+	    json_boolean(conf->log_buffering));
+	json_object_set_new(o, "syslog.ident", json_string(
+	    conf->syslog_ident != NULL ? conf->syslog_ident : "fpmd"));
+	json_object_set_new(o, "control.status_socket",
+	    str_or_null(conf->status_socket));
 	return o;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "conflex.h"
@@ -398,9 +399,6 @@ test_missing(void)
 	expect_errors("empty.conf", 0,
 	    "@empty.conf:1: no pool defined (add a section: pool NAME "
 	    "{ ... })\n");
-	expect_errors("syslog.conf", 0,
-	    "@syslog.conf:2: error_log: syslog is not supported: log to "
-	    "stderr (the supervisor keeps it) or to a file\n");
 	expect_errors("does-not-exist.conf", 0,
 	    "@does-not-exist.conf: cannot read: No such file or directory\n");
 }
@@ -1413,6 +1411,7 @@ test_leaks(void)
 		"sock/env.conf", "sock/unset.conf", "sock/inpool.conf",
 		"status.conf", "status_errors.conf", "slowlog.conf",
 		"slowlog_ok.conf", "access.conf", "access_errors.conf",
+		"logsock.conf",
 	};
 	struct fpmd_conf	*c;
 	char			*errs, *s, *f;
@@ -1615,6 +1614,39 @@ test_migrate(void)
 	log_end();
 }
 
+/* error_log = syslog and the other options of t/logsock.bats. */
+static void
+test_logsock(void)
+{
+	struct fpmd_conf	*c;
+
+	if ((c = load_ok("syslog.conf", 0)) != NULL) {
+		CHECK(c->log_syslog);
+		CHECK_STR(c->error_log, "syslog");
+		CHECK(c->syslog_ident == NULL);
+		CHECK(c->syslog_facility == LOG_DAEMON);
+		CHECK(c->log_limit == 1024);
+		CHECK(c->log_buffering);
+		CHECK(c->status_socket == NULL);
+		CHECK(c->pools[0].nacl_uids == 0);
+	}
+	conf_free(c);
+	if ((c = load_ok("logsock.conf", 0)) != NULL) {
+		CHECK(c->log_syslog);
+		CHECK_STR(c->syslog_ident, "my-fpmd");
+		CHECK(c->syslog_facility == LOG_LOCAL5);
+		CHECK(c->log_limit == 4096);
+		CHECK(!c->log_buffering);
+		CHECK(c->status_mode == 0666);
+		CHECK(c->status_uid == 0 && c->status_gid == 0);
+		CHECK(c->status_socket != NULL && c->status_socket[0] == '/');
+		CHECK(c->pools[0].nacl_uids == 2 &&
+		    c->pools[0].acl_uids[1] == 0);
+		CHECK(c->pools[0].nacl_gids == 1);
+	}
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1642,6 +1674,7 @@ main(void)
 	test_slowlog();
 	test_access();
 	test_access_format();
+	test_logsock();
 	test_leaks();
 	test_migrate();
 	return unit_done("test_config");
