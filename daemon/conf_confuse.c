@@ -53,20 +53,14 @@ static const struct {
 	{ "syslog.facility", "fpmd logs to stderr or error_log" },
 	{ "log_buffering", "fpmd always writes whole lines" },
 	{ "log_limit", NULL },
-	{ "emergency_restart_threshold", "fpmd restarts a crashing worker "
-	    "with a back-off" },
-	{ "emergency_restart_interval", "fpmd restarts a crashing worker "
-	    "with a back-off" },
 	{ "events.mechanism", "fpmd always uses epoll" },
 	{ "systemd_interval", NULL },
-	{ "process.priority", NULL },
 	{ "prefix", "relative paths start at the config file's directory" },
 	{ "listen.acl_users", "use listen.owner, listen.group and listen.mode" },
 	{ "listen.acl_groups", "use listen.owner, listen.group and "
 	    "listen.mode" },
 	{ "listen.setfib", NULL },
 	{ "apparmor_hat", NULL },
-	{ "request_terminate_timeout_track_finished", NULL },
 };
 
 /*
@@ -120,6 +114,7 @@ conf_pool_get(struct conf_load *cl, cfg_t *sec)
 	pc->decorate_workers_output = true;
 	pc->rlimit_files = -1;
 	pc->rlimit_core = -1;
+	pc->process_priority = FPMD_PRIORITY_UNSET;
 	pc->line = open->line;
 	pc->name = strdup(name);
 	pc->file = strdup(open->filename);

@@ -23,6 +23,7 @@
 #define FPMD_EXIT_USAGE		64
 #define FPMD_SLOTS_DEFAULT	1024	/* scoreboard slots without process.max */
 #define FPMD_ADDR_MAX		256
+#define FPMD_PRIORITY_UNSET	64	/* process.priority not set (php-fpm's) */
 
 /* conf*.c: the configuration reader (see conf_int.h for its layers) */
 
@@ -115,6 +116,10 @@ struct pool_conf {
 	char			*slowlog;	/* path, "stderr", or NULL */
 	int			 request_slowlog_timeout;	/* s, 0: off */
 	int			 request_slowlog_trace_depth;
+	int			 process_priority;	/* FPMD_PRIORITY_UNSET:
+							   inherited */
+	uint64_t		 max_memory;	/* pm.max_memory, bytes; 0: off */
+	bool			 terminate_track_finished;
 };
 
 struct fpmd_conf {
@@ -136,6 +141,10 @@ struct fpmd_conf {
 	char			*control_group;
 	uid_t			 control_uid;	/* resolved; (uid_t)-1 if unset */
 	gid_t			 control_gid;
+	int			 emergency_threshold;	/* 0: off */
+	int			 emergency_interval;	/* seconds, 0: off */
+	int			 process_priority;	/* FPMD_PRIORITY_UNSET:
+							   unchanged */
 
 	struct pool_conf	*pools;
 	size_t			 npools;
@@ -244,6 +253,7 @@ struct sb_pool {
 	volatile uint64_t	 access_dropped;	/* access log lines, too */
 	int32_t			 max_active;
 	int32_t			 max_children_reached;
+	volatile uint64_t	 memory_recycled;	/* pm.max_memory */
 };
 
 struct gen;
@@ -526,6 +536,7 @@ struct pool_status {
 	uint64_t	 log_dropped;
 	uint64_t	 access_dropped;	/* by workers; status_json adds
 						   the master's */
+	uint64_t	 memory_recycled;	/* workers past pm.max_memory */
 };
 
 /* One worker's row: what its slot says, bounded and terminated. */
