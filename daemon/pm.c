@@ -1078,7 +1078,9 @@ ondemand_reap(struct gen *g)
 /*
  * request_terminate_timeout: a request running longer loses its worker
  * (SIGTERM), as php-fpm does.  The clock starts at accept, so reading a
- * request counts; fastcgi_finish_request() stops it.
+ * request counts; fastcgi_finish_request() stops it, unless
+ * request_terminate_timeout_track_finished says the script's work after
+ * it counts too.
  */
 static void
 pm_terminate_slow(struct gen *g)
@@ -1097,7 +1099,9 @@ pm_terminate_slow(struct gen *g)
 		    sb->ms[i].pid <= 0)
 			continue;
 		sb_slot_read(&sb->slots[i], &s);
-		if (s.state <= SLOT_IDLE || s.state >= SLOT_FINISHING)
+		if (s.state <= SLOT_IDLE || s.state > SLOT_FINISHING ||
+		    (s.state == SLOT_FINISHING &&
+		    !g->pc->terminate_track_finished))
 			continue;
 		us = sb_elapsed_us(&s.req_start, &now);
 		if (us < (uint64_t)g->pc->request_terminate_timeout * 1000000)
