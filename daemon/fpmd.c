@@ -305,6 +305,7 @@ main(int argc, char *argv[])
 	    fpmd_priority(fpmd->conf) == -1)
 		return FPMD_EXIT_CONFIG;
 	reload_on_commit(fpmd_reloaded);
+	pm_on_emergency(reload_pool);
 
 	proc_title_init(argc, argv);
 	proc_title_set("fpmd: master (%s)", fpmd->conf_path);

@@ -466,6 +466,12 @@ struct pool {
 	bool			 freed;
 	struct ev_timer		 t_watch;	/* ondemand: look again */
 	struct pool		*link;
+	/* emergency_restart_*: the serving generation's crashes, a ring */
+	int64_t			*crash_at;	/* monotonic ms */
+	int			 crash_cap;	/* the threshold it was made for */
+	int			 crash_n;
+	int			 crash_next;
+	bool			 restart_wanted; /* after the reload under way */
 };
 
 int		 pm_start(struct fpmd_conf *conf);
@@ -486,6 +492,9 @@ bool		 pm_prepared(char *why, size_t whylen);
 bool		 pm_retired_quiet(void);
 void		 pm_commit(struct fpmd_conf *conf);
 void		 pm_abort(void);
+void		 pm_on_emergency(void (*restart)(struct pool *));
+int		 pm_restart_prepare(struct pool *p, int num, char *err,
+		    size_t errlen);
 
 /* reload.c: a new configuration, brought in by a new generation. */
 
@@ -507,6 +516,7 @@ void		 reload_on_commit(void (*apply)(const struct fpmd_conf *old,
 		    const struct fpmd_conf *conf));
 void		 reload_forget(void *arg);
 bool		 reload_busy(void);
+void		 reload_pool(struct pool *p);
 
 /* control.c: the JSON control socket. */
 
