@@ -32,6 +32,8 @@ static sigset_t			 worker_waitmask;	/* SIGQUIT let in */
 static struct fpmd_req		 worker_req;
 static struct sb_pool		*worker_sbpool;
 static int			 worker_smaps = -1;	/* pm.max_memory */
+static int			 worker_statm = -1;
+static long			 worker_pagekb;
 static bool			 worker_recycle;	/* went past it */
 
 /* listen.allowed_clients, as IPv6 addresses (IPv4 ones mapped) */
@@ -137,30 +139,62 @@ worker_uss_kb(void)
 	return found == 2 ? kb : 0;
 }
 
+/*
+ * The resident set in kB, from /proc/self/statm: a few counters, where
+ * smaps_rollup walks every page table (and opcache's shared memory page by
+ * page): about 1000 times cheaper (docs/config.md has the figures).  0:
+ * unknown.
+ */
+static uint64_t
+worker_rss_kb(void)
+{
+	char buf[256];
+	unsigned long long size, resident;
+	ssize_t n;
+
+	n = pread(worker_statm, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * (uint64_t)worker_pagekb;
+}
+
 static void
 worker_memory_init(const struct pool_conf *pc)
 {
 	if (pc->max_memory == 0)
 		return;
+	worker_pagekb = sysconf(_SC_PAGESIZE) / 1024;
 	worker_smaps = open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
-	if (worker_smaps == -1 || worker_uss_kb() == 0) {
+	worker_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (worker_smaps == -1 || worker_statm == -1 || worker_pagekb <= 0 ||
+	    worker_uss_kb() == 0 || worker_rss_kb() == 0) {
 		/* a chroot without /proc, say: the bound cannot be kept */
-		log_warn("pm.max_memory: cannot read /proc/self/smaps_rollup; "
-		    "this worker's memory is not bounded");
+		log_warn("pm.max_memory: cannot read /proc/self/smaps_rollup "
+		    "and /proc/self/statm; this worker's memory is not "
+		    "bounded");
 		if (worker_smaps != -1)
 			close(worker_smaps);
-		worker_smaps = -1;
+		if (worker_statm != -1)
+			close(worker_statm);
+		worker_smaps = worker_statm = -1;
 	}
 }
 
-/* After a request, whose answer is out: is the worker past its bound? */
+/*
+ * After a request, whose answer is out: is the worker past its bound?
+ * The private pages are among the resident ones, so while the resident
+ * set is within the bound the costly sum is not needed.
+ */
 static bool
 worker_memory_over(const struct pool_conf *pc, unsigned nreq)
 {
 	uint64_t kb;
 
-	if (worker_smaps == -1 || (kb = worker_uss_kb()) == 0 ||
-	    kb * 1024 <= pc->max_memory)
+	if (worker_smaps == -1 || worker_rss_kb() * 1024 <= pc->max_memory ||
+	    (kb = worker_uss_kb()) == 0 || kb * 1024 <= pc->max_memory)
 		return false;
 	log_notice("private memory %llu kB is above pm.max_memory (%llu kB) "
 	    "after %u request%s: exiting, to be replaced",

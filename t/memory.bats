@@ -75,6 +75,35 @@ uss_kb() {
 	assert_eq 4294967296 "$(ctl --json config | json 'd["config"]["pools"][0]["pm.max_memory"]')"
 }
 
+# rss_kb PID: the resident set of PID, in kB.
+rss_kb() {
+	awk '/^Rss:/ { print $2 }' "/proc/$1/smaps_rollup"
+}
+
+@test "the bound is on private memory: a worker whose RSS is above it but USS below is kept" {
+	local first u r bound i
+	fpmd_conf 'pm.max_children = 1'
+	fpmd_start
+	first=$(pid_served)
+	pid_served >/dev/null
+	pid_served >/dev/null
+	u=$(uss_kb "$first")
+	r=$(rss_kb "$first")
+	echo "worker $first: USS $u kB, RSS $r kB" >&2
+	((r > 2 * u + 2048)) || skip "RSS $r kB too close to USS $u kB here"
+	bound=$((2 * u + 1024))
+	fpmd_stop
+	fpmd_conf 'pm.max_children = 1' "pm.max_memory = ${bound}k"
+	fpmd_start
+	first=$(pid_served)
+	for i in 1 2 3 4; do
+		assert_eq "$first" "$(pid_served)" "request $i"
+	done
+	(($(rss_kb "$first") > bound)) || fail "RSS $(rss_kb "$first") kB is not above the bound $bound kB"
+	assert_eq 0 "$(recycled)"
+	! grep -q 'pm.max_memory' "$FPMD_LOG"
+}
+
 @test "pm.max_memory = 0 (the default) reads nothing and recycles nothing" {
 	local first
 	fpmd_conf 'pm.max_children = 1'
