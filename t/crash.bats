@@ -243,11 +243,11 @@ restarted() {
 	local d
 	d=$(t_tmp)
 	two_pools -1 1m
-	run "$FPMD_BIN" -t -c "$FPMD_CONF"
+	run "$FPMD_BIN" -t -R -c "$FPMD_CONF"
 	assert_eq 78 "$status" "$output"
 	assert_contains "$output" "$FPMD_CONF:3: emergency_restart_threshold must be at least 0 (got -1)"
 	two_pools 3 10x
-	run "$FPMD_BIN" -t -c "$FPMD_CONF"
+	run "$FPMD_BIN" -t -R -c "$FPMD_CONF"
 	assert_eq 78 "$status" "$output"
 	assert_contains "$output" "$FPMD_CONF:4: emergency_restart_interval: '10x' is not a duration"
 	two_pools 3 ""
