@@ -23,7 +23,7 @@
 #define FPMD_EXIT_USAGE		64
 #define FPMD_SLOTS_DEFAULT	1024	/* scoreboard slots without process.max */
 #define FPMD_ADDR_MAX		256
-#define FPMD_PRIORITY_UNSET	64	/* process.priority not set (php-fpm's) */
+#define FPMD_PRIORITY_UNSET	64	/* process.priority unset, as php-fpm */
 
 /* conf*.c: the configuration reader (see conf_int.h for its layers) */
 
@@ -118,7 +118,7 @@ struct pool_conf {
 	int			 request_slowlog_trace_depth;
 	int			 process_priority;	/* FPMD_PRIORITY_UNSET:
 							   inherited */
-	uint64_t		 max_memory;	/* pm.max_memory, bytes; 0: off */
+	uint64_t		 max_memory;	/* pm.max_memory bytes, 0: off */
 	bool			 terminate_track_finished;
 };
 
@@ -468,10 +468,10 @@ struct pool {
 	struct pool		*link;
 	/* emergency_restart_*: the serving generation's crashes, a ring */
 	int64_t			*crash_at;	/* monotonic ms */
-	int			 crash_cap;	/* the threshold it was made for */
+	int			 crash_cap;	/* for this threshold */
 	int			 crash_n;
 	int			 crash_next;
-	bool			 restart_wanted; /* after the reload under way */
+	bool			 restart_wanted; /* after this reload */
 };
 
 int		 pm_start(struct fpmd_conf *conf);
