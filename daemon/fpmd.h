@@ -118,7 +118,7 @@ struct pool_conf {
 	int			 request_slowlog_trace_depth;
 	int			 process_priority;	/* FPMD_PRIORITY_UNSET:
 							   inherited */
-	uint64_t		 max_memory;	/* pm.max_memory bytes, 0: off */
+	uint64_t		 max_memory;	/* bytes, 0: off */
 	bool			 terminate_track_finished;
 };
 
