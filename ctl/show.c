@@ -333,6 +333,8 @@ show_pool(json_t *p, bool full)
 	show_kv_int("max children reached:", p, "max_children_reached");
 	show_kv_int("slow requests:", p, "slow_requests");
 	show_kv_int("max children:", p, "max_children");
+	if (json_object_get(p, "memory_recycled") != NULL)
+		show_kv_int("memory recycled:", p, "memory_recycled");
 	procs = json_object_get(p, "processes");
 	if (full && json_is_array(procs)) {
 		printf("\n");

@@ -252,6 +252,7 @@ conf_load(const char *path, int flags, char **errors)
 	conf->status_mode = CONF_MODE;
 	conf->status_uid = (uid_t)-1;
 	conf->status_gid = (gid_t)-1;
+	conf->process_priority = FPMD_PRIORITY_UNSET;
 
 	conf_parse_file(&cl, path, 0, NULL, 0);
 	/* A file that was not read to its end leaves nothing to check. */

@@ -538,6 +538,22 @@ conf_check(struct conf_load *cl)
 		}
 	}
 
+	/* php-fpm counts crashes only when both are set */
+	if ((conf->emergency_threshold > 0) != (conf->emergency_interval > 0))
+		conf_note(cl, LOG_LVL_WARNING, "%s:%d: %s is set but not %s: "
+		    "no pool is restarted on crashes",
+		    conf->emergency_threshold > 0 ?
+		    cl->gfile[GO_EMERGENCY_THRESHOLD] :
+		    cl->gfile[GO_EMERGENCY_INTERVAL],
+		    conf->emergency_threshold > 0 ?
+		    cl->gline[GO_EMERGENCY_THRESHOLD] :
+		    cl->gline[GO_EMERGENCY_INTERVAL],
+		    conf->emergency_threshold > 0 ?
+		    "emergency_restart_threshold" :
+		    "emergency_restart_interval",
+		    conf->emergency_threshold > 0 ?
+		    "emergency_restart_interval" :
+		    "emergency_restart_threshold");
 	if (conf->control_owner != NULL && conf_user(conf->control_owner,
 	    &conf->control_uid, &pgid) == -1)
 		conf_err(cl, cl->gfile[GO_CONTROL_OWNER],

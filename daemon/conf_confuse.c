@@ -50,18 +50,14 @@ static const struct {
 } fpm_only[] = {
 	{ "pid", "fpmd writes no pid file" },
 	{ "daemonize", "fpmd always runs in the foreground" },
-	{ "emergency_restart_threshold", "fpmd restarts a crashing worker "
-	    "with a back-off" },
-	{ "emergency_restart_interval", "fpmd restarts a crashing worker "
-	    "with a back-off" },
 	{ "events.mechanism", "fpmd always uses epoll" },
 	{ "systemd_interval", "fpmd tells systemd its status when it "
 	    "changes" },
-	{ "process.priority", NULL },
 	{ "prefix", "relative paths start at the config file's directory" },
-	{ "listen.setfib", NULL },
-	{ "apparmor_hat", NULL },
-	{ "request_terminate_timeout_track_finished", NULL },
+	{ "listen.setfib", "FreeBSD's routing tables have none on Linux "
+	    "(use ip rule or a network namespace)" },
+	{ "apparmor_hat", "not supported yet: run the pool's workers under "
+	    "an AppArmor profile of their own" },
 };
 
 /*
@@ -115,6 +111,7 @@ conf_pool_get(struct conf_load *cl, cfg_t *sec)
 	pc->decorate_workers_output = true;
 	pc->rlimit_files = -1;
 	pc->rlimit_core = -1;
+	pc->process_priority = FPMD_PRIORITY_UNSET;
 	pc->line = open->line;
 	pc->name = strdup(name);
 	pc->file = strdup(open->filename);

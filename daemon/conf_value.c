@@ -58,6 +58,11 @@ const struct conf_opt conf_global_opts[GO_COUNT] = {
 	GO(GO_STATUS_MODE, "control.status_mode", CT_MODE, status_mode, 0),
 	GO(GO_STATUS_OWNER, "control.status_owner", CT_STR, status_owner, 0),
 	GO(GO_STATUS_GROUP, "control.status_group", CT_STR, status_group, 0),
+	GO(GO_EMERGENCY_THRESHOLD, "emergency_restart_threshold", CT_INT,
+	    emergency_threshold, 0),
+	GO(GO_EMERGENCY_INTERVAL, "emergency_restart_interval", CT_TIME,
+	    emergency_interval, 0),
+	GO(GO_PRIORITY, "process.priority", CT_PRIORITY, process_priority, 0),
 };
 
 #define PO(i, n, t, f, lo) \
@@ -114,6 +119,10 @@ const struct conf_opt conf_pool_opts[PO_COUNT] = {
 	PO(PO_STATUS_LISTEN, "pm.status_listen", CT_LISTEN, status_listen, 0),
 	PO(PO_ACL_USERS, "listen.acl_users", CT_STR, listen_acl_users, 0),
 	PO(PO_ACL_GROUPS, "listen.acl_groups", CT_STR, listen_acl_groups, 0),
+	PO(PO_PRIORITY, "process.priority", CT_PRIORITY, process_priority, 0),
+	PO(PO_MAX_MEMORY, "pm.max_memory", CT_SIZE, max_memory, 0),
+	PO(PO_TRACK_FINISHED, "request_terminate_timeout_track_finished",
+	    CT_BOOL, terminate_track_finished, 0),
 };
 
 /* A problem: FILE:LINE: [pool NAME: ]reason, one line, in the list. */
@@ -251,6 +260,46 @@ conf_time(const char *s, long *n)
 	if (*n > INT_MAX / mul)
 		return -1;
 	*n *= mul;
+	return 0;
+}
+
+/* A size in bytes: digits, optionally k, M or G (either case), as php.ini. */
+static int
+conf_size(const char *s, uint64_t *n)
+{
+	unsigned long long v;
+	char	*end;
+	int	 shift = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > (UINT64_MAX >> 1) >> shift)
+		return -1;
+	*n = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -693,6 +742,26 @@ conf_store(struct conf_load *cl, struct conf_pool *cp,
 			return;
 		}
 		*ip = (int)n;
+		return;
+	case CT_PRIORITY:
+		/* php-fpm's range and words */
+		if (conf_int(v, &n) == -1) {
+			conf_err(cl, file, line, pool, "%s: '%s' is not a "
+			    "whole number", o->name, v);
+			return;
+		}
+		if (n < -19 || n > 20) {
+			conf_err(cl, file, line, pool, "process.priority must "
+			    "be included into [-19,20] (got %ld)", n);
+			return;
+		}
+		*ip = (int)n;
+		return;
+	case CT_SIZE:
+		if (conf_size(v, (uint64_t *)(base + o->off)) == -1)
+			conf_err(cl, file, line, pool, "%s: '%s' is not a size "
+			    "(bytes, or a number with k, M or G: 256M)",
+			    o->name, v);
 		return;
 	case CT_BOOL:
 		if (conf_bool(v, &b) == -1) {

@@ -78,6 +78,26 @@ fpmd_rlimits(const struct fpmd_conf *conf)
 	return 0;
 }
 
+/*
+ * process.priority of the master, as php-fpm sets it; prototypes inherit
+ * it unless their pool sets its own.  Not root, a nicer value still works.
+ */
+static int
+fpmd_priority(const struct fpmd_conf *conf)
+{
+	if (conf->process_priority == FPMD_PRIORITY_UNSET ||
+	    setpriority(PRIO_PROCESS, 0, conf->process_priority) == 0)
+		return 0;
+	if (geteuid() == 0) {
+		log_error("Unable to set priority for the master process "
+		    "(process.priority %d)", conf->process_priority);
+		return -1;
+	}
+	log_notice("'process.priority' %d is ignored when fpmd is not running "
+	    "as root (%s)", conf->process_priority, strerror(errno));
+	return 0;
+}
+
 static bool
 str_differ(const char *a, const char *b)
 {
@@ -103,6 +123,9 @@ fpmd_reloaded(const struct fpmd_conf *old, const struct fpmd_conf *conf)
 		log_warnx("error_log: fpmd goes on writing where it did");
 	if (fpmd_rlimits(conf) == -1)
 		log_warnx("rlimit_files/rlimit_core: fpmd keeps its limits");
+	if (conf->process_priority != old->process_priority &&
+	    fpmd_priority(conf) == -1)
+		log_warnx("process.priority: fpmd keeps its priority");
 	control_apply(old, conf);
 	if (conf->process_max > 0 &&
 	    (uint64_t)conf->process_max * FPMD_GENS_MAX > fpmd->sb->nslots)
@@ -396,7 +419,7 @@ main(int argc, char *argv[])
 	fpmd->conf_path = strdup(abspath);
 	fpmd->conf_flags = flags;
 	if (errlog_apply(fpmd->conf, true) == -1 ||
-	    fpmd_rlimits(fpmd->conf) == -1)
+	    fpmd_rlimits(fpmd->conf) == -1 || fpmd_priority(fpmd->conf) == -1)
 		return FPMD_EXIT_CONFIG;
 	/* before anything that could take descriptor 3 */
 	sockact_init();
@@ -405,6 +428,7 @@ main(int argc, char *argv[])
 	reload_on_commit(fpmd_reloaded);
 	reload_on_progress(fpmd_reload_progress);
 	pm_on_ready(fpmd_ready);
+	pm_on_emergency(reload_pool);
 
 	proc_title_init(argc, argv);
 	proc_title_set("fpmd: master (%s)", fpmd->conf_path);

@@ -23,6 +23,7 @@
 #define FPMD_EXIT_USAGE		64
 #define FPMD_SLOTS_DEFAULT	1024	/* scoreboard slots without process.max */
 #define FPMD_ADDR_MAX		256
+#define FPMD_PRIORITY_UNSET	64	/* process.priority unset, as php-fpm */
 
 /* conf*.c: the configuration reader (see conf_int.h for its layers) */
 
@@ -121,6 +122,10 @@ struct pool_conf {
 	char			*slowlog;	/* path, "stderr", or NULL */
 	int			 request_slowlog_timeout;	/* s, 0: off */
 	int			 request_slowlog_trace_depth;
+	int			 process_priority;	/* FPMD_PRIORITY_UNSET:
+							   inherited */
+	uint64_t		 max_memory;	/* bytes, 0: off */
+	bool			 terminate_track_finished;
 };
 
 struct fpmd_conf {
@@ -142,6 +147,10 @@ struct fpmd_conf {
 	char			*control_group;
 	uid_t			 control_uid;	/* resolved; (uid_t)-1 if unset */
 	gid_t			 control_gid;
+	int			 emergency_threshold;	/* 0: off */
+	int			 emergency_interval;	/* seconds, 0: off */
+	int			 process_priority;	/* FPMD_PRIORITY_UNSET:
+							   unchanged */
 
 	int			 log_limit;	/* bytes of a log line */
 	bool			 log_buffering;	/* worker output: whole lines */
@@ -264,6 +273,7 @@ struct sb_pool {
 	volatile uint64_t	 access_dropped;	/* access log lines, too */
 	int32_t			 max_active;
 	int32_t			 max_children_reached;
+	volatile uint64_t	 memory_recycled;	/* pm.max_memory */
 };
 
 struct gen;
@@ -501,6 +511,12 @@ struct pool {
 	bool			 freed;
 	struct ev_timer		 t_watch;	/* ondemand: look again */
 	struct pool		*link;
+	/* emergency_restart_*: the serving generation's crashes, a ring */
+	int64_t			*crash_at;	/* monotonic ms */
+	int			 crash_cap;	/* for this threshold */
+	int			 crash_n;
+	int			 crash_next;
+	bool			 restart_wanted; /* after this reload */
 };
 
 int		 pm_start(struct fpmd_conf *conf);
@@ -522,6 +538,9 @@ bool		 pm_prepared(char *why, size_t whylen);
 bool		 pm_retired_quiet(void);
 void		 pm_commit(struct fpmd_conf *conf);
 void		 pm_abort(void);
+void		 pm_on_emergency(void (*restart)(struct pool *));
+int		 pm_restart_prepare(struct pool *p, int num, char *err,
+		    size_t errlen);
 
 /* reload.c: a new configuration, brought in by a new generation. */
 
@@ -545,6 +564,7 @@ void		 reload_forget(void *arg);
 void		 reload_on_progress(void (*progress)(
 		    const struct reload_result *res));
 bool		 reload_busy(void);
+void		 reload_pool(struct pool *p);
 
 /* errlog.c: the master's error log: stderr, a file, or syslog. */
 
@@ -579,6 +599,7 @@ struct pool_status {
 	uint64_t	 log_dropped;
 	uint64_t	 access_dropped;	/* by workers; status_json adds
 						   the master's */
+	uint64_t	 memory_recycled;	/* workers past pm.max_memory */
 };
 
 /* One worker's row: what its slot says, bounded and terminated. */

@@ -36,6 +36,7 @@
 static struct {
 	void		(*watch)(const char *code, const char *failure);
 	void		(*ready)(void);	/* fpmd.c tells the supervisor */
+	void		(*emergency)(struct pool *);
 	bool		 announced;
 	struct ev_timer	 t_tick;
 	struct ev_timer	 t_settle;	/* start-up or reload under way */
@@ -111,6 +112,8 @@ pool_free(struct pool *p)
 			break;
 		}
 	ev_timer_stop(&p->t_watch);
+	free(p->crash_at);
+	p->crash_at = NULL;
 	stl_close(&p->stl);
 	relay_close(&p->relay);
 	sb_pool_free(fpmd->sb, p->index);
@@ -287,6 +290,57 @@ pm_log_exit(struct gen *g, pid_t pid, int status, int64_t lived, bool told)
 	    (long long)(lived / 1000), (long long)(lived % 1000) * 1000);
 }
 
+/* reload.c restarts a pool through this (emergency_restart_*). */
+void
+pm_on_emergency(void (*restart)(struct pool *))
+{
+	pm.emergency = restart;
+}
+
+/*
+ * emergency_restart_threshold deaths by SIGSEGV or SIGBUS among the
+ * serving generation's workers within emergency_restart_interval: the
+ * pool gets a new generation — PHP started again, a fresh opcache — as a
+ * reload brings one, while the other pools go on.  php-fpm reloads
+ * everything; its count is the same (a ring of the last threshold times).
+ */
+static void
+pm_crash_note(struct pool *p)
+{
+	const struct fpmd_conf *conf = fpmd->conf;
+	int threshold = conf->emergency_threshold;
+	int64_t now = now_ms(), *ring;
+
+	if (threshold <= 0 || conf->emergency_interval <= 0 ||
+	    pm.emergency == NULL)
+		return;
+	if (p->crash_cap != threshold) {
+		/* a reload changed the threshold: count afresh */
+		if ((ring = reallocarray(p->crash_at, threshold,
+		    sizeof(*ring))) == NULL) {
+			log_error("[pool %s] %s: reallocarray", p->name,
+			    __func__);
+			return;
+		}
+		p->crash_at = ring;
+		p->crash_cap = threshold;
+		p->crash_n = p->crash_next = 0;
+	}
+	p->crash_at[p->crash_next] = now;
+	p->crash_next = (p->crash_next + 1) % threshold;
+	if (p->crash_n < threshold)
+		p->crash_n++;
+	/* full, the next to be overwritten is the oldest */
+	if (p->crash_n < threshold || now - p->crash_at[p->crash_next] >
+	    (int64_t)conf->emergency_interval * 1000)
+		return;
+	p->crash_n = p->crash_next = 0;
+	log_warnx("[pool %s] failed processes threshold (%d in %d sec) is "
+	    "reached, initiating reload of the pool", p->name, threshold,
+	    conf->emergency_interval);
+	pm.emergency(p);
+}
+
 static void
 hook_worker_exited(struct gen *g, int slot, pid_t pid, int status,
     int64_t lived, bool told)
@@ -302,6 +356,10 @@ hook_worker_exited(struct gen *g, int slot, pid_t pid, int status,
 		relay_flush(&p->relay, pid);	/* its last words first */
 		pm_log_exit(g, pid, status, lived, told);
 	}
+	if (pid > 0 && WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV ||
+	    WTERMSIG(status) == SIGBUS) && p->cur == g && !g->draining &&
+	    fpmd->state == FPMD_RUNNING)
+		pm_crash_note(p);
 	if (pid <= 0)
 		g->fail_streak++;	/* the prototype could not fork */
 	else if (WIFSIGNALED(status))
@@ -667,6 +725,55 @@ pm_prepare(struct fpmd_conf *conf, const struct pool_conf *pc, int num,
 		snprintf(err, errlen, "pool %s: cannot start its prototype (see "
 		    "the log)", pc->name);
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An emergency restart: a new generation of p alone, with the serving
+ * configuration and the size p has now (a scale included), if the
+ * scoreboard has room for it beside every generation alive.
+ */
+int
+pm_restart_prepare(struct pool *p, int num, char *err, size_t errlen)
+{
+	const struct pool *q;
+	const struct gen *g;
+	const struct pool_conf *pc = NULL;
+	long used = 0;
+	size_t k;
+
+	if (p->cur == NULL || p->removed) {
+		snprintf(err, errlen, "pool %s: not serving", p->name);
+		return -1;
+	}
+	for (k = 0; k < fpmd->conf->npools; k++)
+		if (strcmp(fpmd->conf->pools[k].name, p->name) == 0)
+			pc = &fpmd->conf->pools[k];
+	if (pc == NULL) {
+		snprintf(err, errlen, "pool %s: not in the configuration",
+		    p->name);
+		return -1;
+	}
+	for (q = fpmd->pools; q != NULL; q = q->link) {
+		used += pm_reserved(q->cur) + pm_reserved(q->next_gen);
+		for (g = q->old; g != NULL; g = g->next)
+			used += pm_reserved(g);
+	}
+	if (used + p->cur->max > (long)fpmd->sb->nslots) {
+		snprintf(err, errlen, "pool %s: the new generation needs %d "
+		    "worker slots and %ld of the %u there are belong to the "
+		    "generations alive", p->name, p->cur->max, used,
+		    fpmd->sb->nslots);
+		return -1;
+	}
+	if (pm_prepare(fpmd->conf, pc, num, err, errlen) == -1)
+		return -1;
+	if (p->next_gen->max != p->cur->max) {
+		p->next_gen->max = p->cur->max;
+		pm_target_initial(p->next_gen);
+		if (p->next_gen->target > p->next_gen->max)
+			p->next_gen->target = p->next_gen->max;
 	}
 	return 0;
 }
@@ -1093,7 +1200,9 @@ ondemand_reap(struct gen *g)
 /*
  * request_terminate_timeout: a request running longer loses its worker
  * (SIGTERM), as php-fpm does.  The clock starts at accept, so reading a
- * request counts; fastcgi_finish_request() stops it.
+ * request counts; fastcgi_finish_request() stops it, unless
+ * request_terminate_timeout_track_finished says the script's work after
+ * it counts too.
  */
 static void
 pm_terminate_slow(struct gen *g)
@@ -1112,7 +1221,9 @@ pm_terminate_slow(struct gen *g)
 		    sb->ms[i].pid <= 0)
 			continue;
 		sb_slot_read(&sb->slots[i], &s);
-		if (s.state <= SLOT_IDLE || s.state >= SLOT_FINISHING)
+		if (s.state <= SLOT_IDLE || s.state > SLOT_FINISHING ||
+		    (s.state == SLOT_FINISHING &&
+		    !g->pc->terminate_track_finished))
 			continue;
 		us = sb_elapsed_us(&s.req_start, &now);
 		if (us < (uint64_t)g->pc->request_terminate_timeout * 1000000)

@@ -201,6 +201,23 @@ proto_setup(const struct proto_args *pa, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
+	/*
+	 * process.priority, while we may still lower the nice value; the
+	 * workers inherit it.  php-fpm ignores it when not root: a value a
+	 * user may set (a nicer one) is set all the same.
+	 */
+	if (pc->process_priority != FPMD_PRIORITY_UNSET &&
+	    setpriority(PRIO_PROCESS, 0, pc->process_priority) == -1) {
+		if (root) {
+			snprintf(err, errlen, "Unable to set priority for this "
+			    "new process (process.priority %d): %s",
+			    pc->process_priority, strerror(errno));
+			return -1;
+		}
+		log_notice("'process.priority' %d is ignored when fpmd is not "
+		    "running as root (%s)", pc->process_priority,
+		    strerror(errno));
+	}
 	if (proto_drop(pc, pw, err, errlen) == -1)
 		return -1;
 	/*

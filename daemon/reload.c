@@ -10,6 +10,14 @@
  * or gives up at reload_timeout with the reason (how far the new
  * generation got).  Whoever asked hears the outcome once, through the
  * callback given to reload_start().
+ *
+ * The emergency restart of one pool (emergency_restart_threshold crashes,
+ * found by pm.c) is the same machine run for that pool alone with the
+ * serving configuration: a new generation beside the old one, swapped
+ * once it serves, so no request is lost.  One reload runs at a time: a
+ * pool's restart asked during another waits for its end, and a reload of
+ * the whole configuration takes the place of a pool's restart under way
+ * (it brings that pool a new generation too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +30,11 @@
 static struct {
 	bool		 active;
 	bool		 committed;	/* swapped; the old ones are told */
+	struct pool	*pool;		/* the one restarted, NULL: all */
 	struct fpmd_conf *conf;		/* holds a reference while active */
 	int64_t		 started;
 	struct ev_timer	 t_deadline;
+	struct ev_timer	 t_pending;	/* a pool's restart that waited */
 	void		(*done)(void *, const struct reload_result *);
 	void		*arg;
 	void		(*apply)(const struct fpmd_conf *,
@@ -35,6 +45,7 @@ static struct {
 static void	reload_watch(const char *, const char *);
 static void	reload_deadline(void *);
 static void	reload_done_ok(void);
+static void	reload_pending(void *);
 
 /* What the daemon cannot do with a config conf_load() accepts. */
 static int
@@ -108,17 +119,28 @@ reload_end(struct reload_result *res)
 {
 	void (*done)(void *, const struct reload_result *) = rl.done;
 	void *arg = rl.arg;
+	struct pool *p;
+	bool all = rl.pool == NULL;
 
 	pm_on_change(NULL);
 	ev_timer_stop(&rl.t_deadline);
 	rl.active = false;
 	rl.committed = false;
+	rl.pool = NULL;
 	rl.conf = NULL;
 	rl.done = NULL;
 	rl.arg = NULL;
 	res->duration_ms = now_ms() - rl.started;
 	if (rl.progress != NULL)
 		rl.progress(res);
+	/* every pool has a new generation: no restart waits any more */
+	for (p = fpmd->pools; p != NULL; p = p->link) {
+		if (all && res->ok)
+			p->restart_wanted = false;
+		if (p->restart_wanted)
+			ev_timer_set(&rl.t_pending, now_ms(), reload_pending,
+			    NULL);
+	}
 	if (done != NULL)
 		done(arg, res);
 }
@@ -139,8 +161,15 @@ reload_fail(const char *code, const char *message)
 	pm_on_change(NULL);
 	pm_abort();
 	fpmd->generation--;	/* the number goes to the next reload */
-	log_errorx("reload failed, generation %d keeps serving: %s",
-	    fpmd->generation, message);
+	if (rl.pool != NULL && strcmp(code, "superseded") == 0)
+		log_notice("[pool %s] %s", rl.pool->name, message);
+	else if (rl.pool != NULL)
+		log_errorx("[pool %s] restart failed, generation %d keeps "
+		    "serving: %s", rl.pool->name, rl.pool->cur != NULL ?
+		    rl.pool->cur->num : 0, message);
+	else
+		log_errorx("reload failed, generation %d keeps serving: %s",
+		    fpmd->generation, message);
 	memset(&res, 0, sizeof(res));
 	res.generation = fpmd->generation;
 	res.code = code;
@@ -168,13 +197,19 @@ reload_done_ok(void)
 static void
 reload_commit(void)
 {
-	if (rl.apply != NULL)
+	/* a pool's restart keeps the serving configuration: nothing to apply */
+	if (rl.apply != NULL && rl.pool == NULL)
 		rl.apply(fpmd->conf, rl.conf);
 	/* The reload's reference becomes the serving one. */
 	pm_commit(rl.conf);
 	rl.committed = true;
-	log_notice("reloaded: generation %d serves (%lld ms)",
-	    fpmd->generation, (long long)(now_ms() - rl.started));
+	if (rl.pool != NULL)
+		log_notice("[pool %s] restarted: generation %d serves "
+		    "(%lld ms)", rl.pool->name, fpmd->generation,
+		    (long long)(now_ms() - rl.started));
+	else
+		log_notice("reloaded: generation %d serves (%lld ms)",
+		    fpmd->generation, (long long)(now_ms() - rl.started));
 	if (pm_retired_quiet()) {
 		reload_done_ok();
 		return;
@@ -261,7 +296,7 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 		now->message = "fpmd is stopping";
 		return -1;
 	}
-	if (rl.active) {
+	if (rl.active && rl.pool == NULL) {
 		snprintf(err, sizeof(err), "a reload is already in progress "
 		    "(generation %d); try again when it is done",
 		    fpmd->generation);
@@ -282,6 +317,17 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 		now->errors = errors;
 		return reload_refused(now);
 	}
+	if (rl.active) {
+		/*
+		 * A pool's restart under way: this reload brings that pool
+		 * a new generation too.  Its own is dropped, and asked again
+		 * should this reload fail.
+		 */
+		if (!rl.committed)
+			rl.pool->restart_wanted = true;
+		reload_fail("superseded", "restart left to the reload asked "
+		    "meanwhile");
+	}
 	if (pm_room(conf, err, sizeof(err)) == -1) {
 		log_errorx("reload refused: %s", err);
 		conf_free(conf);
@@ -297,6 +343,7 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 		return reload_refused(now);
 	}
 	rl.active = true;
+	rl.pool = NULL;
 	rl.conf = conf;
 	rl.started = now_ms();
 	rl.done = NULL;
@@ -320,4 +367,63 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 	    (int64_t)conf->reload_timeout * 1000, reload_deadline, NULL);
 	pm_on_change(reload_watch);
 	return 1;
+}
+
+/*
+ * The emergency restart of pool p (pm.c found its crashes): a new
+ * generation of it alone, the outcome in the log.  During another reload
+ * it waits for that one's end.
+ */
+void
+reload_pool(struct pool *p)
+{
+	struct fpmd_conf *conf = fpmd->conf;
+	char err[512];
+
+	if (fpmd->state != FPMD_RUNNING || p->removed || p->freed)
+		return;
+	if (rl.active) {
+		if (rl.pool == p || (rl.pool == NULL && !rl.committed))
+			return;	/* a new generation of it is on its way */
+		if (!p->restart_wanted)
+			log_notice("[pool %s] restart after the reload in "
+			    "progress", p->name);
+		p->restart_wanted = true;
+		return;
+	}
+	p->restart_wanted = false;
+	if (gen_conf_ref(conf) == -1)	/* the reload's, as reload_start() */
+		return;
+	rl.active = true;
+	rl.committed = false;
+	rl.pool = p;
+	rl.conf = conf;
+	rl.started = now_ms();
+	rl.done = NULL;
+	rl.arg = NULL;
+	fpmd->generation++;
+	if (pm_restart_prepare(p, fpmd->generation, err, sizeof(err)) == -1) {
+		reload_fail("reload_failed", err);
+		return;
+	}
+	log_notice("[pool %s] restarting: generation %d starting", p->name,
+	    fpmd->generation);
+	ev_timer_set(&rl.t_deadline, rl.started +
+	    (int64_t)conf->reload_timeout * 1000, reload_deadline, NULL);
+	pm_on_change(reload_watch);
+}
+
+/* A pool's restart that waited for the end of another reload. */
+static void
+reload_pending(void *arg)
+{
+	struct pool *p;
+
+	if (rl.active || fpmd->state != FPMD_RUNNING)
+		return;
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		if (p->restart_wanted && !p->removed) {
+			reload_pool(p);
+			return;
+		}
 }

@@ -88,6 +88,8 @@ status_pool(const struct scoreboard *sb, int pool, int listen_fd,
 	st->log_dropped = __atomic_load_n(&sp->log_dropped, __ATOMIC_RELAXED);
 	st->access_dropped = __atomic_load_n(&sp->access_dropped,
 	    __ATOMIC_RELAXED);
+	st->memory_recycled = __atomic_load_n(&sp->memory_recycled,
+	    __ATOMIC_RELAXED);
 	v = __atomic_load_n(&sp->max_children_reached, __ATOMIC_RELAXED);
 	st->max_children_reached = v > 0 ? v : 0;
 	for (i = 0; i < sb->nslots; i++) {
@@ -360,6 +362,8 @@ status_json(bool full)
 		json_object_set_new(o, "access_log_lines_dropped",
 		    json_integer((json_int_t)(st.access_dropped +
 		    lw_lost(p->relay.acc_file))));
+		json_object_set_new(o, "memory_recycled",
+		    json_integer((json_int_t)st.memory_recycled));
 		if (full)
 			json_object_set_new(o, "processes",
 			    status_processes(p));
@@ -453,6 +457,13 @@ status_pool_conf(const struct pool_conf *pc)
 	    str_or_null(pc->listen_acl_users));
 	json_object_set_new(o, "listen.acl_groups",
 	    str_or_null(pc->listen_acl_groups));
+	json_object_set_new(o, "process.priority",
+	    pc->process_priority == FPMD_PRIORITY_UNSET ? json_null() :
+	    json_integer(pc->process_priority));
+	json_object_set_new(o, "pm.max_memory",
+	    json_integer((json_int_t)pc->max_memory));
+	json_object_set_new(o, "request_terminate_timeout_track_finished",
+	    json_boolean(pc->terminate_track_finished));
 	return o;
 }
 
@@ -499,5 +510,12 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
 	    conf->syslog_ident != NULL ? conf->syslog_ident : "fpmd"));
 	json_object_set_new(o, "control.status_socket",
 	    str_or_null(conf->status_socket));
+	json_object_set_new(o, "emergency_restart_threshold",
+	    json_integer(conf->emergency_threshold));
+	json_object_set_new(o, "emergency_restart_interval",
+	    json_integer(conf->emergency_interval));
+	json_object_set_new(o, "process.priority",
+	    conf->process_priority == FPMD_PRIORITY_UNSET ? json_null() :
+	    json_integer(conf->process_priority));
 	return o;
 }

@@ -3,7 +3,7 @@
  * it, hand the request to the SAPI, and repeat (several requests per
  * connection when the web server asks for FCGI_KEEP_CONN).  One request at
  * a time.  This file owns the accept loop, listen.allowed_clients, the
- * signals and pm.max_requests.
+ * signals, pm.max_requests and pm.max_memory.
  *
  * Graceful stop: SIGQUIT only sets a flag.  It is blocked but while the
  * worker waits in accept(), or waits for the first byte of a request
@@ -31,6 +31,10 @@ static sigset_t			 worker_quitmask;
 static sigset_t			 worker_waitmask;	/* SIGQUIT let in */
 static struct fpmd_req		 worker_req;
 static struct sb_pool		*worker_sbpool;
+static int			 worker_smaps = -1;	/* pm.max_memory */
+static int			 worker_statm = -1;
+static long			 worker_pagekb;
+static bool			 worker_recycle;	/* went past it */
 
 /* listen.allowed_clients, as IPv6 addresses (IPv4 ones mapped) */
 static struct in6_addr		*worker_clients;
@@ -103,6 +107,105 @@ worker_client_allowed(const struct sockaddr_storage *ss)
 	return false;
 }
 
+/*
+ * pm.max_memory: the worker's private memory (USS: the pages no other
+ * process maps, Private_Clean + Private_Dirty) in kB, from the kernel's
+ * sums in /proc/self/smaps_rollup; 0 when it cannot be read.  RSS would
+ * count the pages still shared with the prototype since the fork, which
+ * freeing them would not give back.  The file is kept open: a read from
+ * offset 0 makes the kernel sum again.
+ */
+static uint64_t
+worker_uss_kb(void)
+{
+	char buf[2048], *p;
+	uint64_t kb = 0;
+	ssize_t n;
+	int found = 0;
+
+	n = pread(worker_smaps, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, "Private_Clean:", 14) == 0 ||
+		    strncmp(p, "Private_Dirty:", 14) == 0) {
+			kb += strtoull(p + 14, NULL, 10);
+			found++;
+		}
+	}
+	return found == 2 ? kb : 0;
+}
+
+/*
+ * The resident set in kB, from /proc/self/statm: a few counters, where
+ * smaps_rollup walks every page table (and opcache's shared memory page by
+ * page): about 1000 times cheaper (docs/config.md has the figures).  0:
+ * unknown.
+ */
+static uint64_t
+worker_rss_kb(void)
+{
+	char buf[256];
+	unsigned long long size, resident;
+	ssize_t n;
+
+	n = pread(worker_statm, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * (uint64_t)worker_pagekb;
+}
+
+static void
+worker_memory_init(const struct pool_conf *pc)
+{
+	if (pc->max_memory == 0)
+		return;
+	worker_pagekb = sysconf(_SC_PAGESIZE) / 1024;
+	worker_smaps = open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
+	worker_statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (worker_smaps == -1 || worker_statm == -1 || worker_pagekb <= 0 ||
+	    worker_uss_kb() == 0 || worker_rss_kb() == 0) {
+		/* a chroot without /proc, say: the bound cannot be kept */
+		log_warn("pm.max_memory: cannot read /proc/self/smaps_rollup "
+		    "and /proc/self/statm; this worker's memory is not "
+		    "bounded");
+		if (worker_smaps != -1)
+			close(worker_smaps);
+		if (worker_statm != -1)
+			close(worker_statm);
+		worker_smaps = worker_statm = -1;
+	}
+}
+
+/*
+ * After a request, whose answer is out: is the worker past its bound?
+ * The private pages are among the resident ones, so while the resident
+ * set is within the bound the costly sum is not needed.
+ */
+static bool
+worker_memory_over(const struct pool_conf *pc, unsigned nreq)
+{
+	uint64_t kb;
+
+	if (worker_smaps == -1 || worker_rss_kb() * 1024 <= pc->max_memory ||
+	    (kb = worker_uss_kb()) == 0 || kb * 1024 <= pc->max_memory)
+		return false;
+	log_notice("private memory %llu kB is above pm.max_memory (%llu kB) "
+	    "after %u request%s: exiting, to be replaced",
+	    (unsigned long long)kb,
+	    (unsigned long long)(pc->max_memory / 1024), nreq,
+	    nreq == 1 ? "" : "s");
+	__atomic_add_fetch(&worker_sbpool->memory_recycled, 1,
+	    __ATOMIC_RELAXED);
+	return true;
+}
+
 static void
 worker_sigquit(int sig)
 {
@@ -116,9 +219,12 @@ worker_allow_quit(bool allow)
 	sigprocmask(allow ? SIG_UNBLOCK : SIG_BLOCK, &worker_quitmask, NULL);
 }
 
-/* Serves one connection; returns the number of requests it carried. */
+/*
+ * Serves one connection; returns the number of requests it carried.
+ * prior: requests served on earlier connections.
+ */
 static int
-worker_serve(struct fpmd_req *r, int fd, int budget)
+worker_serve(struct fpmd_req *r, int fd, int budget, int prior)
 {
 	int served = 0;
 
@@ -133,6 +239,11 @@ worker_serve(struct fpmd_req *r, int fd, int budget)
 			sapi_handle(r);
 		conn_end_request(r);
 		accesslog_write(r);	/* the answer is out: now its line */
+		if (worker_smaps != -1 && worker_memory_over(r->pc,
+		    (unsigned)(prior + served))) {
+			worker_recycle = true;
+			break;
+		}
 		if (r->broken || !r->keep_conn || worker_quit)
 			break;
 		if (served == budget || conn_keep(r) == -1)
@@ -209,6 +320,7 @@ worker_main(const struct proto_args *pa, int slot)
 	accesslog_init(pa, r);
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
 	slowlog_start(pa, slot);
+	worker_memory_init(pc);
 	if (pc->addr.family != AF_UNIX)
 		worker_clients_parse(pc->listen_allowed_clients);
 
@@ -218,7 +330,7 @@ worker_main(const struct proto_args *pa, int slot)
 	s->state = SLOT_IDLE;
 	sb_slot_commit(s);
 
-	while (!worker_quit) {
+	while (!worker_quit && !worker_recycle) {
 		if (pc->max_requests > 0 && served >= pc->max_requests)
 			break;
 		worker_allow_quit(true);
@@ -244,7 +356,7 @@ worker_main(const struct proto_args *pa, int slot)
 		}
 		r->peer = peer;		/* the access log's %R */
 		budget = pc->max_requests > 0 ? pc->max_requests - served : 0;
-		served += worker_serve(r, fd, budget);
+		served += worker_serve(r, fd, budget, served);
 	}
 	if (pc->max_requests > 0 && served >= pc->max_requests)
 		log_debug("served %d requests (pm.max_requests), exiting",

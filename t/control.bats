@@ -1075,8 +1075,9 @@ PY
 	unix_get "$FPMD_SOCK" "$WWW_ROOT/ctl/ok.php" || fail "request"
 	w=$(worker_pids | head -1)
 	[[ -n $w ]] || fail "no worker"
-	# Slot 0 (after 256 pool entries of sizeof(struct sb_pool), 88
-	# bytes): seq, pool, gen, pid,
+	# Slot 0 (after 256 pool entries of sizeof(struct sb_pool), 96
+	# bytes, or more as counters are added: found by the worker's pid,
+	# 12 bytes into it): seq, pool, gen, pid,
 	# state, then the times, figures and strings, all garbage but the
 	# pid; Idle (2) then Running (4).
 	for state in 2 4; do
@@ -1086,11 +1087,18 @@ pid, worker, state = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for line in open('/proc/%s/maps' % pid):
     f = line.split()
     if f[1].startswith('rw-s') and 'zero' in line:
-        slot = int(f[0].split('-')[0], 16) + 256 * 88
+        base = int(f[0].split('-')[0], 16)
         break
 else:
     sys.exit('no scoreboard mapping')
 with open('/proc/%s/mem' % pid, 'r+b', buffering=0) as m:
+    for size in range(88, 512, 8):
+        m.seek(base + 256 * size + 12)
+        if struct.unpack('<i', m.read(4))[0] == worker:
+            slot = base + 256 * size
+            break
+    else:
+        sys.exit('slot 0 not found')
     m.seek(slot)
     head = m.read(24)
     assert struct.unpack('<i', head[12:16])[0] == worker, head

@@ -350,7 +350,8 @@ test_errors(void)
 	    "@errors.conf:14: pool www: rlimit_core: 'lots' is neither a "
 	    "number (0 or more) nor 'unlimited'\n"
 	    "@errors.conf:15: pool www: php-fpm's 'listen.setfib' has no fpmd "
-	    "equivalent\n"
+	    "equivalent: FreeBSD's routing tables have none on Linux (use ip "
+	    "rule or a network namespace)\n"
 	    "@errors.conf:16: pool www: unknown option "
 	    "'php_value[memory_limit]' (write php_value { KEY = VALUE })\n"
 	    "@errors.conf:21: pool www: env EMPTY: empty value\n"
@@ -1245,6 +1246,56 @@ test_slowlog(void)
 	    "be greater than 'request_terminate_timeout' (10)\n");
 }
 
+/* emergency_restart_*, process.priority, pm.max_memory, track_finished */
+static void
+test_crash_conf(void)
+{
+	struct fpmd_conf	*c;
+
+	c = load_ok("crash_ok.conf", 0);
+	CHECK(c != NULL && c->npools == 3);
+	if (c != NULL && c->npools == 3) {
+		CHECK(c->emergency_threshold == 10);
+		CHECK(c->emergency_interval == 60);
+		CHECK(c->process_priority == -19);
+		CHECK(c->pools[0].process_priority == 20);
+		CHECK(c->pools[0].max_memory == 256ULL << 20);
+		CHECK(c->pools[0].terminate_track_finished);
+		CHECK(c->pools[1].process_priority == FPMD_PRIORITY_UNSET);
+		CHECK(c->pools[1].max_memory == 1ULL << 30);
+		CHECK(!c->pools[1].terminate_track_finished);
+		CHECK(c->pools[2].max_memory == 1048577);
+	}
+	conf_free(c);
+	c = load_ok("min.conf", 0);
+	CHECK(c != NULL && c->emergency_threshold == 0 &&
+	    c->emergency_interval == 0 &&
+	    c->process_priority == FPMD_PRIORITY_UNSET &&
+	    c->pools[0].max_memory == 0 &&
+	    c->pools[0].process_priority == FPMD_PRIORITY_UNSET &&
+	    !c->pools[0].terminate_track_finished);
+	conf_free(c);
+
+	expect_errors("crash_bad.conf", 0,
+	    "@crash_bad.conf:2: emergency_restart_threshold must be at least 0 "
+	    "(got -1)\n"
+	    "@crash_bad.conf:3: emergency_restart_interval: '1w' is not a "
+	    "duration (seconds, or a number with s, m, h or d)\n"
+	    "@crash_bad.conf:4: process.priority must be included into "
+	    "[-19,20] (got 21)\n"
+	    "@crash_bad.conf:10: pool www: process.priority must be included "
+	    "into [-19,20] (got -20)\n"
+	    "@crash_bad.conf:11: pool www: pm.max_memory: '12X' is not a size "
+	    "(bytes, or a number with k, M or G: 256M)\n"
+	    "@crash_bad.conf:12: pool www: "
+	    "request_terminate_timeout_track_finished: 'maybe' is not yes or "
+	    "no\n"
+	    "@crash_bad.conf:19: pool api: pm.max_memory: '99999999999G' is "
+	    "not a size (bytes, or a number with k, M or G: 256M)\n"
+	    "@crash_bad.conf:20: pool api: process.priority: '1.5' is not a "
+	    "whole number\n");
+}
+
 /* access.log, access.format and access.suppress_path. */
 static void
 test_access(void)
@@ -1675,6 +1726,7 @@ main(void)
 	test_access();
 	test_access_format();
 	test_logsock();
+	test_crash_conf();
 	test_leaks();
 	test_migrate();
 	return unit_done("test_config");
