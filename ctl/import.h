@@ -1,8 +1,8 @@
 /*
  * fpmctl import-php-fpm: php-fpm's configuration (INI, with its includes)
- * turned into an fpmd.conf.  ini_parse() is the reader of one file's text,
- * line by line as php-fpm reads it; import_run() follows the includes, maps
- * every directive through one table and writes the result.  Neither looks
+ * turned into an fpmd.conf.  import_run() follows the includes, reads each
+ * file with ini_parse() (ini.h), maps every directive through one table and
+ * writes the result.  Neither looks
  * up a user, a group or a host: fpmctl does no NSS or DNS.
  */
 #ifndef FPMD_IMPORT_H
@@ -11,25 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ini.h"
+
 #define IMPORT_INCLUDE_DEPTH	5	/* php-fpm's limit */
 #define IMPORT_FILES_MAX	1000
-
-/* One line of php-fpm's INI, as ini_parse() hands it out. */
-struct ini_line {
-	int		 il_line;
-	const char	*il_section;	/* [NAME]: NAME, else NULL */
-	const char	*il_key;	/* KEY = VALUE, KEY[INDEX] = VALUE */
-	const char	*il_index;	/* INDEX ("" for KEY[]), or NULL */
-	const char	*il_value;	/* quotes taken off, ${NAME} kept */
-	const char	*il_error;	/* a line php-fpm would refuse */
-};
-
-/*
- * Calls fn for each line that is not blank or a comment, in order, until fn
- * returns -1.  Returns 0, or -1 when out of memory or stopped by fn.
- */
-int		 ini_parse(const char *text, size_t len,
-		    int (*fn)(void *, const struct ini_line *), void *arg);
 
 struct import_opts {
 	const char	*io_php_ini;	/* php_ini to write; NULL: guess */

@@ -12,11 +12,12 @@
  * The text is anything a file may hold: every length is checked against
  * the end of the line, and NUL bytes are refused rather than cut at.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "import.h"
+#include "ini.h"
 
 struct ini_buf {
 	char	*b;
