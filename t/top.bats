@@ -161,7 +161,7 @@ py_pty() {
 	assert_line "$f2" '^www +0\.0 +0 +2 +2 +0/511 +0$'
 	assert_line "$f2" '^api +0\.0 +0 +3 +3 +0/511 +0$'
 	assert_line "$f2" '^5 workers, 0 busy; sorted by duration$'
-	assert_line "$f2" '^ +PID +POOL +GEN +STATE +DURATION +CPU +MEM +METHOD +URI$'
+	assert_line "$f2" '^ *PID +POOL +GEN +STATE +DURATION +CPU +MEM +METHOD +URI$'
 	assert_eq 5 "$(grep -cE '^ *[0-9]+ +(www|api) +1 +Idle ' <<<"$f2")" "worker rows"
 	# they are fpmd's workers
 	assert_eq "$(worker_procs | tr '\n' ' ')" \
@@ -208,7 +208,7 @@ py_pty() {
 	out=$(COLUMNS=300 ctl top -n 1)
 	assert_line "$out" '^www +- +1 +2 +3 +0/511 +0$'
 	assert_line "$out" '^3 workers, 1 busy; sorted by duration$'
-	rows=$(awk 'h { print } /^ +PID /{ h = 1 }' <<<"$out")
+	rows=$(awk 'h { print } /^ *PID /{ h = 1 }' <<<"$out")
 	assert_eq 3 "$(wc -l <<<"$rows")" "worker rows"
 	assert_match "$(head -n 1 <<<"$rows")" \
 		"^ *$p +www +1 +Running +[0-9.]+(ms|s) +0\.0% +0B +GET +/ctl/sleep\.php\?s=4&mark=$BATS_TEST_TMPDIR/slow\.mark$"
@@ -218,7 +218,7 @@ py_pty() {
 	# by memory: the last requests' peaks, largest first
 	out=$(COLUMNS=300 ctl top -n 1 --sort memory)
 	assert_line "$out" '^3 workers, 0 busy; sorted by memory$'
-	rows=$(awk 'h { print $7 } /^ +PID /{ h = 1 }' <<<"$out")
+	rows=$(awk 'h { print $7 } /^ *PID /{ h = 1 }' <<<"$out")
 	assert_eq 3 "$(wc -l <<<"$rows")" "worker rows"
 	awk '{ v = $1 + 0; u = substr($1, length($1));
 		v *= u == "K" ? 1024 : u == "M" ? 1048576 : u == "G" ? 1073741824 : 1
