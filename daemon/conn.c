@@ -743,19 +743,35 @@ conn_finish(struct fpmd_req *r)
 }
 
 /*
- * fastcgi_finish_request(): the answer is complete, and the connection is
- * closed, so that a web server that keeps it cannot queue another request
- * behind a script that goes on working.
+ * fastcgi_finish_request(): the answer is complete, and our side of the
+ * connection is shut, so that a web server that keeps it sees it end and
+ * cannot queue another request behind a script that goes on working.
+ * The rest of the request is read (and dropped) first, up to its empty
+ * STDIN, each record within request_read_timeout: the web server may
+ * still be writing it (Apache sends the empty STDIN after the params),
+ * and a write to a closed socket fails, which Apache answers with 503
+ * instead of the answer it was given.
  */
 void
 conn_release(struct fpmd_req *r)
 {
+	struct fcgi_record rec;
+
 	conn_finish(r);
 	r->ended = true;
-	if (r->fd != -1) {
-		close(r->fd);
-		r->fd = -1;
+	r->stdin_left = 0;
+	while (!r->broken && !r->stdin_eof && !r->aborted && r->fd != -1) {
+		if (conn_next_record(r, &rec, WAIT_BODY) == -1)
+			break;
+		if (rec.id != r->id)
+			continue;
+		if (rec.type == FCGI_STDIN && rec.clen == 0)
+			r->stdin_eof = true;
+		else if (rec.type == FCGI_ABORT_REQUEST)
+			r->aborted = true;
 	}
+	if (r->fd != -1)
+		shutdown(r->fd, SHUT_WR);
 	r->broken = true;
 }
 
