@@ -262,11 +262,14 @@ EOF
 
 	# Every worker busy: not ready (the probe times out), still alive.
 	ctl scale www 2 >/dev/null
-	wait_until 10 count_is 2 eval 'ctl status --json | json "d[\"pools\"][0][\"total_processes\"]"'
+	# both up and idle first (a worker still starting, under ASan, would
+	# leave the second request queued behind the first)
+	wait_until 20 count_is 2 eval 'ctl status --json | json "d[\"pools\"][0][\"idle_processes\"]"' ||
+		fail "the pool did not get two idle workers"
 	for i in 1 2; do
 		env -i PATH="$PATH" SCRIPT_FILENAME="$WWW_ROOT/feat/nap.php" \
-			SCRIPT_NAME=/feat/nap.php QUERY_STRING=s=6 REQUEST_METHOD=GET \
-			timeout 20 cgi-fcgi -bind -connect "127.0.0.1:$port" \
+			SCRIPT_NAME=/feat/nap.php QUERY_STRING=s=12 REQUEST_METHOD=GET \
+			timeout 40 cgi-fcgi -bind -connect "127.0.0.1:$port" \
 			>"$d/busy$i.out" 2>&1 3>&- &
 		BG[busy$i]=$!
 	done
