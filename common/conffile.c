@@ -119,7 +119,8 @@ conffile_path_abs(const char *dir, const char *path)
 	return out;
 }
 
-static char *
+/* A whole file, NUL-terminated (malloc'd); NULL with errno set. */
+char *
 conffile_read(const char *path, size_t *lenp)
 {
 	char	*buf = NULL, *tmp;

@@ -73,6 +73,7 @@ enum conffile_rc conffiles_include(struct conffiles *cs, const char *value,
 		    void *fnarg);
 
 /* An absolute path, cleaned without asking the file system. */
+char		*conffile_read(const char *path, size_t *lenp);
 char		*conffile_path_clean(const char *path);
 /* path relative to the absolute dir unless it is absolute; cleaned. */
 char		*conffile_path_abs(const char *dir, const char *path);

@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "import.h"
 
 /* Where a directive may stand in php-fpm's files. */
@@ -473,44 +474,6 @@ imp_line(void *arg, const struct ini_line *il)
 	return imp_add(im, m, il, m->im_act == IA_DROP ? m->im_why : NULL);
 }
 
-static char *
-imp_read(const char *path, size_t *lenp)
-{
-	char	*buf = NULL, *nb;
-	size_t	 len = 0, size = 0;
-	ssize_t	 n;
-	int	 fd, serrno;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	for (;;) {
-		if (len + 4096 > size) {
-			size = size == 0 ? 16384 : size * 2;
-			if ((nb = realloc(buf, size)) == NULL)
-				goto fail;
-			buf = nb;
-		}
-		if ((n = read(fd, buf + len, size - len - 1)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-fail:
-	serrno = errno;
-	free(buf);
-	close(fd);
-	errno = serrno;
-	return NULL;
-}
-
 /* Reads one file (text: its contents, already read) at im->depth + 1. */
 static void
 imp_file(struct imp *im, const char *path, const char *text, size_t len,
@@ -545,7 +508,7 @@ imp_file(struct imp *im, const char *path, const char *text, size_t len,
 				return;
 			}
 		}
-		if ((raw = imp_read(path, &len)) == NULL) {
+		if ((raw = conffile_read(path, &len)) == NULL) {
 			if (errno == ENOMEM) {
 				im->oom = true;
 				return;
