@@ -149,6 +149,8 @@ conf_pool_clear(struct pool_conf *pc)
 	free(pc->group);
 	free(pc->chdir);
 	free(pc->chroot);
+	free(pc->apparmor_hat);
+	free(pc->apparmor_change);
 	free(pc->status_path);
 	free(pc->ping_path);
 	free(pc->ping_response);

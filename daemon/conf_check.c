@@ -271,6 +271,19 @@ conf_check_listen(struct conf_load *cl, struct conf_pool *cp, int opt,
 }
 
 /* One pool's checks that need the whole pool, php-fpm's among them. */
+static bool
+conf_hat_ok(const char *hat)
+{
+	const char *s;
+
+	if (*hat == '\0' || strlen(hat) > 255 || strstr(hat, "//") != NULL)
+		return false;
+	for (s = hat; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static void
 conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 {
@@ -422,6 +435,16 @@ conf_check_pool(struct conf_load *cl, struct conf_pool *cp)
 	    conf_group(pc->listen_group, &pc->listen_gid) == -1)
 		conf_err(cl, f, LINE(PO_LGROUP), p, "listen.group: group '%s' "
 		    "does not exist", pc->listen_group);
+
+	/*
+	 * The hat's name goes into the command a worker writes to the
+	 * kernel (apparmor.c): printable, no blanks, no "//" (a hat of a
+	 * hat).  Whether AppArmor lets fpmd use it is the daemon's check.
+	 */
+	if (pc->apparmor_hat != NULL && !conf_hat_ok(pc->apparmor_hat))
+		conf_err(cl, f, LINE(PO_APPARMOR_HAT), p, "apparmor_hat: '%s' "
+		    "is no hat name (printable, no blanks, no '//', at most "
+		    "255 characters)", pc->apparmor_hat);
 
 	/* ACLs take the place of owner and group, as in php-fpm */
 	conf_check_acl(cl, cp, true);

@@ -56,8 +56,6 @@ static const struct {
 	{ "prefix", "relative paths start at the config file's directory" },
 	{ "listen.setfib", "FreeBSD's routing tables have none on Linux "
 	    "(use ip rule or a network namespace)" },
-	{ "apparmor_hat", "not supported yet: run the pool's workers under "
-	    "an AppArmor profile of their own" },
 };
 
 /*

@@ -123,6 +123,7 @@ const struct conf_opt conf_pool_opts[PO_COUNT] = {
 	PO(PO_MAX_MEMORY, "pm.max_memory", CT_SIZE, max_memory, 0),
 	PO(PO_TRACK_FINISHED, "request_terminate_timeout_track_finished",
 	    CT_BOOL, terminate_track_finished, 0),
+	PO(PO_APPARMOR_HAT, "apparmor_hat", CT_STR, apparmor_hat, 0),
 };
 
 /* A problem: FILE:LINE: [pool NAME: ]reason, one line, in the list. */

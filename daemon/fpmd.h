@@ -126,6 +126,9 @@ struct pool_conf {
 							   inherited */
 	uint64_t		 max_memory;	/* bytes, 0: off */
 	bool			 terminate_track_finished;
+	char			*apparmor_hat;	/* as written, or NULL */
+	char			*apparmor_change;	/* "PROFILE//HAT", found
+							   by the master */
 };
 
 struct fpmd_conf {
@@ -871,6 +874,12 @@ void		 accfmt_free(struct acc_fmt *f);
 void		 accesslog_init(const struct proto_args *pa,
 		    struct fpmd_req *r);
 void		 accesslog_write(struct fpmd_req *r);
+
+/* apparmor.c: apparmor_hat, checked by the master, entered by a worker. */
+int		 apparmor_label(char *text);
+int		 apparmor_check(const char *hat, char *change,
+		    size_t changelen, char *err, size_t errlen);
+int		 apparmor_enter(const char *change);
 
 /* worker.c: the accept loop, signals and timeouts. */
 void		 worker_main(const struct proto_args *pa, int slot)

@@ -51,11 +51,31 @@ static void	reload_pending(void *);
 static int
 reload_conf_check(const struct fpmd_conf *conf, char **errors)
 {
+	struct pool_conf *pc;
+	char change[512], err[1024];
 	size_t k;
 	long total = 0;
 
 	for (k = 0; k < conf->npools; k++)
 		total += conf->pools[k].max_children;
+	/* the master's label, which the workers inherit, decides it */
+	for (k = 0; k < conf->npools; k++) {
+		pc = &conf->pools[k];
+		if (pc->apparmor_hat == NULL)
+			continue;
+		if (apparmor_check(pc->apparmor_hat, change, sizeof(change),
+		    err, sizeof(err)) == -1) {
+			if (asprintf(errors, "%s:%d: pool %s: %s\n", pc->file,
+			    pc->line, pc->name, err) == -1)
+				*errors = NULL;
+			return -1;
+		}
+		free(pc->apparmor_change);
+		if ((pc->apparmor_change = strdup(change)) == NULL) {
+			*errors = NULL;
+			return -1;
+		}
+	}
 	if (conf->process_max > 0 && total > conf->process_max) {
 		if (asprintf(errors, "%s: the pools' pm.max_children add up to "
 		    "%ld, more than process.max = %d\n", conf->file, total,

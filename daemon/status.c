@@ -464,6 +464,7 @@ status_pool_conf(const struct pool_conf *pc)
 	    json_integer((json_int_t)pc->max_memory));
 	json_object_set_new(o, "request_terminate_timeout_track_finished",
 	    json_boolean(pc->terminate_track_finished));
+	json_object_set_new(o, "apparmor_hat", str_or_null(pc->apparmor_hat));
 	return o;
 }
 

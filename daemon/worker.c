@@ -292,6 +292,10 @@ worker_main(const struct proto_args *pa, int slot)
 		close(pa->out_fd);
 	if (pa->err_fd != -1)
 		close(pa->err_fd);
+	/* before any thread starts, and before the first request */
+	if (pc->apparmor_change != NULL &&
+	    apparmor_enter(pc->apparmor_change) == -1)
+		exit(FPMD_EXIT_SOFTWARE);
 
 	sigemptyset(&worker_quitmask);
 	sigaddset(&worker_quitmask, SIGQUIT);
