@@ -66,25 +66,21 @@ static const struct imp_map {
 	{ "error_log", IS_GLOBAL, IA_PATH, NULL },
 	{ "syslog.ident", IS_GLOBAL, IA_COPY, NULL },
 	{ "syslog.facility", IS_GLOBAL, IA_COPY, NULL },
-	{ "log_buffering", IS_GLOBAL, IA_DROP, "fpmd always writes whole "
-	    "lines" },
+	{ "log_buffering", IS_GLOBAL, IA_BOOL, NULL },
 	{ "log_level", IS_GLOBAL, IA_LEVEL, NULL },
-	{ "log_limit", IS_GLOBAL, IA_DROP, "fpmd has no limit of its own on "
-	    "a log line's length" },
+	{ "log_limit", IS_GLOBAL, IA_COPY, NULL },
 	{ "emergency_restart_threshold", IS_GLOBAL, IA_COPY, NULL },
 	{ "emergency_restart_interval", IS_GLOBAL, IA_COPY, NULL },
 	{ "process_control_timeout", IS_GLOBAL, IA_COPY, NULL },
 	{ "process.max", IS_GLOBAL, IA_COPY, NULL },
-	{ "process.priority", IS_GLOBAL | IS_POOL, IA_DROP, "fpmd does not "
-	    "change priorities: start it with nice(1), or set the "
-	    "supervisor's (systemd's Nice=)" },
+	{ "process.priority", IS_GLOBAL | IS_POOL, IA_COPY, NULL },
 	{ "daemonize", IS_GLOBAL, IA_DROP, "fpmd always runs in the "
 	    "foreground, under a supervisor" },
 	{ "rlimit_files", IS_GLOBAL | IS_POOL, IA_COPY, NULL },
 	{ "rlimit_core", IS_GLOBAL | IS_POOL, IA_COPY, NULL },
 	{ "events.mechanism", IS_GLOBAL, IA_DROP, "fpmd always uses epoll" },
-	{ "systemd_interval", IS_GLOBAL, IA_DROP, "fpmd sends systemd no "
-	    "watchdog pings" },
+	{ "systemd_interval", IS_GLOBAL, IA_DROP, "fpmd tells systemd its "
+	    "status when it changes, and honours WATCHDOG_USEC" },
 	{ "include", IS_GLOBAL | IS_POOL, IA_INCLUDE, NULL },
 
 	/* pools */
@@ -122,16 +118,15 @@ static const struct imp_map {
 	{ "request_slowlog_timeout", IS_POOL, IA_COPY, NULL },
 	{ "request_slowlog_trace_depth", IS_POOL, IA_COPY, NULL },
 	{ "request_terminate_timeout", IS_POOL, IA_COPY, NULL },
-	{ "request_terminate_timeout_track_finished", IS_POOL, IA_DROP,
-	    "fpmd always counts from accept to the end of the script" },
+	{ "request_terminate_timeout_track_finished", IS_POOL, IA_BOOL,
+	    NULL },
 	{ "chroot", IS_POOL, IA_PATH, NULL },
 	{ "chdir", IS_POOL, IA_PATH, NULL },
 	{ "catch_workers_output", IS_POOL, IA_BOOL, NULL },
 	{ "decorate_workers_output", IS_POOL, IA_BOOL, NULL },
 	{ "clear_env", IS_POOL, IA_BOOL, NULL },
 	{ "security.limit_extensions", IS_POOL, IA_COPY, NULL },
-	{ "apparmor_hat", IS_POOL, IA_DROP, "fpmd has no AppArmor support: "
-	    "confine fpmd as a whole" },
+	{ "apparmor_hat", IS_POOL, IA_COPY, NULL },
 	{ "env", IS_POOL, IA_ARRAY, NULL },
 	{ "php_value", IS_POOL, IA_ARRAY, NULL },
 	{ "php_flag", IS_POOL, IA_FLAGS, NULL },

@@ -214,12 +214,13 @@ page() {
 	assert_contains "$output" "$d/php-fpm.conf:2: daemonize: fpmd always runs in the foreground"
 	assert_contains "$output" "$d/php-fpm.conf:3: systemd_interval:"
 	assert_contains "$output" "$d/php-fpm.conf:4: bogus: unknown to php-fpm 8.2"
-	assert_contains "$output" "$d/php-fpm.conf:9: process.priority:"
+	# directives fpmd has are copied, not commented out
+	assert_contains "$output" "    process.priority = -5"
+	assert_contains "$output" "    apparmor_hat = x"
 	assert_contains "$output" "$d/php-fpm.conf:14: log_level: a [global] directive in a pool"
 	assert_contains "$output" "$d/php-fpm.conf:15: php_value: an empty [NAME]"
 	assert_contains "$output" "$d/php-fpm.conf:16: env: an empty value"
 	assert_contains "$output" "#daemonize = yes"
-	assert_contains "$output" "#apparmor_hat = x"
 	# the pool's prefix is applied to its relative paths
 	assert_contains "$output" '    chdir = "/srv/www/htdocs"'
 	assert_contains "$output" '    access.log = "/srv/www/log/$pool.access.log"'
@@ -452,4 +453,29 @@ page() {
 	run -78 "$FPMD_BIN" -t -R -c "$c"
 	echo "$output"
 	assert_contains "$output" "$c:3: pool www: listen: cannot listen on 192.0.2.1:9000: Cannot assign requested address (no interface of this host has that address)"
+}
+
+# Every directive the importer comments out must be one fpmd refuses as
+# php-fpm's alone: when fpmd gains a directive, the importer's table
+# (ctl/import.c) must copy it, or a migration silently loses the setting.
+@test "every directive the importer drops is one fpmd names as having no equivalent" {
+	local d name scope n=0
+	d=$(t_tmp)
+	# the table's IA_DROP rows: { "NAME", SCOPE, IA_DROP
+	while read -r name scope; do
+		n=$((n + 1))
+		if [[ $scope == *IS_GLOBAL* ]]; then
+			printf '%s = 1\npool www {\n listen = "%s/w.sock"\n pm = static\n pm.max_children = 1\n}\n' \
+				"$name" "$d" >"$d/fpmd.conf"
+		else
+			printf 'pool www {\n listen = "%s/w.sock"\n pm = static\n pm.max_children = 1\n %s = 1\n}\n' \
+				"$d" "$name" >"$d/fpmd.conf"
+		fi
+		run --separate-stderr "$FPMD_BIN" -t -R -c "$d/fpmd.conf"
+		assert_eq 78 "$status" "fpmd -t with $name"
+		assert_contains "$stderr" "php-fpm's '$name' has no fpmd equivalent"
+	done < <(tr '\n' ' ' <"$FPMD_SRCDIR/ctl/import.c" |
+		grep -oE '\{ "[a-z_.]+", (IS_GLOBAL|IS_POOL)( \| IS_POOL)?, IA_DROP' |
+		sed -E 's/\{ "([^"]+)", ([^,]+), IA_DROP/\1 \2/' | tr -d '|' | sed 's/  */ /g')
+	((n >= 4)) || fail "found only $n IA_DROP rows in ctl/import.c: the pattern no longer matches the table"
 }
