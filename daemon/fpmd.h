@@ -538,9 +538,14 @@ bool		 pm_prepared(char *why, size_t whylen);
 bool		 pm_retired_quiet(void);
 void		 pm_commit(struct fpmd_conf *conf);
 void		 pm_abort(void);
-void		 pm_on_emergency(void (*restart)(struct pool *));
 int		 pm_restart_prepare(struct pool *p, int num, char *err,
 		    size_t errlen);
+
+/* crash.c: a worker's death: its log line, the emergency restart count. */
+void		 crash_on_restart(void (*restart)(struct pool *));
+void		 crash_note(struct gen *g, pid_t pid, int status, int64_t lived,
+		    bool told);
+void		 crash_forget(struct pool *p);
 
 /* reload.c: a new configuration, brought in by a new generation. */
 
