@@ -633,7 +633,7 @@ bool		 status_proc(const struct scoreboard *sb, int pool,
 		    uint32_t slot, struct proc_status *ps);
 const char	*status_state_name(int state);
 void		 status_sample(void);
-struct json_t	*status_json(bool full);
+struct json_t	*status_json(bool full, bool reloading);
 struct json_t	*status_conf_json(const struct fpmd_conf *conf,
 		    const char *ctl_path);
 
@@ -665,7 +665,7 @@ struct fpmd {
 
 extern struct fpmd	*fpmd;
 
-/* proc.c: process titles and child set-up. */
+/* proc.c: process titles, child set-up, CPU time. */
 void		 proc_title_init(int argc, char **argv);
 void		 proc_title_set(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
@@ -673,6 +673,7 @@ int		 proc_child_setup(int deathsig, pid_t parent,
 		    const sigset_t *keep);
 int		 proc_rlimit(int resource, int value, bool keep_hard,
 		    const char *name, char *err, size_t errlen);
+void		 proc_cpu(uint64_t *user_us, uint64_t *sys_us);
 
 /*
  * prototype.c: master <-> prototype messages over a SOCK_SEQPACKET pair.
@@ -811,7 +812,6 @@ int		 conn_stderr(struct fpmd_req *r, const char *buf, size_t len);
 void		 conn_finish(struct fpmd_req *r);
 void		 conn_release(struct fpmd_req *r);
 void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
-void		 conn_cpu(uint64_t *user_us, uint64_t *sys_us);
 
 /*
  * statuspage.c: pm.status_path and ping.path, answered without PHP by the
@@ -874,7 +874,8 @@ void		 accfmt_free(struct acc_fmt *f);
  * is out and sent whole to the master (relay.c), which writes it.
  */
 void		 accesslog_init(const struct proto_args *pa,
-		    struct fpmd_req *r);
+		    struct fpmd_req *r, const char *(*env)(
+		    const struct fpmd_req *, const char *, size_t));
 void		 accesslog_write(struct fpmd_req *r);
 
 /* worker.c: the accept loop, signals and timeouts. */
