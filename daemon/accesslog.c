@@ -52,6 +52,9 @@ static struct {
 	pid_t			 pid;
 	pid_t			 master;
 	volatile uint64_t	*dropped;
+	/* a param as PHP saw it (%e): sapi.c's, handed over by worker.c */
+	const char		*(*env)(const struct fpmd_req *, const char *,
+				    size_t);
 	int64_t			 quiet_until;	/* monotonic ms */
 	bool			 cut_told;
 	char			 line[ACCLOG_LINE_MAX];
@@ -95,7 +98,8 @@ acc_mono_ms(void)
 }
 
 void
-accesslog_init(const struct proto_args *pa, struct fpmd_req *r)
+accesslog_init(const struct proto_args *pa, struct fpmd_req *r,
+    const char *(*env)(const struct fpmd_req *, const char *, size_t))
 {
 	const struct pool_conf *pc = pa->pc;
 	char err[512];
@@ -119,6 +123,7 @@ accesslog_init(const struct proto_args *pa, struct fpmd_req *r)
 	al.pid = getpid();
 	al.master = pa->master;
 	al.dropped = &pa->sb->pools[pa->pool_index].access_dropped;
+	al.env = env;
 }
 
 /* Appends n bytes as they are. */
@@ -388,7 +393,7 @@ acc_gather(const struct fpmd_req *r, struct acc_req *q)
 	q->start = r->wait_ts;
 	clock_gettime(CLOCK_REALTIME, &q->now);
 	if (r->log_cpu) {
-		conn_cpu(&u, &s);
+		proc_cpu(&u, &s);
 		q->cpu_user = acc_pct(u > r->cpu_user0 ? u - r->cpu_user0 : 0,
 		    q->duration_us);
 		q->cpu_sys = acc_pct(s > r->cpu_sys0 ? s - r->cpu_sys0 : 0,
@@ -493,7 +498,7 @@ acc_plain(const struct fpmd_req *r, const struct acc_req *q,
 				    (it->mod == ACC_MSEC ? 1e3 : 1e6));
 			break;
 		case 'e':
-			v = sapi_request_env(r, it->arg, it->len);
+			v = al.env(r, it->arg, it->len);
 			ab_val(b, v ? v : "-", v ? strlen(v) : 1);
 			break;
 		case 'f':
@@ -612,7 +617,7 @@ acc_json(const struct fpmd_req *r, const struct acc_req *q,
 			ab_json(b, it->arg, it->len, max);
 			ab_raw(b, ":", 1);
 			if (pass == 0) {
-				v = sapi_request_env(r, it->arg, it->len);
+				v = al.env(r, it->arg, it->len);
 				ab_jstr(b, v, max);
 			} else if ((v = acc_header(r, it->arg, it->len,
 			    &vlen)) != NULL)

@@ -66,27 +66,6 @@ ts_diff_us(const struct timespec *a, const struct timespec *b)
 	return us < 0 ? 0 : (uint64_t)us;
 }
 
-/*
- * The CPU time used so far, user and system, the worker's own and that of
- * its children it has reaped (a script's commands), as php-fpm counts it
- * for the access log's %C.
- */
-void
-conn_cpu(uint64_t *user_us, uint64_t *sys_us)
-{
-	struct rusage self, kids;
-
-	if (getrusage(RUSAGE_SELF, &self) == -1 ||
-	    getrusage(RUSAGE_CHILDREN, &kids) == -1) {
-		*user_us = *sys_us = 0;
-		return;
-	}
-	*user_us = (uint64_t)(self.ru_utime.tv_sec + kids.ru_utime.tv_sec) *
-	    1000000 + (uint64_t)(self.ru_utime.tv_usec + kids.ru_utime.tv_usec);
-	*sys_us = (uint64_t)(self.ru_stime.tv_sec + kids.ru_stime.tv_sec) *
-	    1000000 + (uint64_t)(self.ru_stime.tv_usec + kids.ru_stime.tv_usec);
-}
-
 static uint64_t
 cpu_used_us(void)
 {
@@ -820,7 +799,7 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 		r->cpu_us = r->cpu_end_set ? r->cpu_end_us : cpu_used_us();
 		r->cpu_end_set = false;
 		if (r->log_cpu)
-			conn_cpu(&r->cpu_user0, &r->cpu_sys0);
+			proc_cpu(&r->cpu_user0, &r->cpu_sys0);
 	}
 	/*
 	 * request_slowlog_timeout runs while the script does; it stops

@@ -274,7 +274,7 @@ cmd_status(struct ctl_client *c, json_t *req)
 	if (arg_bool(req, "full", false, &full) == -1)
 		return err_reply("invalid_argument", "\"full\" must be true or "
 		    "false");
-	return status_json(full);
+	return status_json(full, reload_busy());
 }
 
 static json_t *

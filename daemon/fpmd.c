@@ -428,7 +428,7 @@ main(int argc, char *argv[])
 	reload_on_commit(fpmd_reloaded);
 	reload_on_progress(fpmd_reload_progress);
 	pm_on_ready(fpmd_ready);
-	pm_on_emergency(reload_pool);
+	crash_on_restart(reload_pool);
 
 	proc_title_init(argc, argv);
 	proc_title_set("fpmd: master (%s)", fpmd->conf_path);

@@ -541,9 +541,14 @@ bool		 pm_prepared(char *why, size_t whylen);
 bool		 pm_retired_quiet(void);
 void		 pm_commit(struct fpmd_conf *conf);
 void		 pm_abort(void);
-void		 pm_on_emergency(void (*restart)(struct pool *));
 int		 pm_restart_prepare(struct pool *p, int num, char *err,
 		    size_t errlen);
+
+/* crash.c: a worker's death: its log line, the emergency restart count. */
+void		 crash_on_restart(void (*restart)(struct pool *));
+void		 crash_note(struct gen *g, pid_t pid, int status, int64_t lived,
+		    bool told);
+void		 crash_forget(struct pool *p);
 
 /* reload.c: a new configuration, brought in by a new generation. */
 
@@ -631,7 +636,7 @@ bool		 status_proc(const struct scoreboard *sb, int pool,
 		    uint32_t slot, struct proc_status *ps);
 const char	*status_state_name(int state);
 void		 status_sample(void);
-struct json_t	*status_json(bool full);
+struct json_t	*status_json(bool full, bool reloading);
 struct json_t	*status_conf_json(const struct fpmd_conf *conf,
 		    const char *ctl_path);
 
@@ -663,7 +668,7 @@ struct fpmd {
 
 extern struct fpmd	*fpmd;
 
-/* proc.c: process titles and child set-up. */
+/* proc.c: process titles, child set-up, CPU time. */
 void		 proc_title_init(int argc, char **argv);
 void		 proc_title_set(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
@@ -671,6 +676,7 @@ int		 proc_child_setup(int deathsig, pid_t parent,
 		    const sigset_t *keep);
 int		 proc_rlimit(int resource, int value, bool keep_hard,
 		    const char *name, char *err, size_t errlen);
+void		 proc_cpu(uint64_t *user_us, uint64_t *sys_us);
 
 /*
  * prototype.c: master <-> prototype messages over a SOCK_SEQPACKET pair.
@@ -809,7 +815,6 @@ int		 conn_stderr(struct fpmd_req *r, const char *buf, size_t len);
 void		 conn_finish(struct fpmd_req *r);
 void		 conn_release(struct fpmd_req *r);
 void		 conn_set_state(struct fpmd_req *r, enum slot_state st);
-void		 conn_cpu(uint64_t *user_us, uint64_t *sys_us);
 
 /*
  * statuspage.c: pm.status_path and ping.path, answered without PHP by the
@@ -872,7 +877,8 @@ void		 accfmt_free(struct acc_fmt *f);
  * is out and sent whole to the master (relay.c), which writes it.
  */
 void		 accesslog_init(const struct proto_args *pa,
-		    struct fpmd_req *r);
+		    struct fpmd_req *r, const char *(*env)(
+		    const struct fpmd_req *, const char *, size_t));
 void		 accesslog_write(struct fpmd_req *r);
 
 /* apparmor.c: apparmor_hat, checked by the master, entered by a worker. */

@@ -8,6 +8,8 @@
  * request_terminate_timeout, and how fpmd stops.  gen.c carries it out and
  * tells us what happened through the hooks below; reload.c drives the
  * swap of generations through pm_prepare(), pm_commit() and pm_abort().
+ * A worker's exit is logged, and its crash counted toward an emergency
+ * restart, in crash.c.
  *
  * Scoreboard slots are reserved, not merely used: every generation alive
  * may grow to its pm.max_children, so a reload or a scale is refused up
@@ -36,7 +38,6 @@
 static struct {
 	void		(*watch)(const char *code, const char *failure);
 	void		(*ready)(void);	/* fpmd.c tells the supervisor */
-	void		(*emergency)(struct pool *);
 	bool		 announced;
 	struct ev_timer	 t_tick;
 	struct ev_timer	 t_settle;	/* start-up or reload under way */
@@ -112,8 +113,7 @@ pool_free(struct pool *p)
 			break;
 		}
 	ev_timer_stop(&p->t_watch);
-	free(p->crash_at);
-	p->crash_at = NULL;
+	crash_forget(p);
 	stl_close(&p->stl);
 	relay_close(&p->relay);
 	sb_pool_free(fpmd->sb, p->index);
@@ -249,98 +249,6 @@ hook_spawned(struct gen *g, int slot, pid_t pid)
 	    "[pool %s] child %d started", g->pool->name, (int)pid);
 }
 
-/*
- * A worker's exit, logged as php-fpm does: at notice after a clean exit
- * (pm.max_requests) or SIGQUIT, at warning for any other code or signal
- * (a request may have been lost), at debug when the process manager asked
- * it to go or fpmd is stopping or retiring its generation.
- */
-static void
-pm_log_exit(struct gen *g, pid_t pid, int status, int64_t lived, bool told)
-{
-	enum log_level lvl = LOG_LVL_NOTICE;
-	const char *name;
-	char how[96];
-	int sig;
-
-	if (WIFSIGNALED(status)) {
-		sig = WTERMSIG(status);
-		name = sigabbrev_np(sig);
-		snprintf(how, sizeof(how), "on signal %d (SIG%s%s)", sig,
-		    name != NULL ? name : "?",
-		    WCOREDUMP(status) ? " - core dumped" : "");
-		if (sig != SIGQUIT)
-			lvl = LOG_LVL_WARNING;
-	} else {
-		snprintf(how, sizeof(how), "with code %d", WEXITSTATUS(status));
-		if (WEXITSTATUS(status) != 0)
-			lvl = LOG_LVL_WARNING;
-	}
-	if (told && lvl == LOG_LVL_NOTICE) {
-		log_debug("[pool %s] child %d has been killed by the process "
-		    "management after %lld.%06lld seconds from start",
-		    g->pool->name, (int)pid, (long long)(lived / 1000),
-		    (long long)(lived % 1000) * 1000);
-		return;
-	}
-	if (g->draining || fpmd->state != FPMD_RUNNING)
-		lvl = LOG_LVL_DEBUG;
-	log_msg(lvl, "[pool %s] child %d exited %s after %lld.%06lld seconds "
-	    "from start", g->pool->name, (int)pid, how,
-	    (long long)(lived / 1000), (long long)(lived % 1000) * 1000);
-}
-
-/* reload.c restarts a pool through this (emergency_restart_*). */
-void
-pm_on_emergency(void (*restart)(struct pool *))
-{
-	pm.emergency = restart;
-}
-
-/*
- * emergency_restart_threshold deaths by SIGSEGV or SIGBUS among the
- * serving generation's workers within emergency_restart_interval: the
- * pool gets a new generation — PHP started again, a fresh opcache — as a
- * reload brings one, while the other pools go on.  php-fpm reloads
- * everything; its count is the same (a ring of the last threshold times).
- */
-static void
-pm_crash_note(struct pool *p)
-{
-	const struct fpmd_conf *conf = fpmd->conf;
-	int threshold = conf->emergency_threshold;
-	int64_t now = now_ms(), *ring;
-
-	if (threshold <= 0 || conf->emergency_interval <= 0 ||
-	    pm.emergency == NULL)
-		return;
-	if (p->crash_cap != threshold) {
-		/* a reload changed the threshold: count afresh */
-		if ((ring = reallocarray(p->crash_at, threshold,
-		    sizeof(*ring))) == NULL) {
-			log_error("[pool %s] %s: reallocarray", p->name,
-			    __func__);
-			return;
-		}
-		p->crash_at = ring;
-		p->crash_cap = threshold;
-		p->crash_n = p->crash_next = 0;
-	}
-	p->crash_at[p->crash_next] = now;
-	p->crash_next = (p->crash_next + 1) % threshold;
-	if (p->crash_n < threshold)
-		p->crash_n++;
-	/* full, the next to be overwritten is the oldest */
-	if (p->crash_n < threshold || now - p->crash_at[p->crash_next] >
-	    (int64_t)conf->emergency_interval * 1000)
-		return;
-	p->crash_n = p->crash_next = 0;
-	log_warnx("[pool %s] failed processes threshold (%d in %d sec) is "
-	    "reached, initiating reload of the pool", p->name, threshold,
-	    conf->emergency_interval);
-	pm.emergency(p);
-}
-
 static void
 hook_worker_exited(struct gen *g, int slot, pid_t pid, int status,
     int64_t lived, bool told)
@@ -354,12 +262,8 @@ hook_worker_exited(struct gen *g, int slot, pid_t pid, int status,
 		g->target = g->nworkers - g->nquitting;
 	if (pid > 0) {
 		relay_flush(&p->relay, pid);	/* its last words first */
-		pm_log_exit(g, pid, status, lived, told);
+		crash_note(g, pid, status, lived, told);
 	}
-	if (pid > 0 && WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV ||
-	    WTERMSIG(status) == SIGBUS) && p->cur == g && !g->draining &&
-	    fpmd->state == FPMD_RUNNING)
-		pm_crash_note(p);
 	if (pid <= 0)
 		g->fail_streak++;	/* the prototype could not fork */
 	else if (WIFSIGNALED(status))

@@ -3,7 +3,8 @@
  * process is ("fpmd: master (/etc/fpmd.conf)", "fpmd: pool www prototype
  * gen 1", "fpmd: pool www") so that ps and the monitoring agents that match
  * php-fpm's titles can tell them apart.  The title is written over the argv
- * area, after the environment has been moved out of the way.
+ * area, after the environment has been moved out of the way.  And the CPU
+ * time a process has used, which a worker counts for the access log.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -120,4 +121,25 @@ proc_rlimit(int resource, int value, bool keep_hard, const char *name,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The CPU time used so far, user and system, the worker's own and that of
+ * its children it has reaped (a script's commands), as php-fpm counts it
+ * for the access log's %C.
+ */
+void
+proc_cpu(uint64_t *user_us, uint64_t *sys_us)
+{
+	struct rusage self, kids;
+
+	if (getrusage(RUSAGE_SELF, &self) == -1 ||
+	    getrusage(RUSAGE_CHILDREN, &kids) == -1) {
+		*user_us = *sys_us = 0;
+		return;
+	}
+	*user_us = (uint64_t)(self.ru_utime.tv_sec + kids.ru_utime.tv_sec) *
+	    1000000 + (uint64_t)(self.ru_utime.tv_usec + kids.ru_utime.tv_usec);
+	*sys_us = (uint64_t)(self.ru_stime.tv_sec + kids.ru_stime.tv_sec) *
+	    1000000 + (uint64_t)(self.ru_stime.tv_usec + kids.ru_stime.tv_usec);
 }

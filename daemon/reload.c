@@ -12,7 +12,7 @@
  * callback given to reload_start().
  *
  * The emergency restart of one pool (emergency_restart_threshold crashes,
- * found by pm.c) is the same machine run for that pool alone with the
+ * counted by crash.c) is the same machine run for that pool alone with the
  * serving configuration: a new generation beside the old one, swapped
  * once it serves, so no request is lost.  One reload runs at a time: a
  * pool's restart asked during another waits for its end, and a reload of
@@ -390,7 +390,7 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 }
 
 /*
- * The emergency restart of pool p (pm.c found its crashes): a new
+ * The emergency restart of pool p (crash.c counted its crashes): a new
  * generation of it alone, the outcome in the log.  During another reload
  * it waits for that one's end.
  */

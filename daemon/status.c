@@ -323,9 +323,13 @@ status_processes(const struct pool *p)
 	return a;
 }
 
-/* The status of every pool; with full, of every worker too. */
+/*
+ * The status of every pool; with full, of every worker too.  Whether a
+ * reload runs is the caller's to say: this file asks nothing of reload.c,
+ * which is above it.
+ */
 json_t *
-status_json(bool full)
+status_json(bool full, bool reloading)
 {
 	struct pool_status st;
 	const struct gen *g;
@@ -371,7 +375,7 @@ status_json(bool full)
 	}
 	return json_pack("{s:b, s:i, s:i, s:s, s:o}", "ok", 1, "pid",
 	    (int)getpid(), "generation", fpmd->generation, "state",
-	    reload_busy() ? "reloading" : fpmd->state == FPMD_RUNNING ?
+	    reloading ? "reloading" : fpmd->state == FPMD_RUNNING ?
 	    "running" : "stopping", "pools", pools);
 }
 

@@ -321,7 +321,7 @@ worker_main(const struct proto_args *pa, int slot)
 	r->sb = pa->sb;
 	r->pool_index = pa->pool_index;
 	r->listen_fd = pa->listen_fd;
-	accesslog_init(pa, r);
+	accesslog_init(pa, r, sapi_request_env);
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
 	slowlog_start(pa, slot);
 	worker_memory_init(pc);

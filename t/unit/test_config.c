@@ -5,33 +5,35 @@
  * whole, with '@' standing for that directory, so every file name and line
  * number is checked.  Run under ASan/LSan, the tests also check that no
  * path through conf_load() or confsock_read() leaks.
+ *
+ * This file holds the helpers (test_config.h), the reader's own tests and
+ * main(); fpmctl's reader and the text layer it shares with fpmd are in
+ * test_config_fpmctl.c, access.log and access.format in
+ * test_config_access.c, the help for files written for php-fpm in
+ * test_config_migrate.c.  One program runs them all.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include "conflex.h"
 #include "fpmctl.h"
 #include "fpmd.h"
+#define UNIT_MAIN
 #include "unit.h"
-
-#define DIR	TEST_DATA "/conf/"
+#include "test_config.h"
 
 static char	 logbuf[16384];
 static int	 logfd = -1;
 
 /* The text with every '@' replaced by the test data directory. */
-static char *
+char *
 subst(const char *s)
 {
 	size_t	 n = 0, dl = strlen(DIR);
@@ -54,7 +56,7 @@ subst(const char *s)
 }
 
 /* DIR name, in a buffer of its own until the next call. */
-static const char *
+const char *
 subst_path(const char *name)
 {
 	static char	path[1024];
@@ -63,7 +65,7 @@ subst_path(const char *name)
 	return path;
 }
 
-static struct fpmd_conf *
+struct fpmd_conf *
 load(const char *name, int flags, char **errs)
 {
 	char	path[1024];
@@ -72,7 +74,7 @@ load(const char *name, int flags, char **errs)
 	return conf_load(path, flags, errs);
 }
 
-static struct fpmd_conf *
+struct fpmd_conf *
 load_ok(const char *name, int flags)
 {
 	struct fpmd_conf	*conf;
@@ -88,7 +90,7 @@ load_ok(const char *name, int flags)
 }
 
 /* The load must fail with exactly these lines. */
-static void
+void
 expect_errors(const char *name, int flags, const char *expected)
 {
 	struct fpmd_conf	*conf;
@@ -102,7 +104,7 @@ expect_errors(const char *name, int flags, const char *expected)
 	free(want);
 }
 
-static void
+void
 log_begin(void)
 {
 	char	 tmpl[] = "/tmp/test_config.XXXXXX";
@@ -113,7 +115,7 @@ log_begin(void)
 	log_set_fd(logfd);
 }
 
-static const char *
+const char *
 log_end(void)
 {
 	ssize_t	 n;
@@ -845,13 +847,6 @@ test_bundled(void)
 	conf_free(c);
 }
 
-#define CUT_BLOCK "the section opened here is not closed by '}' before " \
-	"the end of the file (add the '}', or restore the file if it was " \
-	"cut short)\n"
-#define CUT_DQ "unterminated string: the \" opened here is not closed " \
-	"before the end of the file (add the closing \", or restore the " \
-	"file if it was cut short)\n"
-
 /*
  * A file cut short (a partial write) is refused where libconfuse would
  * take the end of the file for the missing '}', each unclosed block named
@@ -889,284 +884,6 @@ test_cut(void)
 	    "@cut/pool.conf:3: pool www: " CUT_BLOCK);
 	/* the whole file, with its '}', is fine */
 	test_minimal();
-}
-
-struct walk_log {
-	char	 text[4096];
-};
-
-static void
-walk_log_add(struct walk_log *wl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void
-walk_log_add(struct walk_log *wl, const char *fmt, ...)
-{
-	size_t	 n = strlen(wl->text);
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(wl->text + n, sizeof(wl->text) - n, fmt, ap);
-	va_end(ap);
-}
-
-static int
-walk_assign(void *arg, int depth, const char *name, const char *value,
-    bool append, int line)
-{
-	walk_log_add(arg, "%d:%d %s %s %s\n", line, depth, name,
-	    append ? "+=" : "=", value);
-	return 0;
-}
-
-static void
-walk_problem(void *arg, enum conflex_problem kind, int line,
-    const char *pool, const char *msg)
-{
-	walk_log_add(arg, "%d: %s%s%s%s\n", line, kind == CLP_CUT ? "cut " :
-	    kind == CLP_LEXER ? "lexer " : "syntax ", pool != NULL ? pool : "",
-	    pool != NULL ? ": " : "", msg);
-}
-
-static void
-expect_walk(const char *text, int rc, const char *want)
-{
-	struct walk_log		 wl;
-	struct conflex_walk	 w = { walk_assign, walk_problem, &wl };
-	int			 got;
-
-	wl.text[0] = '\0';
-	got = conflex_walk(text, strlen(text), &w);
-	CHECK(got == rc);
-	CHECK_STR(wl.text, want);
-}
-
-/* The walk itself, as fpmctl's reader sees it. */
-static void
-test_walk(void)
-{
-	char	 deep[64];
-
-	expect_walk("a = 1\npool www {\n b += 2\n env {\n  X = \"y\"\n", 1,
-	    "1:0 a = 1\n3:1 b += 2\n5:2 X = y\n"
-	    "2: cut www: " CUT_BLOCK "4: cut www: env: " CUT_BLOCK);
-	expect_walk("pool x { a = b }\n}\n", 1,
-	    "1:1 a = b\n2: syntax '}' closes no section\n");
-	expect_walk("a b c {\n}\n", 1, "1: syntax missing '=' after 'a'\n");
-	expect_walk("a b {\n} c", 1, "2: syntax the file ends after 'c'\n");
-	expect_walk("a = {\n x\n", 1,
-	    "1: syntax 'a' takes a value, not a list\n"
-	    "1: cut a: the list opened here is not closed by '}' before the "
-	    "end of the file (add the '}', or restore the file if it was cut "
-	    "short)\n");
-	expect_walk("= {", 1, "1: syntax unexpected '='\n"
-	    "1: cut the '{' opened here is not closed by '}' before the end "
-	    "of the file (add the '}', or restore the file if it was cut "
-	    "short)\n");
-	expect_walk("a = \"\\9\"\npool x {\n", 1,
-	    "1: lexer bad escape sequence '\\9'\n");
-	expect_walk("a = \"x\n\n", 1, "1: cut " CUT_DQ);
-	/* a pool is a pool only at the top */
-	expect_walk("pool a {\n pool b {\n", 1,
-	    "1: cut a: " CUT_BLOCK "2: cut a: pool b: " CUT_BLOCK);
-	/* ten blocks open: eight told, then one line for the rest */
-	snprintf(deep, sizeof(deep), "%s", "a{\nb{\nc{\nd{\ne{\nf{\ng{\nh{\n"
-	    "i{\nj{\n");
-	expect_walk(deep, 1,
-	    "1: cut a: " CUT_BLOCK "2: cut b: " CUT_BLOCK "3: cut c: " CUT_BLOCK
-	    "4: cut d: " CUT_BLOCK "5: cut e: " CUT_BLOCK "6: cut f: " CUT_BLOCK
-	    "7: cut g: " CUT_BLOCK "8: cut h: " CUT_BLOCK
-	    "9: cut and 2 more sections opened from here on are not closed "
-	    "either\n");
-	expect_walk("", 0, "");
-	expect_walk("pool www {\n listen = 9000\n}\n", 0,
-	    "2:1 listen = 9000\n");
-}
-
-/* Tokens as libconfuse 3.3 makes them (fuzz_conflex checks it at large). */
-static void
-test_lex(void)
-{
-	static const struct {
-		const char	*in;
-		const char	*out;	/* the STR tokens, '|' after each */
-	} cases[] = {
-		{ "a=b", "a|b|" },
-		{ "x//y /x/y a/*b*/c", "x//y|/x/y|a/|b|/c|" },
-		{ "a // comment\nb # too\nc", "a|b|c|" },
-		{ "\"\\x41\\101\\n\\q\"", "AA\n" "q|" },
-		{ "'a\\'b\\\\c\\d'", "a'b\\c\\d|" },
-		{ "\"a${FPMD_LEX}b\" ${FPMD_LEX}", "axb|x|" },
-		{ "\"${NOPE_FPMD:-d}\" ${NOPE_FPMD}", "d||" },
-		{ "a${FPMD_LEX}", "a$|FPMD_LEX|" },
-		{ "\"line\\\ncont\"", "linecont|" },
-		{ "a+b*c\r\n", "a|b|c|" },
-	};
-	struct conflex	 lx;
-	enum conflex_tok t;
-	char		 got[256];
-	size_t		 i, n;
-	int		 line;
-
-	setenv("FPMD_LEX", "x", 1);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		got[0] = '\0';
-		conflex_init(&lx, cases[i].in, strlen(cases[i].in));
-		while ((t = conflex_next(&lx, &line)) != CLX_EOF &&
-		    t != CLX_ERROR && t != CLX_CUT) {
-			if (t != CLX_STR)
-				continue;
-			n = strlen(got);
-			snprintf(got + n, sizeof(got) - n, "%s|", lx.lx_val);
-		}
-		CHECK(t == CLX_EOF);
-		CHECK_STR(got, cases[i].out);
-		conflex_free(&lx);
-	}
-	conflex_init(&lx, "\"\\0123\"", 7);
-	CHECK(conflex_next(&lx, &line) == CLX_ERROR);
-	CHECK_STR(lx.lx_msg, "bad escape sequence '\\0123'");
-	conflex_free(&lx);
-	conflex_init(&lx, "\"\\777\"", 6);
-	CHECK(conflex_next(&lx, &line) == CLX_ERROR);
-	CHECK_STR(lx.lx_msg, "invalid octal number '\\777'");
-	conflex_free(&lx);
-	conflex_init(&lx, "a\n'b\nc", 6);
-	CHECK(conflex_next(&lx, &line) == CLX_STR && line == 1);
-	CHECK(conflex_next(&lx, &line) == CLX_CUT && line == 2);
-	conflex_free(&lx);
-}
-
-static void
-expect_sock(const char *name, const char *sock, const char *file)
-{
-	char	 path[1024], *s, *f, *errs;
-	int	 rc;
-
-	snprintf(path, sizeof(path), "%s%s", DIR, name);
-	rc = confsock_read(path, &s, &f, &errs);
-	CHECK(rc == 0);
-	if (rc == -1) {
-		fprintf(stderr, "%s: %s", name, errs);
-		free(errs);
-		return;
-	}
-	if (sock == NULL)
-		CHECK(s == NULL);
-	else
-		CHECK_STR(s, sock);
-	CHECK_STR(f, file);
-	free(s);
-	free(f);
-}
-
-static void
-expect_sock_errors(const char *name, const char *expected)
-{
-	char	 path[1024], *s, *f, *errs, *want = subst(expected);
-
-	snprintf(path, sizeof(path), "%s%s", DIR, name);
-	CHECK(confsock_read(path, &s, &f, &errs) == -1);
-	CHECK(s == NULL && f == NULL);
-	CHECK_STR(errs, want);
-	free(errs);
-	free(want);
-}
-
-static int	agree_checked;
-
-/*
- * fpmctl's reader against the daemon's, on one file: where fpmd accepts
- * the file, the same control.socket and the same absolute path; where
- * fpmctl cannot read it, fpmd refuses it too.
- */
-static int
-agree_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	static const int	 flags[] = {
-		0, CONF_AS_ROOT | CONF_ALLOW_ROOT
-	};
-	struct fpmd_conf	*c;
-	char			*errs, *s, *f, *cerrs;
-	size_t			 i, len = strlen(path);
-	int			 rc;
-
-	(void)st;
-	(void)ftw;
-	if (type != FTW_F || len < 5 || strcmp(path + len - 5, ".conf") != 0)
-		return 0;
-	log_begin();
-	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		c = conf_load(path, flags[i], &errs);
-		rc = confsock_read(path, &s, &f, &cerrs);
-		if (c != NULL) {
-			CHECK(rc == 0);
-			if (rc == 0) {
-				CHECK_STR(f, c->file);
-				CHECK((s == NULL) == (c->control_socket ==
-				    NULL));
-				if (s != NULL && c->control_socket != NULL)
-					CHECK_STR(s, c->control_socket);
-			}
-		}
-		if (rc == -1)
-			CHECK(c == NULL);
-		/* cut short: both say the same, in the same words */
-		if (c == NULL && rc == -1 && strstr(path, "/cut/") != NULL)
-			CHECK_STR(cerrs, errs);
-		if (c == NULL && rc == 0 && strstr(path, "/cut/") != NULL)
-			CHECK(0);
-		agree_checked++;
-		conf_free(c);
-		free(errs);
-		free(s);
-		free(f);
-		free(cerrs);
-	}
-	log_end();
-	return 0;
-}
-
-static void
-test_confsock(void)
-{
-	char	*errs;
-
-	setenv("FPMD_TEST_RUN", DIR "sock", 1);
-	expect_sock("min.conf", NULL, DIR "min.conf");
-	expect_sock("rel/main.conf", DIR "rel/control.sock",
-	    DIR "rel/main.conf");
-	/* the included file's setting comes later, relative to that file */
-	expect_sock("sock/main.conf", DIR "sock/run/control.sock",
-	    DIR "sock/main.conf");
-	expect_sock("sock/env.conf", DIR "sock/ctl.sock", DIR "sock/env.conf");
-	expect_sock("sock/unset.conf", NULL, DIR "sock/unset.conf");
-	expect_sock("sock/inpool.conf", NULL, DIR "sock/inpool.conf");
-	expect_sock("full.conf", "/run/fpmd/control.sock", DIR "full.conf");
-	/* wrong values and unknown users are fpmd's business, not fpmctl's */
-	expect_sock("errors.conf", NULL, DIR "errors.conf");
-	expect_sock("users.conf", NULL, DIR "users.conf");
-
-	expect_sock_errors("does-not-exist.conf",
-	    "@does-not-exist.conf: cannot read: No such file or directory\n");
-	expect_sock_errors("cut/env.conf",
-	    "@cut/env.conf:1: pool www: " CUT_BLOCK
-	    "@cut/env.conf:5: pool www: env: " CUT_BLOCK);
-	expect_sock_errors("inc/missing.conf",
-	    "@inc/missing.conf:1: include '@inc/nothere.conf': No such file "
-	    "or directory\n");
-	expect_sock_errors("depth/loop.conf",
-	    "@depth/loop.conf:2: include '@depth/loop.conf': an include loop "
-	    "(@depth/loop.conf is being read)\n");
-	expect_sock_errors("syntax.conf",
-	    "@syntax.conf:5: pool www: missing '=' after 'pm.max_children'\n");
-	expect_sock_errors("inc/escape.conf",
-	    "@inc/escape_bad.conf:2: pool x: bad escape sequence '\\9'\n");
-
-	/* and every file of the test data, with both readers */
-	agree_checked = 0;
-	CHECK(nftw(TEST_DATA "/conf", agree_one, 16, FTW_PHYS) == 0);
-	CHECK(agree_checked >= 2 * 40);
-	(void)errs;
 }
 
 static void
@@ -1296,152 +1013,6 @@ test_crash_conf(void)
 	    "whole number\n");
 }
 
-/* access.log, access.format and access.suppress_path. */
-static void
-test_access(void)
-{
-	struct fpmd_conf	*c;
-	const struct pool_conf	*p;
-
-	c = load_ok("access.conf", 0);
-	CHECK(c != NULL && c->npools == 3);
-	if (c != NULL && c->npools == 3) {
-		p = &c->pools[0];
-		CHECK_STR(p->access_log, "/var/log/www.access");
-		CHECK_STR(p->access_format, "%R - %u %t \"%m %r%Q%q\" %s "
-		    "%{mili}d %{kilo}M %C%%");
-		CHECK(p->naccess_suppress == 3);
-		if (p->naccess_suppress == 3) {
-			CHECK_STR(p->access_suppress[0], "/ping");
-			CHECK_STR(p->access_suppress[1], "/health");
-			CHECK_STR(p->access_suppress[2], "/status");
-		}
-		p = &c->pools[1];
-		CHECK_STR(p->access_log, "stderr");
-		CHECK_STR(p->access_format, "json %{HTTP_HOST}e "
-		    "%{Content-Type}o");
-		CHECK(p->naccess_suppress == 0);
-		p = &c->pools[2];
-		CHECK_STR(p->access_log, TEST_DATA "/conf/adm.access");
-		CHECK(p->access_format == NULL);
-	}
-	conf_free(c);
-	expect_errors("access_errors.conf", 0,
-	    "@access_errors.conf:7: pool www: access.suppress_path: 'health' "
-	    "must begin with '/' (a path as the request URI has it, e.g. "
-	    "/ping)\n"
-	    "@access_errors.conf:15: pool api: unknown option "
-	    "'access.suppress_path[]' (write access.suppress_path = "
-	    "\"/ping /health\": one line, the paths separated by spaces)\n"
-	    "@access_errors.conf:6: pool www: Invalid token in the "
-	    "access.format (%z): the codes are %% %C %d %e %f %l %m %M %n %o "
-	    "%p %P %q %Q %r %R %s %t %T %u; write %% for a literal '%'\n"
-	    "@access_errors.conf:14: pool api: missing closing embrace in the "
-	    "access.format: '%{HTTP_HOST' must end with '}' and a code "
-	    "letter, e.g. %{HTTP_HOST}e\n");
-}
-
-/*
- * The format language: what php-fpm 8.2 accepts is accepted with the same
- * items, what it refuses is refused (and two mistakes it lets by).
- */
-static void
-test_access_format(void)
-{
-	static const struct {
-		const char	*fmt;
-		const char	*err;	/* NULL: valid; else its start */
-	} cases[] = {
-		{ "", NULL },
-		{ "plain text", NULL },
-		{ "%%", NULL },
-		{ "%C %{user}C %{SYSTEM}C %{Total}C", NULL },
-		{ "%d %{seconds}d %{mili}d %{milli}d %{miliseconds}d "
-		    "%{milliseconds}d %{micro}d %{MICROSECONDS}d", NULL },
-		{ "%M %{bytes}M %{kilo}M %{kilobytes}M %{mega}M "
-		    "%{megabytes}M", NULL },
-		{ "%{HTTP_HOST}e %f %l %m %n %{Location}o %p %P %q %Q %r %R "
-		    "%s %t %{%s}t %T %{%Y}T %u", NULL },
-		{ "%{}t %{}m %{}C", NULL },	/* empty braces: none */
-		{ "json", NULL },
-		{ "json %{HTTP_HOST}e  %{X-A}o", NULL },
-		{ "jsonish %m", NULL },		/* not the keyword */
-		{ "%z", "Invalid token in the access.format (%z)" },
-		{ "%\x01", "Invalid token in the access.format (byte 0x01" },
-		{ "%{x}m", "embrace is not allowed for modifier %m" },
-		{ "%{x}%", "embrace is not allowed for modifier %%" },
-		{ "%e", "the name of the environment variable" },
-		{ "%{}e", "the name of the environment variable" },
-		{ "%o", "the name of the header" },
-		{ "%{abc", "missing closing embrace" },
-		{ "x %{abc}", "missing closing embrace" },
-		{ "%{a}{b}e", "'%{a}{' in the access.format has two" },
-		{ "%{foo}C", "only 'total', 'user' or 'system'" },
-		{ "%{hours}d", "only 'seconds', 'milli'" },
-		{ "%{giga}M", "only 'bytes', 'kilo'" },
-		{ "50%", "the access.format ends with a lone '%'" },
-		{ "json %m", "after 'json', the access.format takes only" },
-		{ "json x", "after 'json', the access.format takes only" },
-	};
-	struct acc_fmt	 f;
-	char		 err[512], *big;
-	size_t		 i;
-	int		 rc;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		err[0] = '\0';
-		rc = accfmt_parse(cases[i].fmt, &f, err, sizeof(err));
-		if (cases[i].err == NULL) {
-			CHECK(rc == 0);
-			if (rc != 0)
-				fprintf(stderr, "  '%s': %s\n", cases[i].fmt,
-				    err);
-			accfmt_free(&f);
-			continue;
-		}
-		CHECK(rc == -1 && f.items == NULL && f.n == 0);
-		CHECK(strncmp(err, cases[i].err, strlen(cases[i].err)) == 0);
-		if (strncmp(err, cases[i].err, strlen(cases[i].err)) != 0)
-			fprintf(stderr, "  '%s': %s\n", cases[i].fmt, err);
-		/* the same answer when only checking */
-		CHECK(accfmt_parse(cases[i].fmt, NULL, err, sizeof(err)) ==
-		    -1);
-	}
-
-	/* items: literal text, codes, modifiers, arguments */
-	CHECK(accfmt_parse("a %{micro}d%%%{X-A}o%{%H}t%{}C", &f, err,
-	    sizeof(err)) == 0);
-	CHECK(f.n == 6 && !f.json && f.cpu && f.headers);
-	if (f.n == 6) {
-		CHECK(f.items[0].code == 0 && f.items[0].len == 2 &&
-		    memcmp(f.items[0].arg, "a ", 2) == 0);
-		CHECK(f.items[1].code == 'd' && f.items[1].mod == ACC_USEC &&
-		    f.items[1].arg == NULL);
-		CHECK(f.items[2].code == '%');
-		CHECK(f.items[3].code == 'o');
-		CHECK_STR(f.items[3].arg, "X-A");
-		CHECK(f.items[4].code == 't');
-		CHECK_STR(f.items[4].arg, "%H");
-		CHECK(f.items[5].code == 'C' &&
-		    f.items[5].mod == ACC_CPU_TOTAL);
-	}
-	accfmt_free(&f);
-	CHECK(accfmt_parse("json %{A}e %{B}o", &f, err, sizeof(err)) == 0);
-	CHECK(f.json && f.cpu && f.headers && f.n == 2);
-	accfmt_free(&f);
-
-	/* bounded */
-	if ((big = malloc(ACC_FMT_MAX + 2)) == NULL)
-		abort();
-	memset(big, 'x', ACC_FMT_MAX + 1);
-	big[ACC_FMT_MAX + 1] = '\0';
-	CHECK(accfmt_parse(big, &f, err, sizeof(err)) == -1);
-	big[ACC_FMT_MAX] = '\0';
-	CHECK(accfmt_parse(big, &f, err, sizeof(err)) == 0);
-	accfmt_free(&f);
-	free(big);
-}
-
 /* Every file again, many times: LSan reports a leak at exit. */
 static void
 test_leaks(void)
@@ -1484,183 +1055,6 @@ test_leaks(void)
 			free(f);
 			free(errs);
 		}
-	}
-	log_end();
-}
-
-/* ------------------------------------------- migrating from php-fpm --- */
-
-/* A php-fpm file, whole: one line, pointing to the importer. */
-static void
-test_migrate_ini(void)
-{
-	struct fpmd_conf	*c;
-	char			*s, *f, *errs, *want;
-	int			 rc;
-
-	expect_errors("migrate/ini.conf", 0,
-	    "@migrate/ini.conf:3: this is a php-fpm configuration (INI: "
-	    "'[global]', ';' comments), not fpmd's: convert it with fpmctl "
-	    "import-php-fpm @migrate/ini.conf -o fpmd.conf\n");
-	expect_errors("migrate/pool.conf", 0,
-	    "@migrate/pool.conf:1: this is a php-fpm configuration (INI: "
-	    "'[www]'), not fpmd's: convert it with fpmctl import-php-fpm "
-	    "@migrate/pool.conf -o fpmd.conf\n");
-	/* included from an fpmd file: said of the included file */
-	expect_errors("migrate/inc.conf", 0,
-	    "@migrate/pool.conf:1: this is a php-fpm configuration (INI: "
-	    "'[www]'), not fpmd's: convert it with fpmctl import-php-fpm "
-	    "@migrate/pool.conf -o fpmd.conf\n");
-	/* fpmctl reads the files the same way and says the same */
-	rc = confsock_read(subst_path("migrate/ini.conf"), &s, &f, &errs);
-	CHECK(rc == -1);
-	want = subst("@migrate/ini.conf:3: this is a php-fpm configuration "
-	    "(INI: '[global]', ';' comments), not fpmd's: convert it with "
-	    "fpmctl import-php-fpm @migrate/ini.conf -o fpmd.conf\n");
-	CHECK_STR(errs, want);
-	free(want);
-	free(errs);
-	/* the real thing, if php8.2-fpm is installed here */
-	if (access("/etc/php/8.2/fpm/php-fpm.conf", R_OK) == 0) {
-		c = conf_load("/etc/php/8.2/fpm/php-fpm.conf", 0, &errs);
-		CHECK(c == NULL);
-		CHECK(errs != NULL && strstr(errs, "this is a php-fpm "
-		    "configuration (INI: '[global]', ';' comments)") != NULL);
-		free(errs);
-	}
-}
-
-/* php-fpm's syntax here and there in an fpmd file: each line told. */
-static void
-test_migrate_mixed(void)
-{
-	expect_errors("migrate/mixed.conf", 0,
-	    "@migrate/mixed.conf:3: '[global]' is php-fpm's: fpmd's global "
-	    "options stand outside any pool section, so remove this line\n"
-	    "@migrate/mixed.conf:5: ';' starts no comment in fpmd's files (it "
-	    "did in php-fpm's): write '#' or '//' instead\n"
-	    "@migrate/mixed.conf:7: ';' starts no comment in fpmd's files (it "
-	    "did in php-fpm's): write '#' or '//' instead\n"
-	    "@migrate/mixed.conf:11: '[api]' is php-fpm's: write pool api "
-	    "{ ... } around the pool's options\n");
-}
-
-static void
-ini_scan(const char *text, size_t nmarks, bool section, bool brace)
-{
-	struct conflex_ini	 ci;
-
-	conflex_ini_scan(text, strlen(text), &ci);
-	CHECK(ci.ci_nmarks == nmarks);
-	CHECK(ci.ci_section == section);
-	CHECK(ci.ci_brace == brace);
-}
-
-static void
-test_migrate_scan(void)
-{
-	struct conflex_ini	 ci;
-	char			 big[64 * 20 + 1];
-	size_t			 i;
-
-	ini_scan("", 0, false, false);
-	ini_scan("a = b;c\n", 0, false, false);	/* no space: a value */
-	ini_scan("a = \"b ; c\" # d ; e\n// f ; g\n", 0, false, false);
-	ini_scan("/* ; [www]\n */ a = '[x] ;'\n", 0, false, false);
-	ini_scan("a = \"[x]\\\" ; \"\n", 0, false, false);
-	ini_scan("pool [www] {\n}\n", 0, false, true);
-	ini_scan("[www] x\n", 0, false, false);	/* not a section line */
-	ini_scan("; it's\n[www]\nx = 'y\n", 2, true, false);
-	ini_scan("  [ www ]  ; a pool\n", 1, true, false);
-	ini_scan("x = \"open\n; no mark after an open string\n", 0, false,
-	    false);
-	conflex_ini_scan("\n\n  [ my pool ] ;x\n", 19, &ci);
-	CHECK(ci.ci_nmarks == 1 && ci.ci_marks[0].im_line == 3 &&
-	    !ci.ci_marks[0].im_comment);
-	CHECK_STR(ci.ci_marks[0].im_name, "my pool");
-	/* lines counted through fpmd's strings and comments */
-	conflex_ini_scan("a = \"1\n2\"\n/*\n*/\n ;\n", 19, &ci);
-	CHECK(ci.ci_nmarks == 1 && ci.ci_marks[0].im_line == 5 &&
-	    ci.ci_marks[0].im_comment);
-	/* the first CONFLEX_INI_MAX kept, the rest counted */
-	for (i = 0; i < 20; i++)
-		memcpy(big + i * 3, ";x\n", 3);
-	big[60] = '\0';
-	conflex_ini_scan(big, 60, &ci);
-	CHECK(ci.ci_nmarks == CONFLEX_INI_MAX && ci.ci_more == 4);
-	CHECK(ci.ci_marks[CONFLEX_INI_MAX - 1].im_line == CONFLEX_INI_MAX);
-}
-
-/* Did you mean: the nearest option, and no knock-on error for it. */
-static void
-test_migrate_typo(void)
-{
-	expect_errors("migrate/typo.conf", CONF_AS_ROOT,
-	    "@migrate/typo.conf:1: unknown option 'log_levle' (did you mean "
-	    "'log_level'?)\n"
-	    "@migrate/typo.conf:5: pool www: unknown option 'pm.max_chlidren' "
-	    "(did you mean 'pm.max_children'?)\n"
-	    "@migrate/typo.conf:6: pool www: unknown option "
-	    "'pm.min_spare_server' (did you mean 'pm.min_spare_servers'?)\n"
-	    "@migrate/typo.conf:8: pool www: unknown option 'usr' (did you "
-	    "mean 'user'?)\n"
-	    "@migrate/typo.conf:10: pool www: unknown option 'slowlgo' (did "
-	    "you mean 'slowlog'?)\n"
-	    "@migrate/typo.conf:11: pool www: unknown option 'xyzzy'\n"
-	    "@migrate/typo.conf:14: pool api: unknown option 'lisen' (did you "
-	    "mean 'listen'?)\n"
-	    "@migrate/typo.conf:15: pool api: unknown option 'PM' (did you "
-	    "mean 'pm'?)\n");
-}
-
-/* fpmd -t: a unix socket whose directory is missing or no directory. */
-static void
-test_migrate_listen(void)
-{
-	struct fpmd_conf	*c;
-	int			 flags = CONF_AS_ROOT | CONF_ALLOW_ROOT;
-
-	/* only for fpmd -t: a reload may hold the socket from before */
-	c = load_ok("migrate/listen_dir.conf", flags);
-	CHECK(c != NULL);
-	conf_free(c);
-	expect_errors("migrate/listen_dir.conf", flags | CONF_CHECK_LISTEN,
-	    "@migrate/listen_dir.conf:2: pool www: listen: cannot create the "
-	    "socket /nonexistent-fpmd-dir/www.sock: its directory "
-	    "/nonexistent-fpmd-dir does not exist: create it first (No such "
-	    "file or directory)\n"
-	    "@migrate/listen_dir.conf:7: pool file: listen: cannot create the "
-	    "socket /dev/null/x.sock: /dev/null is not a directory\n"
-	    "@migrate/listen_dir.conf:13: pool ok: pm.status_listen: cannot "
-	    "create the socket /nonexistent-fpmd-dir/status.sock: its "
-	    "directory /nonexistent-fpmd-dir does not exist: create it first "
-	    "(No such file or directory)\n");
-}
-
-static void
-test_migrate(void)
-{
-	static const char *const files[] = {
-		"migrate/ini.conf", "migrate/pool.conf", "migrate/mixed.conf",
-		"migrate/inc.conf", "migrate/typo.conf",
-		"migrate/listen_dir.conf",
-	};
-	struct fpmd_conf	*c;
-	char			*errs;
-	size_t			 i;
-
-	test_migrate_ini();
-	test_migrate_mixed();
-	test_migrate_scan();
-	log_begin();
-	test_migrate_typo();
-	test_migrate_listen();
-	/* every path through them, under LeakSanitizer */
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		c = load(files[i], CONF_AS_ROOT | CONF_CHECK_LISTEN, &errs);
-		CHECK((c == NULL) != (errs == NULL));
-		conf_free(c);
-		free(errs);
 	}
 	log_end();
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fcgi.h"
+#define UNIT_MAIN
 #include "unit.h"
 
 #define RANDOM_RUNS	100000

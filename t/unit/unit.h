@@ -9,7 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
-static int unit_passed, unit_failed;
+/*
+ * One pair of counters per program: the file with main() defines
+ * UNIT_MAIN before it includes this, a program's other files do not.
+ */
+#ifdef UNIT_MAIN
+int unit_passed, unit_failed;
+#else
+extern int unit_passed, unit_failed;
+#endif
 
 #define CHECK(cond) do {						\
 	if (cond) {							\
