@@ -11,6 +11,13 @@
  * script's own system calls and a request in hand is always served.  The
  * prototype repeats SIGQUIT until the worker is gone, which covers a signal
  * that lands just before the worker blocks.
+ *
+ * A script may fork (pcntl_fork(), built into Debian's libphp).  The copy
+ * is no worker: from the fork on it has no listening socket, its output
+ * and the connection go nowhere, its slot is a private one, and when its
+ * script ends it exits instead of coming back to accept() (where it would
+ * serve requests fpmd does not know of, and hold the pool's address after
+ * fpmd is gone).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -18,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +43,9 @@ static int			 worker_smaps = -1;	/* pm.max_memory */
 static int			 worker_statm = -1;
 static long			 worker_pagekb;
 static bool			 worker_recycle;	/* went past it */
+static int			 worker_listen_fd = -1;
+static bool			 worker_forked;		/* a script's fork */
+static struct sb_slot		 worker_fork_slot;	/* that copy's */
 
 /* listen.allowed_clients, as IPv6 addresses (IPv4 ones mapped) */
 static struct in6_addr		*worker_clients;
@@ -206,6 +217,36 @@ worker_memory_over(const struct pool_conf *pc, unsigned nreq)
 	return true;
 }
 
+/* In the child of a fork made in this worker (pthread_atfork). */
+static void
+worker_atfork_child(void)
+{
+	struct fpmd_req *r = &worker_req;
+	int fd;
+
+	worker_forked = true;
+	if (worker_listen_fd != -1)
+		close(worker_listen_fd);
+	worker_listen_fd = -1;
+	/* the connection is the worker's: keep the number, lose the peer */
+	if (r->fd != -1 && (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		dup3(fd, r->fd, O_CLOEXEC);
+		close(fd);
+	}
+	r->broken = true;
+	r->slot = &worker_fork_slot;
+	r->listen_fd = -1;
+}
+
+/* A script's fork whose request has ended: it goes, quietly. */
+static void
+worker_forked_exit(void)
+{
+	log_notice("process %d, forked by a script, ended its request: it "
+	    "exits rather than serve", (int)getpid());
+	_exit(0);
+}
+
 static void
 worker_sigquit(int sig)
 {
@@ -237,6 +278,8 @@ worker_serve(struct fpmd_req *r, int fd, int budget, int prior)
 		    __ATOMIC_RELAXED);
 		if (!statuspage_serve(r))
 			sapi_handle(r);
+		if (worker_forked)
+			worker_forked_exit();
 		conn_end_request(r);
 		accesslog_write(r);	/* the answer is out: now its line */
 		if (worker_smaps != -1 && worker_memory_over(r->pc,
@@ -321,6 +364,8 @@ worker_main(const struct proto_args *pa, int slot)
 	r->sb = pa->sb;
 	r->pool_index = pa->pool_index;
 	r->listen_fd = pa->listen_fd;
+	worker_listen_fd = pa->listen_fd;
+	pthread_atfork(NULL, NULL, worker_atfork_child);
 	accesslog_init(pa, r, sapi_request_env);
 	worker_sbpool = &pa->sb->pools[pa->pool_index];
 	slowlog_start(pa, slot);
