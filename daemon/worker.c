@@ -393,6 +393,16 @@ worker_main(const struct proto_args *pa, int slot)
 			if (errno == EINTR || errno == EAGAIN ||
 			    errno == ECONNABORTED)
 				continue;
+			if (errno == EINVAL) {
+				/*
+				 * The master shut the listener: the pool is
+				 * gone (listen_retire).  Its SIGQUIT is on
+				 * the way; nothing is left to accept.
+				 */
+				log_debug("the listening socket is shut: "
+				    "exiting");
+				break;
+			}
 			log_warn("accept");
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)

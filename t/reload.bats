@@ -447,6 +447,9 @@ EOF
 		wait_until 10 _exited "$p" || fail "process $p of pool api still alive"
 	done
 	assert_eq "" "$(worker_procs api; proto_procs api)" "processes of pool api"
+	# api's workers left quietly when their listener was shut (they
+	# used to log "accept: Invalid argument" in a loop until told)
+	assert_not_contains "$(cat "$FPMD_LOG")" "accept: Invalid argument"
 	wait_until 10 settled 4 || fail "$(ctl status --full)"
 	run --separate-stderr ctl scale api 3
 	assert_eq 1 "$status"
