@@ -424,8 +424,9 @@ cmd_reopen_logs(struct ctl_client *c, json_t *req)
 static json_t *
 cmd_config(struct ctl_client *c, json_t *req)
 {
+	/* monitoring sees the names of env and php.ini settings only */
 	return json_pack("{s:b, s:o}", "ok", 1, "config",
-	    status_conf_json(fpmd->conf, fpmd->ctl_path));
+	    status_conf_json(fpmd->conf, fpmd->ctl_path, c->readonly));
 }
 
 /* Handlers of the commands common/ctlproto.c names. */

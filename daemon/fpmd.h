@@ -638,7 +638,7 @@ const char	*status_state_name(int state);
 void		 status_sample(void);
 struct json_t	*status_json(bool full, bool reloading);
 struct json_t	*status_conf_json(const struct fpmd_conf *conf,
-		    const char *ctl_path);
+		    const char *ctl_path, bool hide_values);
 
 /* fpmd.c: the master's root object. */
 

@@ -379,8 +379,15 @@ status_json(bool full, bool reloading)
 	    "running" : "stopping", "pools", pools);
 }
 
+/*
+ * A pool's settings.  hide_values: for the read-only status socket, the
+ * values of env and of the php.ini settings, where passwords and keys
+ * live (a database's, a session store's), are replaced by STATUS_HIDDEN.
+ */
+#define STATUS_HIDDEN	"(hidden on the status socket)"
+
 static json_t *
-status_pool_conf(const struct pool_conf *pc)
+status_pool_conf(const struct pool_conf *pc, bool hide_values)
 {
 	static const char *const kinds[] = { "php_value", "php_flag",
 	    "php_admin_value", "php_admin_flag" };
@@ -394,12 +401,13 @@ status_pool_conf(const struct pool_conf *pc)
 		php[kind] = json_object();
 	for (i = 0; i < pc->nphp; i++) {
 		kind = (pc->php[i].admin ? 2 : 0) + (pc->php[i].flag ? 1 : 0);
-		status_set(php[kind], pc->php[i].name,
-		    str_or_null(pc->php[i].value));
+		status_set(php[kind], pc->php[i].name, hide_values ?
+		    json_string(STATUS_HIDDEN) : str_or_null(pc->php[i].value));
 	}
 	env = json_object();
 	for (i = 0; i < pc->nenv; i++)
-		status_set(env, pc->env[i].key, str_or_null(pc->env[i].value));
+		status_set(env, pc->env[i].key, hide_values ?
+		    json_string(STATUS_HIDDEN) : str_or_null(pc->env[i].value));
 	ext = json_array();
 	for (i = 0; i < pc->nlimit_extensions; i++)
 		json_array_append_new(ext,
@@ -474,14 +482,16 @@ status_pool_conf(const struct pool_conf *pc)
 
 /* The effective configuration: every option, as fpmd understood it. */
 json_t *
-status_conf_json(const struct fpmd_conf *conf, const char *ctl_path)
+status_conf_json(const struct fpmd_conf *conf, const char *ctl_path,
+    bool hide_values)
 {
 	json_t *pools = json_array(), *o;
 	char cmode[8], level[16];
 	size_t k;
 
 	for (k = 0; k < conf->npools; k++)
-		json_array_append_new(pools, status_pool_conf(&conf->pools[k]));
+		json_array_append_new(pools, status_pool_conf(&conf->pools[k],
+		    hide_values));
 	snprintf(cmode, sizeof(cmode), "%04o", conf->control_mode);
 	snprintf(level, sizeof(level), "%s", log_level_name(conf->log_level));
 	for (k = 0; level[k]; k++)

@@ -337,7 +337,8 @@ as_user() {
 
 @test "control.status_socket answers ping, status and config, and refuses reload, stop, scale and reopen-logs with read_only" {
 	local s=$BATS_TEST_TMPDIR/status.sock cmd
-	fpmd_conf
+	fpmd_conf 'env { DB_PASSWORD = s3cr3t-db-pass }' \
+		'php_admin_value { session.save_path = "tcp://redis:6379?auth=s3cr3t-redis" }'
 	add_global "control.status_socket = \"$s\""
 	fpmd_start
 	assert_eq 0660 "$(printf '%04o' "0$(stat -c %a "$s")")"
@@ -350,6 +351,14 @@ as_user() {
 	assert_eq 0 "$status" "$stderr"
 	assert_match "$output" "www +- +0 +2 +2 "
 	assert_eq "$s" "$("$FPMCTL" -s "$s" --json config | json 'd["config"]["control.status_socket"]')"
+	# env and php.ini values stay on the control socket: names only here
+	run --separate-stderr "$FPMCTL" -s "$s" config
+	assert_eq 0 "$status" "$stderr"
+	assert_not_contains "$output" "s3cr3t"
+	assert_contains "$output" "pools.www.env.DB_PASSWORD"
+	assert_contains "$output" "(hidden on the status socket)"
+	assert_contains "$(ctl config)" "s3cr3t-db-pass"
+	assert_contains "$(ctl config)" "s3cr3t-redis"
 	for cmd in reload stop "scale www 3" reopen-logs; do
 		# shellcheck disable=SC2086
 		run --separate-stderr "$FPMCTL" -s "$s" --json $cmd
