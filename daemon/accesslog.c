@@ -393,7 +393,8 @@ acc_gather(const struct fpmd_req *r, struct acc_req *q)
 	q->start = r->wait_ts;
 	clock_gettime(CLOCK_REALTIME, &q->now);
 	if (r->log_cpu) {
-		proc_cpu(&u, &s);
+		u = r->cpu_user1;
+		s = r->cpu_sys1;
 		q->cpu_user = acc_pct(u > r->cpu_user0 ? u - r->cpu_user0 : 0,
 		    q->duration_us);
 		q->cpu_sys = acc_pct(s > r->cpu_sys0 ? s - r->cpu_sys0 : 0,

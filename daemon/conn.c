@@ -786,22 +786,6 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	if (st == SLOT_IDLE && s->state == SLOT_IDLE)
 		return;
 	/*
-	 * The CPU a request uses counts from where its duration does, so
-	 * that the rate is over the same time (not over the close of the
-	 * previous connection, nor the wait in accept).
-	 */
-	if (st == SLOT_READING) {
-		/*
-		 * The reading taken as the previous request ended serves:
-		 * since then the worker has only closed, logged and waited
-		 * (no CPU), and a getrusage() per request is saved.
-		 */
-		r->cpu_us = r->cpu_end_set ? r->cpu_end_us : cpu_used_us();
-		r->cpu_end_set = false;
-		if (r->log_cpu)
-			proc_cpu(&r->cpu_user0, &r->cpu_sys0);
-	}
-	/*
 	 * request_slowlog_timeout runs while the script does; it stops
 	 * before the slot shows the request ended (slowlog.c relies on it).
 	 */
@@ -811,6 +795,16 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	switch (st) {
 	case SLOT_READING:
 		clock_gettime(CLOCK_REALTIME, &r->wait_ts);
+		/*
+		 * The CPU a request uses counts over its duration: read after
+		 * the clock here and before it at the end, so the CPU's span
+		 * lies within the duration's (reusing the end of the previous
+		 * request saved a call, but took in its access line, the close
+		 * and the accept: short requests showed above 100 %).
+		 */
+		r->cpu_us = cpu_used_us();
+		if (r->log_cpu)
+			proc_cpu(&r->cpu_user0, &r->cpu_sys0);
 		s->req_start = r->wait_ts;
 		s->method[0] = s->uri[0] = s->query[0] = s->script[0] = '\0';
 		s->user[0] = '\0';
@@ -833,14 +827,19 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 	case SLOT_IDLE:
 		if (s->state < SLOT_READING)
 			break;
+		cpu = 0;
+		if (r->in_request) {
+			cpu = cpu_used_us();
+			/* the access line's %C, over the same span */
+			if (r->log_cpu)
+				proc_cpu(&r->cpu_user1, &r->cpu_sys1);
+		}
 		clock_gettime(CLOCK_REALTIME, &now);
 		/* our copy: what is in the shared slot may be garbled */
 		s->req_duration_us = ts_diff_us(&r->wait_ts, &now);
 		if (!r->in_request)
 			break;
 		s->last_memory = r->peak_memory;
-		cpu = r->cpu_end_us = cpu_used_us();
-		r->cpu_end_set = true;
 		s->last_cpu = s->req_duration_us > 0 && cpu > r->cpu_us ?
 		    (double)(cpu - r->cpu_us) * 100.0 /
 		    (double)s->req_duration_us : 0;

@@ -770,8 +770,6 @@ struct fpmd_req {
 	struct sb_slot		*slot;
 	const struct pool_conf	*pc;
 	uint64_t		 cpu_us;	/* CPU used when the request began */
-	uint64_t		 cpu_end_us;	/* ... when the last ended */
-	bool			 cpu_end_set;	/* cpu_end_us is fresh */
 	const volatile sig_atomic_t *quit;	/* set: a graceful stop */
 	const sigset_t		*wait_mask;	/* lets SIGQUIT in */
 
@@ -793,6 +791,8 @@ struct fpmd_req {
 	bool			 log_cpu;	/* take user and system CPU */
 	uint64_t		 cpu_user0;	/* at the start, µs, with the */
 	uint64_t		 cpu_sys0;	/* reaped children's */
+	uint64_t		 cpu_user1;	/* at the end, the same */
+	uint64_t		 cpu_sys1;
 	char			*hdr;		/* the response's headers as
 						   sent; NULL: not kept */
 	size_t			 hdr_len;
