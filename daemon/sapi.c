@@ -1179,7 +1179,13 @@ request_info_init(void)
 		php_handle_auth_data(ENV("HTTP_AUTHORIZATION"));
 	}
 	SG(request_info).path_translated = path;
-	ini_params_apply("PHP_VALUE", sizeof("PHP_VALUE") - 1, ZEND_INI_USER);
+	/*
+	 * PHP_VALUE sets what a pool's php_value may, as under php-fpm:
+	 * per-directory settings too (upload_max_filesize, post_max_size),
+	 * not those php_admin_value fixed (their mode is SYSTEM then).
+	 */
+	ini_params_apply("PHP_VALUE", sizeof("PHP_VALUE") - 1,
+	    ZEND_INI_USER | ZEND_INI_PERDIR);
 	ini_params_apply("PHP_ADMIN_VALUE", sizeof("PHP_ADMIN_VALUE") - 1,
 	    ZEND_INI_SYSTEM);
 	return path;

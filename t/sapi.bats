@@ -47,6 +47,7 @@ _prefixed_location() {
 NGINX_EXTRA="$(
 	_prefixed_location pv 'fastcgi_param PHP_VALUE "precision=3";'
 	_prefixed_location pav 'fastcgi_param PHP_ADMIN_VALUE "precision=5";'
+	_prefixed_location pvu 'fastcgi_param PHP_VALUE "upload_max_filesize=10M \n post_max_size=12M \n max_input_vars=7";'
 	_prefixed_location stream 'fastcgi_buffering off;'
 	cat <<'EOF'
         location ~ \.php5$ {
@@ -171,6 +172,27 @@ php_value_one_request() {
 
 @test "PHP_VALUE applies to its request only (nginx keepalive)" {
 	php_value_one_request --keepalive
+}
+
+# php-fpm lets PHP_VALUE set what a pool's php_value can, per-directory
+# (PHP_INI_PERDIR) settings among them: sites raise their upload limits
+# this way from nginx.  Only settings php_admin_value fixed stay out.
+@test "PHP_VALUE sets per-directory settings (upload_max_filesize, post_max_size, max_input_vars): a 3 MB upload passes the 2M default" {
+	local d
+	d=$(t_tmp)
+	shared --keepalive
+	get_ok "$BASE_URL/pvu/feat/ini.php?k=upload_max_filesize,post_max_size,max_input_vars"
+	assert_eq "'10M'" "$(body_value upload_max_filesize)"
+	assert_eq "'12M'" "$(body_value post_max_size)"
+	assert_eq "'7'" "$(body_value max_input_vars)"
+	head -c 3000000 /dev/urandom >"$d/big"
+	get_ok "$BASE_URL/pvu/feat/upload.php" -F "up=@$d/big"
+	assert_contains "$HTTP_BODY" "up big 3000000 0 $(md5sum <"$d/big" | cut -d' ' -f1) true"
+	# without the param, PHP's 2M: the file is refused (error 1; the
+	# script then fails on md5_file(''), a 500)
+	http -g "$BASE_URL/feat/upload.php" -F "up=@$d/big"
+	assert_contains "$HTTP_BODY" "up big 0 1 "
+	assert_not_contains "$(cat "$FPMD_LOG")" "PHP_VALUE: cannot set 'upload_max_filesize'"
 }
 
 @test "PHP_ADMIN_VALUE cannot be changed by ini_set in its request, and lasts one request" {
