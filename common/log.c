@@ -35,6 +35,10 @@ static size_t		 log_limit;	/* bytes of a line, '\n' included;
 static void		(*log_sink)(enum log_level, const char *, size_t);
 static const char	*log_sink_name;
 static bool		 log_launched;	/* with a sink: stderr no more */
+/* lines the log's file or stderr did not take (a full disk), not yet told */
+static uint64_t		 log_failed;
+static int		 log_failed_errno;
+static bool		 log_partial;	/* a line was cut: start a new one */
 
 static const char *const level_names[] = {
 	"DEBUG", "NOTICE", "WARNING", "ERROR", "ALERT"
@@ -171,20 +175,53 @@ static void
 log_write_all(const char *buf, size_t len)
 {
 	ssize_t w;
+	bool some = false;
 
+	/* the end of a line cut by a failed write must not join this one */
+	if (log_partial && write(log_fd, "\n", 1) == 1)
+		log_partial = false;
 	while (len > 0) {
 		w = write(log_fd, buf, len);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN && log_drops != NULL)
-				__atomic_add_fetch(log_drops, 1,
-				    __ATOMIC_RELAXED);
+			if (log_drops != NULL) {
+				if (errno == EAGAIN)
+					__atomic_add_fetch(log_drops, 1,
+					    __ATOMIC_RELAXED);
+			} else {
+				log_failed++;
+				log_failed_errno = errno;
+				log_partial = some;
+			}
 			return;
 		}
+		some = true;
 		buf += w;
 		len -= (size_t)w;
 	}
+}
+
+/*
+ * The master, once a second: lines its log lost since it last said so (a
+ * full disk) are said once a line gets through again.  The saying itself,
+ * if lost, is not counted: it is tried again next time.
+ */
+void
+log_report_failures(void)
+{
+	uint64_t n = log_failed, before;
+	int err = log_failed_errno;
+
+	if (n == 0)
+		return;
+	before = log_failed;
+	log_msg(LOG_LVL_WARNING, "%llu log line%s could not be written (%s)",
+	    (unsigned long long)n, n == 1 ? "" : "s", strerror(err));
+	if (log_failed == before)
+		log_failed = 0;
+	else
+		log_failed = before;
 }
 
 void

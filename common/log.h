@@ -22,6 +22,7 @@ enum log_level {
 };
 
 void	 log_init(enum log_level level, int fd);
+void	 log_report_failures(void);
 void	 log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int	 log_get_fd(void);

@@ -520,6 +520,9 @@ struct pool {
 	int			 crash_n;
 	int			 crash_next;
 	bool			 restart_wanted; /* after this reload */
+	/* the drops status_report_drops() has told of */
+	uint64_t		 told_log_dropped;
+	uint64_t		 told_access_dropped;
 };
 
 int		 pm_start(struct fpmd_conf *conf);
@@ -636,6 +639,7 @@ bool		 status_proc(const struct scoreboard *sb, int pool,
 		    uint32_t slot, struct proc_status *ps);
 const char	*status_state_name(int state);
 void		 status_sample(void);
+void		 status_report_drops(struct pool *p);
 struct json_t	*status_json(bool full, bool reloading);
 struct json_t	*status_conf_json(const struct fpmd_conf *conf,
 		    const char *ctl_path, bool hide_values);

@@ -1155,6 +1155,9 @@ pm_tick(void *arg)
 	struct gen *g;
 
 	ev_timer_set(&pm.t_tick, now_ms() + 1000, pm_tick, NULL);
+	log_report_failures();
+	for (p = fpmd->pools; p != NULL; p = p->link)
+		status_report_drops(p);
 	if (fpmd->state != FPMD_RUNNING)
 		return;
 	for (p = fpmd->pools; p != NULL; p = p->link) {

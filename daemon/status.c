@@ -534,3 +534,34 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path,
 	    json_integer(conf->process_priority));
 	return o;
 }
+
+/*
+ * Once a second, from pm.c: lines a pool's processes could not hand the
+ * master (its log, or access log, socket full) are counted in status;
+ * say so in the log too, which is where an operator looks.
+ */
+void
+status_report_drops(struct pool *p)
+{
+	const struct sb_pool *sp = &fpmd->sb->pools[p->index];
+	uint64_t log, acc;
+
+	log = __atomic_load_n(&sp->log_dropped, __ATOMIC_RELAXED);
+	acc = __atomic_load_n(&sp->access_dropped, __ATOMIC_RELAXED);
+	if (log > p->told_log_dropped)
+		log_warnx("[pool %s] %llu line%s of its processes' log "
+		    "output dropped: fpmd's log could not keep up (%llu in "
+		    "all, log_lines_dropped in fpmctl status)", p->name,
+		    (unsigned long long)(log - p->told_log_dropped),
+		    log - p->told_log_dropped == 1 ? "" : "s",
+		    (unsigned long long)log);
+	if (acc > p->told_access_dropped)
+		log_warnx("[pool %s] %llu access log line%s dropped: the "
+		    "access log could not keep up (%llu in all, "
+		    "access_log_lines_dropped in fpmctl status)", p->name,
+		    (unsigned long long)(acc - p->told_access_dropped),
+		    acc - p->told_access_dropped == 1 ? "" : "s",
+		    (unsigned long long)acc);
+	p->told_log_dropped = log;
+	p->told_access_dropped = acc;
+}

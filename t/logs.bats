@@ -111,6 +111,37 @@ level_of() {
 	wait_until 10 grep -qF "error_log: fpmd goes on writing where it did" "$d/moved.log"
 }
 
+@test "lines the error log cannot take (a full disk) are counted and told once it takes them again" {
+	local d=$BATS_TEST_TMPDIR i
+	fpmd_conf
+	fpmd_start
+	nginx_start
+	# /dev/full: every write fails with ENOSPC, as on a full disk
+	ln -s /dev/full "$d/full.log"
+	sed -i "1i error_log = \"$d/full.log\"" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	for i in 1 2 3 4 5; do
+		http "$BASE_URL/feat/errorlog.php?tag=lost$i" || true
+	done
+	# space again: the same path, a file now, reopened
+	rm "$d/full.log"
+	: >"$d/full.log"
+	run --separate-stderr ctl reopen-logs
+	assert_eq 0 "$status" "$stderr"
+	wait_until 10 grep -qE "WARNING: [0-9]+ log lines could not be written \(No space left on device\)" "$d/full.log" ||
+		fail "no count of the lost lines in $(cat "$d/full.log")"
+	local n
+	n=$(grep -oE "[0-9]+ log lines could not be written" "$d/full.log" | head -1 | cut -d' ' -f1)
+	((n >= 5)) || fail "only $n lines counted lost; 5 PHP messages at least were"
+	run ! grep -F "lost1" "$d/full.log"
+	# told once: the count starts again
+	sleep 2
+	assert_eq 1 "$(grep -c "log lines could not be written" "$d/full.log")"
+	http "$BASE_URL/feat/errorlog.php?tag=kept" || true
+	wait_until 10 grep -qF "kept:" "$d/full.log" || fail "the log takes lines again"
+}
+
 @test "rlimit_files applies to fpmd itself, at start and on reload" {
 	fpmd_conf
 	sed -i '1i rlimit_files = 2000' "$FPMD_CONF"
