@@ -411,14 +411,16 @@ cmd_scale(struct ctl_client *c, json_t *req)
 static json_t *
 cmd_reopen_logs(struct ctl_client *c, json_t *req)
 {
+	const char *what;
+
 	/* the pools' access logs and slowlogs too: no worker holds them */
-	if (lw_reopen() == -1)
-		return err_reply("reopen_failed", "cannot reopen an access log "
-		    "or slowlog (see the log)");
-	if (errlog_apply(fpmd->conf, true) == -1)
+	if (errlog_reopen(fpmd->conf, &what) == 0)
+		return json_pack("{s:b}", "ok", 1);
+	if (strcmp(what, "error") == 0)
 		return err_reply("reopen_failed", "cannot reopen %s (see the "
 		    "log)", fpmd->conf->error_log);
-	return json_pack("{s:b}", "ok", 1);
+	return err_reply("reopen_failed", "cannot reopen an access log or "
+	    "slowlog (see the log)");
 }
 
 static json_t *

@@ -569,6 +569,7 @@ void		 reload_pool(struct pool *p);
 /* errlog.c: the master's error log: stderr, a file, or syslog. */
 
 int		 errlog_apply(const struct fpmd_conf *conf, bool reopen);
+int		 errlog_reopen(const struct fpmd_conf *conf, const char **what);
 void		 errlog_close(void);
 
 /* control.c: the JSON control socket. */

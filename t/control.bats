@@ -593,6 +593,10 @@ c.close()' "$dir/fake.sock" "$mode" "$dir/fake.ready" 3>&- &
 	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
 	assert_eq "logs reopened" "$output"
 	[[ -f $dir/log/fpmd.log ]] || fail "no new log file after reopen-logs"
+	# The new file opens with the line SIGUSR1 writes too: whoever reads
+	# it sees why it starts there.
+	wait_log "NOTICE: error log file re-opened" 10 "$dir/log/fpmd.log"
+	run ! grep -F "re-opened" "$dir/log/fpmd.log.1"
 	# Something to log: a scale.
 	ctl scale www 3 >/dev/null
 	wait_log "scaled from 2 to 3" 10 "$dir/log/fpmd.log"
@@ -601,6 +605,7 @@ c.close()' "$dir/fake.sock" "$mode" "$dir/fake.ready" 3>&- &
 	mv "$dir/log/fpmd.log" "$dir/log/fpmd.log.2"
 	kill -USR1 "$FPMD_PID"
 	wait_until 10 test -f "$dir/log/fpmd.log" || fail "SIGUSR1 did not reopen the log"
+	wait_log "NOTICE: error log file re-opened" 10 "$dir/log/fpmd.log"
 	ctl scale www 2 >/dev/null
 	wait_log "scaled from 3 to 2" 10 "$dir/log/fpmd.log"
 	run ! grep -F "scaled from 3 to 2" "$dir/log/fpmd.log.2"
@@ -613,6 +618,32 @@ c.close()' "$dir/fake.sock" "$mode" "$dir/fake.ready" 3>&- &
 	ctl scale www 3 >/dev/null
 	wait_log "scaled from 2 to 3" 10 "$dir/log.old/fpmd.log"
 	mv "$dir/log.old" "$dir/log"
+}
+
+@test "reopen-logs and SIGUSR1 with log_format = json: the new file opens with the same JSON re-opened line" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf
+	sed -i '1i log_format = json' "$FPMD_CONF"
+	fpmd_start_errlog
+	mv "$dir/log/fpmd.log" "$dir/log/fpmd.log.1"
+	run --separate-stderr ctl reopen-logs
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	wait_log "error log file re-opened" 10 "$dir/log/fpmd.log"
+	mv "$dir/log/fpmd.log" "$dir/log/fpmd.log.2"
+	kill -USR1 "$FPMD_PID"
+	wait_until 10 test -f "$dir/log/fpmd.log" || fail "SIGUSR1 did not reopen the log"
+	wait_log "error log file re-opened" 10 "$dir/log/fpmd.log"
+	# each new file: JSON objects only, the first of them the same line
+	run "$PYTHON" - "$dir/log/fpmd.log.2" "$dir/log/fpmd.log" <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    recs = [json.loads(l) for l in open(path)]
+    first = recs[0]
+    assert first['level'] == 'NOTICE', (path, first)
+    assert first['message'] == 'error log file re-opened', (path, first)
+    assert set(first) >= {'time', 'level', 'pid', 'message'}, (path, first)
+PY
+	assert_eq 0 "$status" "$output"
 }
 
 @test "raw: invalid JSON gets bad_request and the connection still answers" {
