@@ -5,8 +5,9 @@
  * Peers are treated as hostile: the master never blocks on a client, a
  * line is at most 64 KiB, a client that says nothing or reads nothing is
  * dropped, and every malformed request gets an error reply.  The kernel
- * tells who is connecting (SO_PEERCRED, SO_PEERGROUPS): root, our own uid
- * and members of control.group may talk to us; no name service is asked.
+ * tells who is connecting (SO_PEERCRED, SO_PEERGROUPS): root, our own uid,
+ * control.owner and members of control.group may talk to us, the users the
+ * socket file's own permissions are set for; no name service is asked.
  *
  * A second socket, control.status_socket, is for monitoring: it answers
  * the commands that change nothing (ping, status, config) and refuses the
@@ -667,13 +668,20 @@ peer_in_group(int fd, const struct ucred *cr, gid_t gid)
 	return false;
 }
 
-/* On the status socket: those, and its own owner and group too. */
+/*
+ * Root, our own uid, control.owner and the members of control.group: an
+ * owner given the socket file is meant to use it.  On the status socket:
+ * those, and its own owner and group too.  The conf in force decides, so
+ * a reload that gives the socket to another owner moves the right too.
+ */
 static bool
 peer_allowed(int fd, const struct ucred *cr, bool readonly)
 {
 	const struct fpmd_conf *conf = fpmd->conf;
 
 	if (cr->uid == 0 || cr->uid == geteuid())
+		return true;
+	if (conf->control_uid != (uid_t)-1 && cr->uid == conf->control_uid)
 		return true;
 	if (peer_in_group(fd, cr, conf->control_gid))
 		return true;
@@ -749,9 +757,6 @@ control_on_accept(struct ev *e, uint32_t events)
 			continue;
 		}
 		if (!peer_allowed(fd, &cr, cs->readonly)) {
-			log_warnx("control: refused uid %d pid %d%s",
-			    (int)cr.uid, (int)cr.pid, cs->readonly ?
-			    " on the status socket" : "");
 			if (cs->readonly)
 				snprintf(msg, sizeof(msg), "uid %d may not "
 				    "watch fpmd: it is neither "
@@ -759,7 +764,12 @@ control_on_accept(struct ev *e, uint32_t events)
 				    "control.status_group", (int)cr.uid);
 			else
 				snprintf(msg, sizeof(msg), "uid %d may not "
-				    "control fpmd", (int)cr.uid);
+				    "control fpmd: it is neither root, "
+				    "fpmd's user, control.owner nor in "
+				    "control.group", (int)cr.uid);
+			log_warnx("control: refused uid %d pid %d%s: %s",
+			    (int)cr.uid, (int)cr.pid, cs->readonly ?
+			    " on the status socket" : "", msg);
 			control_refuse(fd, "permission_denied", msg);
 			continue;
 		}

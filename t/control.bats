@@ -121,11 +121,18 @@ fpmd_start_errlog() {
 }
 
 TEST_GROUP=
+TEST_USER=
 
 teardown() {
 	teardown_stack
 	if [[ -n $TEST_GROUP ]]; then
 		groupdel "$TEST_GROUP" || true
+	fi
+	if [[ -n $TEST_USER ]]; then
+		userdel "$TEST_USER" 2>/dev/null || true
+		if getent group "$TEST_USER" >/dev/null; then
+			groupdel "$TEST_USER" 2>/dev/null || true
+		fi
 	fi
 }
 
@@ -935,6 +942,50 @@ time.sleep(60)' "$dir/held"
 	run --separate-stderr setpriv --reuid=nobody --regid="$g" --clear-groups \
 		"$dir/fpmctl" -s "$FPMD_CTL" ping
 	assert_eq 0 "$status" "exit status as nobody with primary group $g ($stderr)"
+}
+
+@test "permission: control.owner may control fpmd, others get permission_denied; a reload moves it" {
+	((EUID == 0)) || skip "needs root to add a user and run as another user"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	command -v useradd >/dev/null || skip "useradd is not installed"
+	local dir=$BATS_TEST_TMPDIR u
+	u=fpmdown$$
+	getent passwd "$u" >/dev/null && skip "user $u exists already"
+	useradd -M -U -r -s /usr/sbin/nologin "$u" || skip "cannot add a user"
+	TEST_USER=$u
+	fpmd_conf
+	# 0666: the file lets everyone connect, so fpmd's own check decides
+	sed -i -e '1i control.owner = nobody' -e '1i control.mode = 0666' \
+		"$FPMD_CONF"
+	fpmd_start
+	open_path "$dir"
+	cp "$FPMCTL" "$dir/fpmctl"
+	chmod 755 "$dir/fpmctl"
+	assert_eq "666 nobody" "$(stat -c '%a %U' "$FPMD_CTL")" "mode and owner of the control socket"
+	run --separate-stderr as_nobody "$dir/fpmctl" -s "$FPMD_CTL" ping
+	assert_eq 0 "$status" "exit status as nobody, control.owner ($stderr)"
+	assert_contains "$output" "pid $FPMD_PID"
+	run --separate-stderr setpriv --reuid="$u" --regid="$u" --clear-groups \
+		"$dir/fpmctl" -s "$FPMD_CTL" --json ping
+	assert_eq 1 "$status" "exit status as $u ($stderr)"
+	assert_eq permission_denied "$(json 'd["error"]["code"]' <<<"$output")"
+	assert_contains "$(json 'd["error"]["message"]' <<<"$output")" \
+		"uid $(id -u "$u") may not control fpmd: it is neither root, fpmd's user, control.owner nor in control.group"
+	wait_log "WARNING: control: refused uid $(id -u "$u") pid "
+	# a reload gives the socket to $u: now $u may, and nobody may not
+	sed -i "s/^control.owner = nobody/control.owner = $u/" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "$u" "$(stat -c '%U' "$FPMD_CTL")" "owner after the reload"
+	run --separate-stderr setpriv --reuid="$u" --regid="$u" --clear-groups \
+		"$dir/fpmctl" -s "$FPMD_CTL" ping
+	assert_eq 0 "$status" "exit status as $u, control.owner now ($stderr)"
+	run --separate-stderr as_nobody "$dir/fpmctl" -s "$FPMD_CTL" ping
+	assert_eq 1 "$status" "exit status as nobody after the reload ($stderr)"
+	assert_contains "$stderr" "(permission_denied)"
+	# root still may
+	run --separate-stderr ctl ping
+	assert_eq 0 "$status" "$stderr"
 }
 
 # master_cpu: user + system CPU ticks the fpmd master has used so far.
