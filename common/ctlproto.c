@@ -29,6 +29,7 @@ const struct ctlproto_error ctlproto_errors[] = {
 	{ "unknown_pool", "'fpmctl status' lists the pools" },
 	{ "config_invalid", "fpmd keeps running with the configuration it "
 	  "had; fix the errors above and reload again" },
+	/* no longer sent (a reload follows the one under way); known still */
 	{ "reload_in_progress", "wait until it is done ('fpmctl status' shows "
 	  "the generation) and try again" },
 	{ "reload_failed", "fpmd keeps running the previous generation; its "

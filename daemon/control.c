@@ -356,7 +356,7 @@ cmd_reload(struct ctl_client *c, json_t *req)
 		return NULL;
 	}
 	return json_pack("{s:b, s:i, s:b}", "ok", 1, "generation",
-	    fpmd->generation, "pending", 1);
+	    now.generation, "pending", 1);
 }
 
 static json_t *

@@ -346,8 +346,8 @@ setup_file() {
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 }
 
-@test "a reload while one is under way: reload_in_progress; the first one finishes" {
-	local d=$BATS_TEST_TMPDIR
+@test "a reload asked while one is under way follows it: both applied, in order, two asked meanwhile are one" {
+	local d=$BATS_TEST_TMPDIR rc=0 t0
 	fpmd_conf
 	fpmd_start
 	nginx_start
@@ -356,25 +356,90 @@ setup_file() {
 	BG[first]=$!
 	wait_until 10 count_is reloading eval 'ctl --json status | json "d[\"state\"]"' ||
 		fail "status never said reloading"
-	run --separate-stderr ctl reload
-	assert_eq 1 "$status" "exit status of the second reload ($stderr)"
-	assert_contains "$stderr" "(reload_in_progress)"
-	run --separate-stderr ctl reload --no-wait
-	assert_eq 1 "$status" "exit status of a --no-wait reload meanwhile ($stderr)"
-	assert_contains "$stderr" "(reload_in_progress)"
+	# php-fpm restarts twice on two USR2: the second reload waits for
+	# the first instead of being refused
+	"$FPMCTL" -s "$FPMD_CTL" reload >"$d/second.out" 2>"$d/second.err" 3>&- &
+	BG[second]=$!
+	wait_log "reload asked while generation 2 starts: it follows once that one is done"
+	run --separate-stderr ctl --json reload --no-wait
+	assert_eq 0 "$status" "exit status of a --no-wait reload meanwhile ($stderr)"
+	assert_eq true "$(json 'd["pending"]' <<<"$output")"
 	# Generation 1 serves meanwhile.
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 	assert_eq 1 "$(ctl --json status | json 'd["pools"][0]["generation"]')"
-	local rc=0
 	wait "${BG[first]}" || rc=$?
 	unset "BG[first]"
 	assert_eq 0 "$rc" "exit status of the first reload ($(cat "$d/first.err"))"
 	assert_match "$(cat "$d/first.out")" '^reloaded: generation 2 in [0-9]+ ms$'
+	# the one that waited, and the --no-wait one with it, is the next
+	wait "${BG[second]}" || rc=$?
+	unset "BG[second]"
+	assert_eq 0 "$rc" "exit status of the second reload ($(cat "$d/second.err"))"
+	assert_match "$(cat "$d/second.out")" '^reloaded: generation 3 in [0-9]+ ms$'
+	assert_eq 3 "$(generation)"
 	assert_eq running "$(ctl --json status | json 'd["state"]')"
+	assert_eq 1 "$(grep -c "reloading: generation 3 starting" "$FPMD_LOG")"
+	run ! grep -F "generation 4" "$FPMD_LOG"
+	run ! grep -F "refused" "$FPMD_LOG"
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 }
 
-@test "a stop while a reload is under way: the reload gets stopping, fpmd exits cleanly" {
+@test "two reloads back to back under load, by signal and by fpmctl: each applied, no request lost" {
+	local d=$BATS_TEST_TMPDIR n bad total proto
+	fpmd_conf 'pm.max_children = 4'
+	fpmd_start
+	nginx_start
+	for n in 1 2; do
+		load_loop "$BASE_URL/ctl/ok.php" "$d/load.$n" 3>&- &
+		BG[load$n]=$!
+	done
+	LOAD_MARK=0 LOAD_T=$(now_ms)
+	wait_until 20 load_past 30 0 || fail "the load does not run: $(load_count) answers"
+	# USR2 twice in a row, as php-fpm users send it: two reloads (the
+	# second once the first is read: the kernel keeps one of a signal
+	# pending, so two sent at once may arrive as one)
+	kill -USR2 "$FPMD_PID"
+	wait_log "reloading: generation 2 starting" 30
+	kill -USR2 "$FPMD_PID"
+	wait_log "reloaded: generation 3 serves" 30
+	run ! grep -F "refused" "$FPMD_LOG"
+	# a reload not waited for, and one right after it
+	run --separate-stderr ctl reload --no-wait
+	assert_eq 0 "$status" "$stderr"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "the reload right after another: $stderr"
+	assert_match "$output" '^reloaded: generation 5 in [0-9]+ ms$'
+	# and once the log says "reloaded" while the old workers are still
+	# being told to go: their prototype, stopped, cannot say it told them
+	# (the reload waits up to 2 s for that), and a reload asked then
+	# follows; its workers serve meanwhile
+	proto=$(proto_procs_gen 5)
+	[[ -n $proto ]] || fail "no prototype of generation 5"
+	kill -STOP "$proto"
+	run --separate-stderr ctl reload --no-wait
+	assert_eq 0 "$status" "$stderr"
+	wait_log "reloaded: generation 6 serves" 30
+	run --separate-stderr ctl reload
+	kill -CONT "$proto"
+	assert_eq 0 "$status" "the reload right after 'reloaded': $stderr"
+	assert_match "$output" '^reloaded: generation 7 in [0-9]+ ms$'
+	LOAD_MARK=$(load_count) LOAD_T=$(now_ms)
+	wait_until 20 load_past 20 0 || fail "the load stalled: $(load_count) answers"
+	touch "$d/stop"
+	for n in 1 2; do
+		wait "${BG[load$n]}" || true
+		unset "BG[load$n]"
+	done
+	total=$(load_count)
+	bad=$(cat "$d"/load.* | grep -vc '^200 3$' || true)
+	echo "# $total requests, $bad failed" >&3
+	((bad == 0)) || fail "$bad of $total requests failed: $(cat "$d"/load.* | grep -v '^200 3$' | sort | uniq -c)"
+	run ! grep -F "refused" "$FPMD_LOG"
+	wait_until 20 settled 4 || fail "old generations still there: $(ctl status --full)"
+	assert_eq 4 "$(status_pids | tr ' ' '\n' | grep -c ':7$')" "workers of generation 7"
+}
+
+@test "a stop while a reload is under way: the reload and the one waiting behind it get stopping, fpmd exits cleanly" {
 	local d=$BATS_TEST_TMPDIR rc=0
 	fpmd_conf
 	fpmd_start
@@ -383,12 +448,21 @@ setup_file() {
 	BG[first]=$!
 	wait_until 10 count_is reloading eval 'ctl --json status | json "d[\"state\"]"' ||
 		fail "status never said reloading"
+	# one more, waiting behind the first: it is told too
+	"$FPMCTL" -s "$FPMD_CTL" reload >"$d/second.out" 2>"$d/second.err" 3>&- &
+	BG[second]=$!
+	wait_log "reload asked while generation 2 starts"
 	run --separate-stderr ctl stop
 	assert_eq 0 "$status" "exit status of stop ($stderr)"
 	wait "${BG[first]}" || rc=$?
 	unset "BG[first]"
 	assert_eq 1 "$rc" "exit status of the reload ($(cat "$d/first.err"))"
 	assert_contains "$(cat "$d/first.err")" "(stopping)"
+	rc=0
+	wait "${BG[second]}" || rc=$?
+	unset "BG[second]"
+	assert_eq 1 "$rc" "exit status of the reload that waited ($(cat "$d/second.err"))"
+	assert_contains "$(cat "$d/second.err")" "(stopping)"
 	fpmd_gone
 	[[ ! -e $FPMD_SOCK ]] || fail "$FPMD_SOCK left behind"
 	[[ ! -e $FPMD_CTL ]] || fail "$FPMD_CTL left behind"
