@@ -376,6 +376,8 @@ cmd_stop(struct ctl_client *c, json_t *req)
 			    "a number of seconds from 0 to 86400");
 		timeout = (int)json_integer_value(t);
 	}
+	if (!now)
+		listen_shut_all();	/* before the workers hear */
 	pm_stop(!now, timeout);
 	return json_pack("{s:b, s:s, s:i}", "ok", 1, "stopping", now ? "now" :
 	    "graceful", "timeout", now ? 2 : fpmd->stop_timeout);

@@ -233,6 +233,7 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 			pm_stop(false, 0);
 			break;
 		case SIGQUIT:
+			listen_shut_all();	/* before the workers hear */
 			pm_stop(true, 0);
 			break;
 		case SIGUSR1:

@@ -564,6 +564,124 @@ EOF
 	echo "# stop took $((t1 - t0)) ms" >&3
 }
 
+# fcgi_bg NAME SCRIPT QUERY: a request straight to the pool's socket, in
+# the background; its body in NAME.body, fcgi-client's exit status in
+# NAME.rc.
+fcgi_bg() {
+	local name=$1 script=$2 q=$3 d=$BATS_TEST_TMPDIR
+	(
+		"$FPMD_BUILDDIR/t/fcgi-client" -t 60 -b \
+			-p "SCRIPT_FILENAME=$WWW_ROOT/$script" \
+			-p REQUEST_METHOD=GET -p "REQUEST_URI=/$script?$q" \
+			-p "QUERY_STRING=$q" "$FPMD_SOCK" \
+			>"$d/$name.body" 2>"$d/$name.err"
+		echo $? >"$d/$name.rc"
+	) 3>&- &
+	BG[$name]=$!
+}
+
+# connect_errno PATH: what connect() to the unix socket PATH gives: "ok",
+# or the errno's name.
+connect_errno() {
+	"$PYTHON" - "$1" <<'PY'
+import errno, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+try:
+    s.connect(sys.argv[1])
+    print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e)))
+PY
+}
+
+@test "graceful stop on a unix socket (SIGQUIT, fpmctl stop): new connections refused at once, those queued served, then fpmd exits" {
+	local d=$BATS_TEST_TMPDIR how n q rc
+	for how in SIGQUIT fpmctl; do
+		fpmd_conf
+		fpmd_start
+		# both workers busy, four requests queued behind them
+		for n in 1 2; do
+			fcgi_bg "$how.s$n" ctl/sleep.php "s=8&n=10&mark=$d/$how.s$n.mark"
+		done
+		wait_until 15 test -s "$d/$how.s1.mark" -a -s "$d/$how.s2.mark" ||
+			fail "$how: the slow requests did not start"
+		for q in 1 2 3 4; do
+			fcgi_bg "$how.q$q" hello.php "q=$q"
+		done
+		wait_until 10 count_is 4 eval 'ctl --json status | json "d[\"pools\"][0][\"listen_queue\"]"' ||
+			fail "$how: listen_queue $(ctl --json status | json 'd["pools"][0]["listen_queue"]'), expected 4"
+		if [[ $how == SIGQUIT ]]; then
+			kill -QUIT "$FPMD_PID"
+		else
+			# it returns once fpmd is gone: in the background
+			"$FPMCTL" -s "$FPMD_CTL" stop >"$d/stop.out" 2>&1 3>&- &
+			BG[stop]=$!
+		fi
+		# a balancer's next connection is refused at once (it tries
+		# another server), not queued for a reset at the exit
+		wait_until 10 count_is ECONNREFUSED connect_errno "$FPMD_SOCK" ||
+			fail "$how: connect while stopping: $(connect_errno "$FPMD_SOCK")"
+		for n in 1 2; do
+			wait "${BG[$how.s$n]}" || true
+			unset "BG[$how.s$n]"
+			assert_eq 0 "$(cat "$d/$how.s$n.rc")" "$how: slow request $n ($(cat "$d/$how.s$n.err"))"
+			assert_match "$(cat "$d/$how.s$n.body")" $'xxxxxxxxxx\nend\nEND_REQUEST id=1 app=0' "$how: slow request $n's body"
+		done
+		for q in 1 2 3 4; do
+			wait "${BG[$how.q$q]}" || true
+			unset "BG[$how.q$q]"
+			assert_eq 0 "$(cat "$d/$how.q$q.rc")" "$how: queued request $q ($(cat "$d/$how.q$q.err"))"
+			assert_match "$(cat "$d/$how.q$q.body")" $'Hello, world!\nEND_REQUEST id=1 app=0' "$how: queued request $q's body"
+		done
+		if [[ $how == fpmctl ]]; then
+			rc=0
+			wait "${BG[stop]}" || rc=$?
+			unset "BG[stop]"
+			assert_eq 0 "$rc" "fpmctl stop ($(cat "$d/stop.out"))"
+		fi
+		fpmd_gone
+		[[ ! -e $FPMD_SOCK ]] || fail "$how: $FPMD_SOCK left behind"
+		assert_log_contains "refuses new connections; the 4 queued are served before fpmd exits"
+		rm -rf "$d/fpmd.log" "$d/fpmd.conf"
+	done
+}
+
+@test "an fpmd started on the socket a draining one has shut takes it, and the first one's exit leaves it alone" {
+	local d=$BATS_TEST_TMPDIR pid2
+	fpmd_conf
+	fpmd_start
+	# the first fpmd drains for a while: a request in hand
+	fcgi_bg slow ctl/sleep.php "s=12&n=10&mark=$d/slow.mark"
+	wait_until 15 test -s "$d/slow.mark" || fail "the slow request did not start"
+	kill -QUIT "$FPMD_PID"
+	wait_until 10 count_is ECONNREFUSED connect_errno "$FPMD_SOCK" ||
+		fail "connect while stopping: $(connect_errno "$FPMD_SOCK")"
+	# meanwhile a new one, as a supervisor may start it: the path
+	# refuses, so it is stale to the new fpmd, which binds its own there
+	sed "s|^control.socket = .*|control.socket = \"$d/ctl2.sock\"|" \
+		"$FPMD_CONF" >"$d/fpmd2.conf"
+	local -a root=()
+	((EUID == 0)) && root=(-R)
+	_spawn "$d/fpmd2.log" "$FPMD_BIN" -c "$d/fpmd2.conf" "${root[@]}"
+	pid2=$SPAWNED_PID
+	_wait_ready fpmd2 "$pid2" "$d/fpmd2.log" || fail "the second fpmd did not start"
+	proc_alive "$FPMD_PID" ||
+		fail "the first fpmd was gone before the second started: nothing tested"
+	wait "${BG[slow]}" || true
+	unset "BG[slow]"
+	assert_eq 0 "$(cat "$d/slow.rc")" "the request in hand ($(cat "$d/slow.err"))"
+	fpmd_gone
+	# the second fpmd's socket is still there, and serves
+	FPMD_PID=$pid2 FPMD_CTL=$d/ctl2.sock FPMD_LOG=$d/fpmd2.log
+	[[ -S $FPMD_SOCK ]] || fail "the first fpmd removed the second's socket"
+	fcgi_bg after hello.php "after"
+	wait "${BG[after]}" || true
+	unset "BG[after]"
+	assert_eq 0 "$(cat "$d/after.rc")" "a request to the second fpmd ($(cat "$d/after.err"))"
+	assert_contains "$(cat "$d/after.body")" "Hello, world!"
+}
+
 @test "fpmctl stop --now: exits at once, the request in flight is cut" {
 	local t0 t1 d=$BATS_TEST_TMPDIR
 	fpmd_conf
