@@ -29,6 +29,7 @@ const struct ctlproto_error ctlproto_errors[] = {
 	{ "unknown_pool", "'fpmctl status' lists the pools" },
 	{ "config_invalid", "fpmd keeps running with the configuration it "
 	  "had; fix the errors above and reload again" },
+	/* no longer sent (a reload follows the one under way); known still */
 	{ "reload_in_progress", "wait until it is done ('fpmctl status' shows "
 	  "the generation) and try again" },
 	{ "reload_failed", "fpmd keeps running the previous generation; its "
@@ -40,7 +41,7 @@ const struct ctlproto_error ctlproto_errors[] = {
 	{ "stopping", "fpmd is stopping: it answers ping and status, but "
 	  "takes no reload or scale any more" },
 	{ "permission_denied", "run fpmctl as root, as the user fpmd runs "
-	  "as, or as a member of its control.group" },
+	  "as, as its control.owner or as a member of its control.group" },
 	{ "busy", "too many control clients at once: try again in a moment" },
 	{ "reopen_failed", "fpmd keeps writing to the file it had open; "
 	  "check the directory of error_log and its permissions" },

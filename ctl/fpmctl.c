@@ -456,7 +456,8 @@ ctl_unreachable(struct ctl *x, int err, int ferr)
 	case EACCES:
 	case EPERM:
 		hint("you may not open it: run fpmctl as root, as the user "
-		    "fpmd runs as, or as a member of its control.group");
+		    "fpmd runs as, as its control.owner or as a member of its "
+		    "control.group");
 		break;
 	case ETIMEDOUT:
 		hint("its backlog is full: is fpmd hung? --timeout SECS waits "

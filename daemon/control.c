@@ -5,8 +5,9 @@
  * Peers are treated as hostile: the master never blocks on a client, a
  * line is at most 64 KiB, a client that says nothing or reads nothing is
  * dropped, and every malformed request gets an error reply.  The kernel
- * tells who is connecting (SO_PEERCRED, SO_PEERGROUPS): root, our own uid
- * and members of control.group may talk to us; no name service is asked.
+ * tells who is connecting (SO_PEERCRED, SO_PEERGROUPS): root, our own uid,
+ * control.owner and members of control.group may talk to us, the users the
+ * socket file's own permissions are set for; no name service is asked.
  *
  * A second socket, control.status_socket, is for monitoring: it answers
  * the commands that change nothing (ping, status, config) and refuses the
@@ -355,7 +356,7 @@ cmd_reload(struct ctl_client *c, json_t *req)
 		return NULL;
 	}
 	return json_pack("{s:b, s:i, s:b}", "ok", 1, "generation",
-	    fpmd->generation, "pending", 1);
+	    now.generation, "pending", 1);
 }
 
 static json_t *
@@ -375,6 +376,8 @@ cmd_stop(struct ctl_client *c, json_t *req)
 			    "a number of seconds from 0 to 86400");
 		timeout = (int)json_integer_value(t);
 	}
+	if (!now)
+		listen_shut_all();	/* before the workers hear */
 	pm_stop(!now, timeout);
 	return json_pack("{s:b, s:s, s:i}", "ok", 1, "stopping", now ? "now" :
 	    "graceful", "timeout", now ? 2 : fpmd->stop_timeout);
@@ -411,14 +414,16 @@ cmd_scale(struct ctl_client *c, json_t *req)
 static json_t *
 cmd_reopen_logs(struct ctl_client *c, json_t *req)
 {
+	const char *what;
+
 	/* the pools' access logs and slowlogs too: no worker holds them */
-	if (lw_reopen() == -1)
-		return err_reply("reopen_failed", "cannot reopen an access log "
-		    "or slowlog (see the log)");
-	if (errlog_apply(fpmd->conf, true) == -1)
+	if (errlog_reopen(fpmd->conf, &what) == 0)
+		return json_pack("{s:b}", "ok", 1);
+	if (strcmp(what, "error") == 0)
 		return err_reply("reopen_failed", "cannot reopen %s (see the "
 		    "log)", fpmd->conf->error_log);
-	return json_pack("{s:b}", "ok", 1);
+	return err_reply("reopen_failed", "cannot reopen an access log or "
+	    "slowlog (see the log)");
 }
 
 static json_t *
@@ -666,13 +671,20 @@ peer_in_group(int fd, const struct ucred *cr, gid_t gid)
 	return false;
 }
 
-/* On the status socket: those, and its own owner and group too. */
+/*
+ * Root, our own uid, control.owner and the members of control.group: an
+ * owner given the socket file is meant to use it.  On the status socket:
+ * those, and its own owner and group too.  The conf in force decides, so
+ * a reload that gives the socket to another owner moves the right too.
+ */
 static bool
 peer_allowed(int fd, const struct ucred *cr, bool readonly)
 {
 	const struct fpmd_conf *conf = fpmd->conf;
 
 	if (cr->uid == 0 || cr->uid == geteuid())
+		return true;
+	if (conf->control_uid != (uid_t)-1 && cr->uid == conf->control_uid)
 		return true;
 	if (peer_in_group(fd, cr, conf->control_gid))
 		return true;
@@ -748,9 +760,6 @@ control_on_accept(struct ev *e, uint32_t events)
 			continue;
 		}
 		if (!peer_allowed(fd, &cr, cs->readonly)) {
-			log_warnx("control: refused uid %d pid %d%s",
-			    (int)cr.uid, (int)cr.pid, cs->readonly ?
-			    " on the status socket" : "");
 			if (cs->readonly)
 				snprintf(msg, sizeof(msg), "uid %d may not "
 				    "watch fpmd: it is neither "
@@ -758,7 +767,12 @@ control_on_accept(struct ev *e, uint32_t events)
 				    "control.status_group", (int)cr.uid);
 			else
 				snprintf(msg, sizeof(msg), "uid %d may not "
-				    "control fpmd", (int)cr.uid);
+				    "control fpmd: it is neither root, "
+				    "fpmd's user, control.owner nor in "
+				    "control.group", (int)cr.uid);
+			log_warnx("control: refused uid %d pid %d%s: %s",
+			    (int)cr.uid, (int)cr.pid, cs->readonly ?
+			    " on the status socket" : "", msg);
 			control_refuse(fd, "permission_denied", msg);
 			continue;
 		}

@@ -3,7 +3,8 @@
  * (error_log = syslog, with syslog.ident and syslog.facility), and the
  * settings that shape its lines (log_level, log_format, log_limit).
  * Start-up, a reload, SIGUSR1 and reopen-logs all come through
- * errlog_apply(), so they cannot disagree.
+ * errlog_apply(), so they cannot disagree; SIGUSR1 and reopen-logs through
+ * errlog_reopen(), so the new file opens with the same line either way.
  *
  * syslog is spoken here, not through libc's syslog(3): that one blocks
  * when the syslog daemon is slow (it may even wait on a stream socket),
@@ -332,4 +333,31 @@ errlog_apply(const struct fpmd_conf *conf, bool reopen)
 		return -1;
 	log_set_sink(errlog_syslog, "syslog");
 	return 0;
+}
+
+/*
+ * SIGUSR1 and reopen-logs: the error log and the pools' access logs and
+ * slowlogs (logwriter.c) opened anew.  The error log first, so that what
+ * goes wrong with the others is told in the new file, which then opens
+ * with the line php-fpm writes there too: whoever reads it sees why it
+ * starts where it does.  -1 when a file could not be opened (it is in the
+ * log), with what in *what: "error" or "access".
+ */
+int
+errlog_reopen(const struct fpmd_conf *conf, const char **what)
+{
+	int rc = 0;
+
+	*what = NULL;
+	if (errlog_apply(conf, true) == -1) {
+		*what = "error";
+		rc = -1;
+	} else
+		log_notice("error log file re-opened");
+	if (lw_reopen() == -1) {
+		if (*what == NULL)
+			*what = "access";
+		rc = -1;
+	}
+	return rc;
 }

@@ -221,6 +221,7 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 {
 	struct signalfd_siginfo si;
 	struct reload_result now;
+	const char *what;
 
 	while (read(e->fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
@@ -232,12 +233,12 @@ fpmd_on_signal(struct ev *e, uint32_t events)
 			pm_stop(false, 0);
 			break;
 		case SIGQUIT:
+			listen_shut_all();	/* before the workers hear */
 			pm_stop(true, 0);
 			break;
 		case SIGUSR1:
-			if (errlog_apply(fpmd->conf, true) == 0 &&
-			    lw_reopen() == 0)
-				log_notice("error log file re-opened");
+			/* what failed is in the log, nobody else to tell */
+			(void)errlog_reopen(fpmd->conf, &what);
 			break;
 		case SIGUSR2:
 			log_notice("reloading on SIGUSR2");

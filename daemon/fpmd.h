@@ -333,6 +333,10 @@ struct listener {
 	bool			 retired;	/* nobody serving listens here */
 	bool			 inherited;	/* passed by the supervisor */
 	bool			 acl;		/* listen.acl_users/acl_groups */
+	bool			 master;	/* the master accepts here */
+	bool			 shut;		/* graceful stop: no new ones */
+	dev_t			 shut_dev;	/* the path's file when shut */
+	ino_t			 shut_ino;
 	struct ev		 ev;		/* ondemand pools only */
 	struct listener		*next;
 };
@@ -343,6 +347,7 @@ struct listener	*listen_get_at(const struct pool_conf *pc,
 int		 listen_nonblock(struct listener *ls);
 void		 listen_unref(struct listener *ls);
 void		 listen_retire(struct listener *ls);
+void		 listen_shut_all(void);
 int		 listen_apply(struct listener *ls, const struct pool_conf *pc);
 int		 listen_unix(const char *path, int mode, uid_t uid, gid_t gid,
 		    int backlog, const char *what);
@@ -580,6 +585,7 @@ void		 reload_pool(struct pool *p);
 /* errlog.c: the master's error log: stderr, a file, or syslog. */
 
 int		 errlog_apply(const struct fpmd_conf *conf, bool reopen);
+int		 errlog_reopen(const struct fpmd_conf *conf, const char **what);
 void		 errlog_close(void);
 
 /* control.c: the JSON control socket. */

@@ -20,6 +20,15 @@
  * unlinks its path, shuts it down or changes its mode, owner or backlog,
  * since the supervisor keeps it open across fpmd's restarts.
  *
+ * A graceful stop shuts the pools' unix sockets for reading first
+ * (listen_shut_all): the kernel then refuses a new connect() at once with
+ * ECONNREFUSED, so a web server tries another backend, while the
+ * connections already queued can still be accepted; the workers serve
+ * them before they exit (worker.c), where before they were reset when
+ * fpmd exited.  A TCP listener cannot do that: shutdown() on it drops its
+ * queue (the queued connections are reset and accept() fails with
+ * EINVAL), so TCP listeners stay open as they were.
+ *
  * listen.acl_users and listen.acl_groups give a unix socket a POSIX
  * access ACL: the entries of its mode, one read-write entry for each user
  * and group named, and the mask that lets them in.  It is written as the
@@ -370,7 +379,47 @@ listen_nonblock(struct listener *ls)
 		log_error("fcntl of the listener on '%s'", ls->addr.text);
 		return -1;
 	}
+	ls->master = true;
 	return 0;
+}
+
+/*
+ * A graceful stop begins: every pool's unix socket refuses new
+ * connections from now on, and those queued stay to be accepted by the
+ * workers, which serve them and then exit.  Before the workers are told
+ * to stop, so that none leaves a queue it could have served.  Not the
+ * supervisor's sockets (they queue for the next fpmd), not the master's
+ * own (pm.status_listen: it would wake epoll for ever), not TCP (see the
+ * top of the file).
+ */
+void
+listen_shut_all(void)
+{
+	struct listener *ls;
+	struct stat st;
+	const char *path;
+	int cur, max;
+
+	for (ls = listeners; ls != NULL; ls = ls->next) {
+		if (ls->retired || ls->shut || ls->inherited || ls->master ||
+		    ls->addr.family != AF_UNIX)
+			continue;
+		path = ((const struct sockaddr_un *)&ls->addr.ss)->sun_path;
+		/* which file is ours, should another fpmd take the path */
+		if (stat(path, &st) == 0) {
+			ls->shut_dev = st.st_dev;
+			ls->shut_ino = st.st_ino;
+		}
+		if (shutdown(ls->fd, SHUT_RD) == -1) {
+			log_warn("shutdown of the listener on '%s'", path);
+			continue;
+		}
+		ls->shut = true;
+		if (listen_fd_queue(ls->fd, &cur, &max) == -1)
+			cur = 0;
+		log_notice("'%s' refuses new connections; the %d queued "
+		    "are served before fpmd exits", path, cur);
+	}
 }
 
 /*
@@ -463,6 +512,24 @@ listen_retire(struct listener *ls)
 	log_debug("listener on '%s' retired", ls->addr.text);
 }
 
+/*
+ * A shut socket refuses connections, so an fpmd started meanwhile takes
+ * its path as stale and binds its own there: that one is not ours to
+ * remove.
+ */
+static bool
+listen_path_ours(const struct listener *ls)
+{
+	struct stat st;
+
+	if (!ls->shut || ls->shut_ino == 0)
+		return true;
+	if (stat(((const struct sockaddr_un *)&ls->addr.ss)->sun_path,
+	    &st) == -1)
+		return false;
+	return st.st_dev == ls->shut_dev && st.st_ino == ls->shut_ino;
+}
+
 void
 listen_unref(struct listener *ls)
 {
@@ -477,7 +544,8 @@ listen_unref(struct listener *ls)
 		}
 	ev_del(&ls->ev);
 	close(ls->fd);
-	if (ls->addr.family == AF_UNIX && !ls->retired && !ls->inherited)
+	if (ls->addr.family == AF_UNIX && !ls->retired && !ls->inherited &&
+	    listen_path_ours(ls))
 		unlink(((const struct sockaddr_un *)&ls->addr.ss)->sun_path);
 	ev_free_later(ls, NULL);
 }

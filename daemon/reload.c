@@ -11,6 +11,13 @@
  * generation got).  Whoever asked hears the outcome once, through the
  * callback given to reload_start().
  *
+ * A reload asked while another is under way is not refused: as php-fpm
+ * restarts twice on two SIGUSR2, it follows the one under way, reading
+ * the configuration when it begins, and all those asked meanwhile are
+ * that one reload.  Those who asked hear its outcome.  One at a time, not
+ * side by side: a new generation is never dropped half started, and the
+ * old ones of both drain together within the scoreboard's slots.
+ *
  * The emergency restart of one pool (emergency_restart_threshold crashes,
  * counted by crash.c) is the same machine run for that pool alone with the
  * serving configuration: a new generation beside the old one, swapped
@@ -27,6 +34,13 @@
 
 #define RELOAD_QUIET_MAX	2000	/* ms for the old workers to be told */
 
+/* Someone who waits for the outcome of a reload. */
+struct reload_waiter {
+	void			(*done)(void *, const struct reload_result *);
+	void			*arg;
+	struct reload_waiter	*next;
+};
+
 static struct {
 	bool		 active;
 	bool		 committed;	/* swapped; the old ones are told */
@@ -35,8 +49,10 @@ static struct {
 	int64_t		 started;
 	struct ev_timer	 t_deadline;
 	struct ev_timer	 t_pending;	/* a pool's restart that waited */
-	void		(*done)(void *, const struct reload_result *);
-	void		*arg;
+	struct reload_waiter *waiters;	/* of the reload under way */
+	bool		 again;		/* one more asked meanwhile */
+	struct reload_waiter *again_waiters;
+	struct ev_timer	 t_again;
 	void		(*apply)(const struct fpmd_conf *,
 			    const struct fpmd_conf *);
 	void		(*progress)(const struct reload_result *);
@@ -46,6 +62,7 @@ static void	reload_watch(const char *, const char *);
 static void	reload_deadline(void *);
 static void	reload_done_ok(void);
 static void	reload_pending(void *);
+static void	reload_again(void *);
 
 /* What the daemon cannot do with a config conf_load() accepts. */
 static int
@@ -131,14 +148,45 @@ reload_refused(struct reload_result *now)
 bool
 reload_busy(void)
 {
-	return rl.active;
+	return rl.active || rl.again;
+}
+
+/* done == NULL: nobody to tell, nothing to keep.  -1: out of memory. */
+static int
+reload_waiter_add(struct reload_waiter **list, void (*done)(void *,
+    const struct reload_result *), void *arg)
+{
+	struct reload_waiter *w;
+
+	if (done == NULL)
+		return 0;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->done = done;
+	w->arg = arg;
+	while (*list != NULL)
+		list = &(*list)->next;
+	*list = w;
+	return 0;
+}
+
+/* Told in the order they asked; the list is no longer rl's. */
+static void
+reload_tell(struct reload_waiter *w, const struct reload_result *res)
+{
+	struct reload_waiter *next;
+
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->done(w->arg, res);
+		free(w);
+	}
 }
 
 static void
 reload_end(struct reload_result *res)
 {
-	void (*done)(void *, const struct reload_result *) = rl.done;
-	void *arg = rl.arg;
+	struct reload_waiter *w = rl.waiters;
 	struct pool *p;
 	bool all = rl.pool == NULL;
 
@@ -148,21 +196,26 @@ reload_end(struct reload_result *res)
 	rl.committed = false;
 	rl.pool = NULL;
 	rl.conf = NULL;
-	rl.done = NULL;
-	rl.arg = NULL;
+	rl.waiters = NULL;
 	res->duration_ms = now_ms() - rl.started;
 	if (rl.progress != NULL)
 		rl.progress(res);
+	/*
+	 * The reload asked meanwhile, from the loop rather than from in
+	 * here (pm.c may be calling us); it brings every pool a new
+	 * generation, so a pool's restart waits behind it.
+	 */
+	if (rl.again)
+		ev_timer_set(&rl.t_again, now_ms(), reload_again, NULL);
 	/* every pool has a new generation: no restart waits any more */
 	for (p = fpmd->pools; p != NULL; p = p->link) {
 		if (all && res->ok)
 			p->restart_wanted = false;
-		if (p->restart_wanted)
+		if (p->restart_wanted && !rl.again)
 			ev_timer_set(&rl.t_pending, now_ms(), reload_pending,
 			    NULL);
 	}
-	if (done != NULL)
-		done(arg, res);
+	reload_tell(w, res);
 }
 
 static void
@@ -278,14 +331,26 @@ reload_deadline(void *arg)
 	reload_fail("reload_timeout", msg);
 }
 
+static void
+reload_waiter_drop(struct reload_waiter **list, void *arg)
+{
+	struct reload_waiter *w;
+
+	while ((w = *list) != NULL) {
+		if (w->arg == arg) {
+			*list = w->next;
+			free(w);
+		} else
+			list = &w->next;
+	}
+}
+
 /* The one waiting for the outcome is gone: tell nobody. */
 void
 reload_forget(void *arg)
 {
-	if (rl.arg == arg) {
-		rl.done = NULL;
-		rl.arg = NULL;
-	}
+	reload_waiter_drop(&rl.waiters, arg);
+	reload_waiter_drop(&rl.again_waiters, arg);
 }
 
 void
@@ -295,13 +360,13 @@ reload_cancel(const char *code, const char *message)
 }
 
 /*
- * Returns 1 when the reload is under way (done() will be called), -1 when
- * it was refused; *now then says why.  The strings in *now stay valid
- * until the next call.
+ * A reload of the whole configuration begins, none being under way (a
+ * pool's restart may be: it is superseded).  1 when it is under way, -1
+ * when it was refused; *now then says why, its strings valid until the
+ * next call.
  */
-int
-reload_start(void (*done)(void *, const struct reload_result *), void *arg,
-    struct reload_result *now)
+static int
+reload_begin(struct reload_result *now)
 {
 	static char *errors, err[1024];
 	struct fpmd_conf *conf;
@@ -314,14 +379,6 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 	if (fpmd->state != FPMD_RUNNING) {
 		now->code = "stopping";
 		now->message = "fpmd is stopping";
-		return -1;
-	}
-	if (rl.active && rl.pool == NULL) {
-		snprintf(err, sizeof(err), "a reload is already in progress "
-		    "(generation %d); try again when it is done",
-		    fpmd->generation);
-		now->code = "reload_in_progress";
-		now->message = err;
 		return -1;
 	}
 	if (rl.progress != NULL)
@@ -366,7 +423,6 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 	rl.pool = NULL;
 	rl.conf = conf;
 	rl.started = now_ms();
-	rl.done = NULL;
 	fpmd->generation++;
 	for (k = 0; k < conf->npools; k++) {
 		if (pm_prepare(conf, &conf->pools[k], fpmd->generation, err,
@@ -380,13 +436,87 @@ reload_start(void (*done)(void *, const struct reload_result *), void *arg,
 			return -1;
 		}
 	}
-	rl.done = done;
-	rl.arg = arg;
 	log_notice("reloading: generation %d starting", fpmd->generation);
+	now->generation = fpmd->generation;
 	ev_timer_set(&rl.t_deadline, rl.started +
 	    (int64_t)conf->reload_timeout * 1000, reload_deadline, NULL);
 	pm_on_change(reload_watch);
 	return 1;
+}
+
+/*
+ * Returns 1 when the reload is under way or follows the one under way
+ * (done() will be called with its outcome), -1 when it was refused; *now
+ * then says why.  *now's generation is the one the reload starts, or is
+ * to start when it follows another.  The strings in *now stay valid until
+ * the next call.
+ */
+int
+reload_start(void (*done)(void *, const struct reload_result *), void *arg,
+    struct reload_result *now)
+{
+	struct reload_waiter *w = NULL;
+
+	if (rl.active && rl.pool == NULL && fpmd->state == FPMD_RUNNING) {
+		memset(now, 0, sizeof(*now));
+		now->generation = fpmd->generation + 1;
+		if (reload_waiter_add(&rl.again_waiters, done, arg) == -1) {
+			now->generation = fpmd->generation;
+			now->code = "reload_failed";
+			now->message = "out of memory";
+			return -1;
+		}
+		if (!rl.again)
+			log_notice("reload asked while generation %d %s: it "
+			    "follows once that one is done", fpmd->generation,
+			    rl.committed ? "takes over" : "starts");
+		rl.again = true;
+		return 1;
+	}
+	/* made first: once begun, the reload must have whom to tell */
+	if (reload_waiter_add(&w, done, arg) == -1) {
+		memset(now, 0, sizeof(*now));
+		now->generation = fpmd->generation;
+		now->code = "reload_failed";
+		now->message = "out of memory";
+		return -1;
+	}
+	if (reload_begin(now) == -1) {
+		free(w);
+		return -1;
+	}
+	/* those waiting for a reload to follow: this one is it */
+	rl.waiters = w;
+	if (rl.again) {
+		while (w != NULL && w->next != NULL)
+			w = w->next;
+		*(w != NULL ? &w->next : &rl.waiters) = rl.again_waiters;
+		rl.again_waiters = NULL;
+		rl.again = false;
+		ev_timer_stop(&rl.t_again);
+	}
+	return 1;
+}
+
+/*
+ * The reload asked while another ran, now that one is over; or, with
+ * fpmd stopping meanwhile, its outcome for those who wait.
+ */
+static void
+reload_again(void *arg)
+{
+	struct reload_waiter *w = rl.again_waiters;
+	struct reload_result now;
+
+	if (!rl.again || (rl.active && rl.pool == NULL))
+		return;
+	rl.again = false;
+	rl.again_waiters = NULL;
+	if (reload_begin(&now) == -1) {
+		reload_tell(w, &now);
+		return;
+	}
+	rl.waiters = w;
 }
 
 /*
@@ -419,8 +549,7 @@ reload_pool(struct pool *p)
 	rl.pool = p;
 	rl.conf = conf;
 	rl.started = now_ms();
-	rl.done = NULL;
-	rl.arg = NULL;
+	rl.waiters = NULL;
 	fpmd->generation++;
 	if (pm_restart_prepare(p, fpmd->generation, err, sizeof(err)) == -1) {
 		reload_fail("reload_failed", err);

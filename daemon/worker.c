@@ -18,8 +18,16 @@
  * script ends it exits instead of coming back to accept() (where it would
  * serve requests fpmd does not know of, and hold the pool's address after
  * fpmd is gone).
+ *
+ * At a graceful stop the master shuts a unix listener first (listen.c):
+ * no new connection comes, and the ones queued are still ours.  A worker
+ * told to quit then accepts on until the queue is empty (accept() fails
+ * with EINVAL instead of waiting), so nothing queued is reset at the exit.
+ * At a reload the socket stays open for the new generation, and the old
+ * workers leave at once as before.
  */
 #include <sys/socket.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -260,6 +268,18 @@ worker_allow_quit(bool allow)
 	sigprocmask(allow ? SIG_UNBLOCK : SIG_BLOCK, &worker_quitmask, NULL);
 }
 
+/* The master shut the listener for reading: a graceful stop. */
+static bool
+worker_listener_shut(int fd)
+{
+	struct pollfd pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLRDHUP);
+}
+
 /*
  * Serves one connection; returns the number of requests it carried.
  * prior: requests served on earlier connections.
@@ -379,11 +399,12 @@ worker_main(const struct proto_args *pa, int slot)
 	s->state = SLOT_IDLE;
 	sb_slot_commit(s);
 
-	while (!worker_quit && !worker_recycle) {
+	while (!worker_recycle) {
 		if (pc->max_requests > 0 && served >= pc->max_requests)
 			break;
 		worker_allow_quit(true);
-		if (worker_quit)
+		/* told to quit: unless the queue is left to us to serve */
+		if (worker_quit && !worker_listener_shut(pa->listen_fd))
 			break;
 		peerlen = sizeof(peer);
 		fd = accept4(pa->listen_fd, (struct sockaddr *)&peer, &peerlen,
@@ -393,16 +414,13 @@ worker_main(const struct proto_args *pa, int slot)
 			if (errno == EINTR || errno == EAGAIN ||
 			    errno == ECONNABORTED)
 				continue;
-			if (errno == EINVAL) {
-				/*
-				 * The master shut the listener: the pool is
-				 * gone (listen_retire).  Its SIGQUIT is on
-				 * the way; nothing is left to accept.
-				 */
-				log_debug("the listening socket is shut: "
-				    "exiting");
+			/*
+			 * Not listening any more (a graceful stop's queue is
+			 * empty, or the pool is gone: listen_retire): nothing
+			 * else will come.
+			 */
+			if (errno == EINVAL)
 				break;
-			}
 			log_warn("accept");
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)

@@ -121,11 +121,18 @@ fpmd_start_errlog() {
 }
 
 TEST_GROUP=
+TEST_USER=
 
 teardown() {
 	teardown_stack
 	if [[ -n $TEST_GROUP ]]; then
 		groupdel "$TEST_GROUP" || true
+	fi
+	if [[ -n $TEST_USER ]]; then
+		userdel "$TEST_USER" 2>/dev/null || true
+		if getent group "$TEST_USER" >/dev/null; then
+			groupdel "$TEST_USER" 2>/dev/null || true
+		fi
 	fi
 }
 
@@ -593,6 +600,10 @@ c.close()' "$dir/fake.sock" "$mode" "$dir/fake.ready" 3>&- &
 	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
 	assert_eq "logs reopened" "$output"
 	[[ -f $dir/log/fpmd.log ]] || fail "no new log file after reopen-logs"
+	# The new file opens with the line SIGUSR1 writes too: whoever reads
+	# it sees why it starts there.
+	wait_log "NOTICE: error log file re-opened" 10 "$dir/log/fpmd.log"
+	run ! grep -F "re-opened" "$dir/log/fpmd.log.1"
 	# Something to log: a scale.
 	ctl scale www 3 >/dev/null
 	wait_log "scaled from 2 to 3" 10 "$dir/log/fpmd.log"
@@ -601,6 +612,7 @@ c.close()' "$dir/fake.sock" "$mode" "$dir/fake.ready" 3>&- &
 	mv "$dir/log/fpmd.log" "$dir/log/fpmd.log.2"
 	kill -USR1 "$FPMD_PID"
 	wait_until 10 test -f "$dir/log/fpmd.log" || fail "SIGUSR1 did not reopen the log"
+	wait_log "NOTICE: error log file re-opened" 10 "$dir/log/fpmd.log"
 	ctl scale www 2 >/dev/null
 	wait_log "scaled from 3 to 2" 10 "$dir/log/fpmd.log"
 	run ! grep -F "scaled from 3 to 2" "$dir/log/fpmd.log.2"
@@ -613,6 +625,32 @@ c.close()' "$dir/fake.sock" "$mode" "$dir/fake.ready" 3>&- &
 	ctl scale www 3 >/dev/null
 	wait_log "scaled from 2 to 3" 10 "$dir/log.old/fpmd.log"
 	mv "$dir/log.old" "$dir/log"
+}
+
+@test "reopen-logs and SIGUSR1 with log_format = json: the new file opens with the same JSON re-opened line" {
+	local dir=$BATS_TEST_TMPDIR
+	fpmd_conf
+	sed -i '1i log_format = json' "$FPMD_CONF"
+	fpmd_start_errlog
+	mv "$dir/log/fpmd.log" "$dir/log/fpmd.log.1"
+	run --separate-stderr ctl reopen-logs
+	[[ $status -eq 0 ]] || fail "exit $status: $stderr"
+	wait_log "error log file re-opened" 10 "$dir/log/fpmd.log"
+	mv "$dir/log/fpmd.log" "$dir/log/fpmd.log.2"
+	kill -USR1 "$FPMD_PID"
+	wait_until 10 test -f "$dir/log/fpmd.log" || fail "SIGUSR1 did not reopen the log"
+	wait_log "error log file re-opened" 10 "$dir/log/fpmd.log"
+	# each new file: JSON objects only, the first of them the same line
+	run "$PYTHON" - "$dir/log/fpmd.log.2" "$dir/log/fpmd.log" <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    recs = [json.loads(l) for l in open(path)]
+    first = recs[0]
+    assert first['level'] == 'NOTICE', (path, first)
+    assert first['message'] == 'error log file re-opened', (path, first)
+    assert set(first) >= {'time', 'level', 'pid', 'message'}, (path, first)
+PY
+	assert_eq 0 "$status" "$output"
 }
 
 @test "raw: invalid JSON gets bad_request and the connection still answers" {
@@ -904,6 +942,50 @@ time.sleep(60)' "$dir/held"
 	run --separate-stderr setpriv --reuid=nobody --regid="$g" --clear-groups \
 		"$dir/fpmctl" -s "$FPMD_CTL" ping
 	assert_eq 0 "$status" "exit status as nobody with primary group $g ($stderr)"
+}
+
+@test "permission: control.owner may control fpmd, others get permission_denied; a reload moves it" {
+	((EUID == 0)) || skip "needs root to add a user and run as another user"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	command -v useradd >/dev/null || skip "useradd is not installed"
+	local dir=$BATS_TEST_TMPDIR u
+	u=fpmdown$$
+	getent passwd "$u" >/dev/null && skip "user $u exists already"
+	useradd -M -U -r -s /usr/sbin/nologin "$u" || skip "cannot add a user"
+	TEST_USER=$u
+	fpmd_conf
+	# 0666: the file lets everyone connect, so fpmd's own check decides
+	sed -i -e '1i control.owner = nobody' -e '1i control.mode = 0666' \
+		"$FPMD_CONF"
+	fpmd_start
+	open_path "$dir"
+	cp "$FPMCTL" "$dir/fpmctl"
+	chmod 755 "$dir/fpmctl"
+	assert_eq "666 nobody" "$(stat -c '%a %U' "$FPMD_CTL")" "mode and owner of the control socket"
+	run --separate-stderr as_nobody "$dir/fpmctl" -s "$FPMD_CTL" ping
+	assert_eq 0 "$status" "exit status as nobody, control.owner ($stderr)"
+	assert_contains "$output" "pid $FPMD_PID"
+	run --separate-stderr setpriv --reuid="$u" --regid="$u" --clear-groups \
+		"$dir/fpmctl" -s "$FPMD_CTL" --json ping
+	assert_eq 1 "$status" "exit status as $u ($stderr)"
+	assert_eq permission_denied "$(json 'd["error"]["code"]' <<<"$output")"
+	assert_contains "$(json 'd["error"]["message"]' <<<"$output")" \
+		"uid $(id -u "$u") may not control fpmd: it is neither root, fpmd's user, control.owner nor in control.group"
+	wait_log "WARNING: control: refused uid $(id -u "$u") pid "
+	# a reload gives the socket to $u: now $u may, and nobody may not
+	sed -i "s/^control.owner = nobody/control.owner = $u/" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "$stderr"
+	assert_eq "$u" "$(stat -c '%U' "$FPMD_CTL")" "owner after the reload"
+	run --separate-stderr setpriv --reuid="$u" --regid="$u" --clear-groups \
+		"$dir/fpmctl" -s "$FPMD_CTL" ping
+	assert_eq 0 "$status" "exit status as $u, control.owner now ($stderr)"
+	run --separate-stderr as_nobody "$dir/fpmctl" -s "$FPMD_CTL" ping
+	assert_eq 1 "$status" "exit status as nobody after the reload ($stderr)"
+	assert_contains "$stderr" "(permission_denied)"
+	# root still may
+	run --separate-stderr ctl ping
+	assert_eq 0 "$status" "$stderr"
 }
 
 # master_cpu: user + system CPU ticks the fpmd master has used so far.

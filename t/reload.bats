@@ -346,8 +346,8 @@ setup_file() {
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 }
 
-@test "a reload while one is under way: reload_in_progress; the first one finishes" {
-	local d=$BATS_TEST_TMPDIR
+@test "a reload asked while one is under way follows it: both applied, in order, two asked meanwhile are one" {
+	local d=$BATS_TEST_TMPDIR rc=0 t0
 	fpmd_conf
 	fpmd_start
 	nginx_start
@@ -356,25 +356,90 @@ setup_file() {
 	BG[first]=$!
 	wait_until 10 count_is reloading eval 'ctl --json status | json "d[\"state\"]"' ||
 		fail "status never said reloading"
-	run --separate-stderr ctl reload
-	assert_eq 1 "$status" "exit status of the second reload ($stderr)"
-	assert_contains "$stderr" "(reload_in_progress)"
-	run --separate-stderr ctl reload --no-wait
-	assert_eq 1 "$status" "exit status of a --no-wait reload meanwhile ($stderr)"
-	assert_contains "$stderr" "(reload_in_progress)"
+	# php-fpm restarts twice on two USR2: the second reload waits for
+	# the first instead of being refused
+	"$FPMCTL" -s "$FPMD_CTL" reload >"$d/second.out" 2>"$d/second.err" 3>&- &
+	BG[second]=$!
+	wait_log "reload asked while generation 2 starts: it follows once that one is done"
+	run --separate-stderr ctl --json reload --no-wait
+	assert_eq 0 "$status" "exit status of a --no-wait reload meanwhile ($stderr)"
+	assert_eq true "$(json 'd["pending"]' <<<"$output")"
 	# Generation 1 serves meanwhile.
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 	assert_eq 1 "$(ctl --json status | json 'd["pools"][0]["generation"]')"
-	local rc=0
 	wait "${BG[first]}" || rc=$?
 	unset "BG[first]"
 	assert_eq 0 "$rc" "exit status of the first reload ($(cat "$d/first.err"))"
 	assert_match "$(cat "$d/first.out")" '^reloaded: generation 2 in [0-9]+ ms$'
+	# the one that waited, and the --no-wait one with it, is the next
+	wait "${BG[second]}" || rc=$?
+	unset "BG[second]"
+	assert_eq 0 "$rc" "exit status of the second reload ($(cat "$d/second.err"))"
+	assert_match "$(cat "$d/second.out")" '^reloaded: generation 3 in [0-9]+ ms$'
+	assert_eq 3 "$(generation)"
 	assert_eq running "$(ctl --json status | json 'd["state"]')"
+	assert_eq 1 "$(grep -c "reloading: generation 3 starting" "$FPMD_LOG")"
+	run ! grep -F "generation 4" "$FPMD_LOG"
+	run ! grep -F "refused" "$FPMD_LOG"
 	assert_body_equals "$BASE_URL/ctl/ok.php" ok
 }
 
-@test "a stop while a reload is under way: the reload gets stopping, fpmd exits cleanly" {
+@test "two reloads back to back under load, by signal and by fpmctl: each applied, no request lost" {
+	local d=$BATS_TEST_TMPDIR n bad total proto
+	fpmd_conf 'pm.max_children = 4'
+	fpmd_start
+	nginx_start
+	for n in 1 2; do
+		load_loop "$BASE_URL/ctl/ok.php" "$d/load.$n" 3>&- &
+		BG[load$n]=$!
+	done
+	LOAD_MARK=0 LOAD_T=$(now_ms)
+	wait_until 20 load_past 30 0 || fail "the load does not run: $(load_count) answers"
+	# USR2 twice in a row, as php-fpm users send it: two reloads (the
+	# second once the first is read: the kernel keeps one of a signal
+	# pending, so two sent at once may arrive as one)
+	kill -USR2 "$FPMD_PID"
+	wait_log "reloading: generation 2 starting" 30
+	kill -USR2 "$FPMD_PID"
+	wait_log "reloaded: generation 3 serves" 30
+	run ! grep -F "refused" "$FPMD_LOG"
+	# a reload not waited for, and one right after it
+	run --separate-stderr ctl reload --no-wait
+	assert_eq 0 "$status" "$stderr"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "the reload right after another: $stderr"
+	assert_match "$output" '^reloaded: generation 5 in [0-9]+ ms$'
+	# and once the log says "reloaded" while the old workers are still
+	# being told to go: their prototype, stopped, cannot say it told them
+	# (the reload waits up to 2 s for that), and a reload asked then
+	# follows; its workers serve meanwhile
+	proto=$(proto_procs_gen 5)
+	[[ -n $proto ]] || fail "no prototype of generation 5"
+	kill -STOP "$proto"
+	run --separate-stderr ctl reload --no-wait
+	assert_eq 0 "$status" "$stderr"
+	wait_log "reloaded: generation 6 serves" 30
+	run --separate-stderr ctl reload
+	kill -CONT "$proto"
+	assert_eq 0 "$status" "the reload right after 'reloaded': $stderr"
+	assert_match "$output" '^reloaded: generation 7 in [0-9]+ ms$'
+	LOAD_MARK=$(load_count) LOAD_T=$(now_ms)
+	wait_until 20 load_past 20 0 || fail "the load stalled: $(load_count) answers"
+	touch "$d/stop"
+	for n in 1 2; do
+		wait "${BG[load$n]}" || true
+		unset "BG[load$n]"
+	done
+	total=$(load_count)
+	bad=$(cat "$d"/load.* | grep -vc '^200 3$' || true)
+	echo "# $total requests, $bad failed" >&3
+	((bad == 0)) || fail "$bad of $total requests failed: $(cat "$d"/load.* | grep -v '^200 3$' | sort | uniq -c)"
+	run ! grep -F "refused" "$FPMD_LOG"
+	wait_until 20 settled 4 || fail "old generations still there: $(ctl status --full)"
+	assert_eq 4 "$(status_pids | tr ' ' '\n' | grep -c ':7$')" "workers of generation 7"
+}
+
+@test "a stop while a reload is under way: the reload and the one waiting behind it get stopping, fpmd exits cleanly" {
 	local d=$BATS_TEST_TMPDIR rc=0
 	fpmd_conf
 	fpmd_start
@@ -383,12 +448,21 @@ setup_file() {
 	BG[first]=$!
 	wait_until 10 count_is reloading eval 'ctl --json status | json "d[\"state\"]"' ||
 		fail "status never said reloading"
+	# one more, waiting behind the first: it is told too
+	"$FPMCTL" -s "$FPMD_CTL" reload >"$d/second.out" 2>"$d/second.err" 3>&- &
+	BG[second]=$!
+	wait_log "reload asked while generation 2 starts"
 	run --separate-stderr ctl stop
 	assert_eq 0 "$status" "exit status of stop ($stderr)"
 	wait "${BG[first]}" || rc=$?
 	unset "BG[first]"
 	assert_eq 1 "$rc" "exit status of the reload ($(cat "$d/first.err"))"
 	assert_contains "$(cat "$d/first.err")" "(stopping)"
+	rc=0
+	wait "${BG[second]}" || rc=$?
+	unset "BG[second]"
+	assert_eq 1 "$rc" "exit status of the reload that waited ($(cat "$d/second.err"))"
+	assert_contains "$(cat "$d/second.err")" "(stopping)"
 	fpmd_gone
 	[[ ! -e $FPMD_SOCK ]] || fail "$FPMD_SOCK left behind"
 	[[ ! -e $FPMD_CTL ]] || fail "$FPMD_CTL left behind"
@@ -491,6 +565,124 @@ EOF
 	run --separate-stderr ctl ping
 	assert_eq 3 "$status"
 	echo "# stop took $((t1 - t0)) ms" >&3
+}
+
+# fcgi_bg NAME SCRIPT QUERY: a request straight to the pool's socket, in
+# the background; its body in NAME.body, fcgi-client's exit status in
+# NAME.rc.
+fcgi_bg() {
+	local name=$1 script=$2 q=$3 d=$BATS_TEST_TMPDIR
+	(
+		"$FPMD_BUILDDIR/t/fcgi-client" -t 60 -b \
+			-p "SCRIPT_FILENAME=$WWW_ROOT/$script" \
+			-p REQUEST_METHOD=GET -p "REQUEST_URI=/$script?$q" \
+			-p "QUERY_STRING=$q" "$FPMD_SOCK" \
+			>"$d/$name.body" 2>"$d/$name.err"
+		echo $? >"$d/$name.rc"
+	) 3>&- &
+	BG[$name]=$!
+}
+
+# connect_errno PATH: what connect() to the unix socket PATH gives: "ok",
+# or the errno's name.
+connect_errno() {
+	"$PYTHON" - "$1" <<'PY'
+import errno, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+try:
+    s.connect(sys.argv[1])
+    print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e)))
+PY
+}
+
+@test "graceful stop on a unix socket (SIGQUIT, fpmctl stop): new connections refused at once, those queued served, then fpmd exits" {
+	local d=$BATS_TEST_TMPDIR how n q rc
+	for how in SIGQUIT fpmctl; do
+		fpmd_conf
+		fpmd_start
+		# both workers busy, four requests queued behind them
+		for n in 1 2; do
+			fcgi_bg "$how.s$n" ctl/sleep.php "s=8&n=10&mark=$d/$how.s$n.mark"
+		done
+		wait_until 15 test -s "$d/$how.s1.mark" -a -s "$d/$how.s2.mark" ||
+			fail "$how: the slow requests did not start"
+		for q in 1 2 3 4; do
+			fcgi_bg "$how.q$q" hello.php "q=$q"
+		done
+		wait_until 10 count_is 4 eval 'ctl --json status | json "d[\"pools\"][0][\"listen_queue\"]"' ||
+			fail "$how: listen_queue $(ctl --json status | json 'd["pools"][0]["listen_queue"]'), expected 4"
+		if [[ $how == SIGQUIT ]]; then
+			kill -QUIT "$FPMD_PID"
+		else
+			# it returns once fpmd is gone: in the background
+			"$FPMCTL" -s "$FPMD_CTL" stop >"$d/stop.out" 2>&1 3>&- &
+			BG[stop]=$!
+		fi
+		# a balancer's next connection is refused at once (it tries
+		# another server), not queued for a reset at the exit
+		wait_until 10 count_is ECONNREFUSED connect_errno "$FPMD_SOCK" ||
+			fail "$how: connect while stopping: $(connect_errno "$FPMD_SOCK")"
+		for n in 1 2; do
+			wait "${BG[$how.s$n]}" || true
+			unset "BG[$how.s$n]"
+			assert_eq 0 "$(cat "$d/$how.s$n.rc")" "$how: slow request $n ($(cat "$d/$how.s$n.err"))"
+			assert_match "$(cat "$d/$how.s$n.body")" $'xxxxxxxxxx\nend\nEND_REQUEST id=1 app=0' "$how: slow request $n's body"
+		done
+		for q in 1 2 3 4; do
+			wait "${BG[$how.q$q]}" || true
+			unset "BG[$how.q$q]"
+			assert_eq 0 "$(cat "$d/$how.q$q.rc")" "$how: queued request $q ($(cat "$d/$how.q$q.err"))"
+			assert_match "$(cat "$d/$how.q$q.body")" $'Hello, world!\nEND_REQUEST id=1 app=0' "$how: queued request $q's body"
+		done
+		if [[ $how == fpmctl ]]; then
+			rc=0
+			wait "${BG[stop]}" || rc=$?
+			unset "BG[stop]"
+			assert_eq 0 "$rc" "fpmctl stop ($(cat "$d/stop.out"))"
+		fi
+		fpmd_gone
+		[[ ! -e $FPMD_SOCK ]] || fail "$how: $FPMD_SOCK left behind"
+		assert_log_contains "refuses new connections; the 4 queued are served before fpmd exits"
+		rm -rf "$d/fpmd.log" "$d/fpmd.conf"
+	done
+}
+
+@test "an fpmd started on the socket a draining one has shut takes it, and the first one's exit leaves it alone" {
+	local d=$BATS_TEST_TMPDIR pid2
+	fpmd_conf
+	fpmd_start
+	# the first fpmd drains for a while: a request in hand
+	fcgi_bg slow ctl/sleep.php "s=12&n=10&mark=$d/slow.mark"
+	wait_until 15 test -s "$d/slow.mark" || fail "the slow request did not start"
+	kill -QUIT "$FPMD_PID"
+	wait_until 10 count_is ECONNREFUSED connect_errno "$FPMD_SOCK" ||
+		fail "connect while stopping: $(connect_errno "$FPMD_SOCK")"
+	# meanwhile a new one, as a supervisor may start it: the path
+	# refuses, so it is stale to the new fpmd, which binds its own there
+	sed "s|^control.socket = .*|control.socket = \"$d/ctl2.sock\"|" \
+		"$FPMD_CONF" >"$d/fpmd2.conf"
+	local -a root=()
+	((EUID == 0)) && root=(-R)
+	_spawn "$d/fpmd2.log" "$FPMD_BIN" -c "$d/fpmd2.conf" "${root[@]}"
+	pid2=$SPAWNED_PID
+	_wait_ready fpmd2 "$pid2" "$d/fpmd2.log" || fail "the second fpmd did not start"
+	proc_alive "$FPMD_PID" ||
+		fail "the first fpmd was gone before the second started: nothing tested"
+	wait "${BG[slow]}" || true
+	unset "BG[slow]"
+	assert_eq 0 "$(cat "$d/slow.rc")" "the request in hand ($(cat "$d/slow.err"))"
+	fpmd_gone
+	# the second fpmd's socket is still there, and serves
+	FPMD_PID=$pid2 FPMD_CTL=$d/ctl2.sock FPMD_LOG=$d/fpmd2.log
+	[[ -S $FPMD_SOCK ]] || fail "the first fpmd removed the second's socket"
+	fcgi_bg after hello.php "after"
+	wait "${BG[after]}" || true
+	unset "BG[after]"
+	assert_eq 0 "$(cat "$d/after.rc")" "a request to the second fpmd ($(cat "$d/after.err"))"
+	assert_contains "$(cat "$d/after.body")" "Hello, world!"
 }
 
 @test "fpmctl stop --now: exits at once, the request in flight is cut" {
