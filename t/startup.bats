@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# What PHP itself reads when a pool's generation starts (php.ini, the scan
+# dir, extensions) and the files fpmd opens for it: an error there is
+# refused with the reason by fpmd -t, at start and at reload, and the
+# serving generation goes on; PHP's start-up messages are fpmd log lines.
+
+# $stderr comes from `run --separate-stderr`.
+# shellcheck disable=SC2154
+
+load helper
+bats_require_minimum_version 1.5.0
+
+teardown() {
+	teardown_stack
+}
+
+# ini_files: $d/good.ini (max_execution_time = 11) and $d/broken.ini, whose
+# quoted memory_limit is never closed: PHP reports the end of the file,
+# line 3, and would ignore the max_execution_time in the string.
+ini_files() {
+	local d=$BATS_TEST_TMPDIR
+	printf 'max_execution_time = 11\n' >"$d/good.ini"
+	printf 'memory_limit = "96M\nmax_execution_time = 7\n' >"$d/broken.ini"
+	mkdir -p "$d/www"
+	printf '<?php echo ini_get("max_execution_time");\n' >"$d/www/met.php"
+	open_path "$d/www"
+	chmod 644 "$d/good.ini" "$d/broken.ini" "$d/www/met.php"
+	BROKEN_AT="$d/broken.ini:3: syntax error, unexpected end of file"
+}
+
+# met: max_execution_time as the pool's workers see it (the response's
+# body: what follows the headers).
+met() {
+	local d=$BATS_TEST_TMPDIR
+	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -o "$d/met.out" \
+		-p REQUEST_METHOD=GET -p SCRIPT_NAME=/met.php \
+		-p SCRIPT_FILENAME="$d/www/met.php" "$FPMD_SOCK" >/dev/null 2>&1 ||
+		return 1
+	sed '1,/^\r\{0,1\}$/d' "$d/met.out"
+}
+
+# run_fpmd ARGS...: fpmd in the foreground until it exits by itself (it
+# refuses to start), at most 30 s; status and output as `run` gives them.
+run_fpmd() {
+	local -a root=()
+	((EUID == 0)) && root=(-R)
+	run --separate-stderr timeout 30 "$FPMD_BIN" "${root[@]}" "$@"
+}
+
+@test "a php.ini with a syntax error: fpmd -t and the start refuse it with FILE:LINE, in fpmd's log format" {
+	local d=$BATS_TEST_TMPDIR
+	ini_files
+	fpmd_conf "php_ini = \"$d/broken.ini\""
+	sed -i "1i control.socket = \"$d/control.sock\"" "$FPMD_CONF"
+
+	run_fpmd -t -c "$FPMD_CONF"
+	assert_eq 78 "$status" "fpmd -t's exit status ($stderr)"
+	assert_contains "$stderr" "pool www: $BROKEN_AT"
+	assert_contains "$stderr" "test failed"
+
+	run_fpmd -c "$FPMD_CONF"
+	assert_eq 78 "$status" "fpmd's exit status ($stderr)"
+	assert_match "$stderr" "ERROR: \\[pool www\\] cannot start PHP: $BROKEN_AT"
+	# PHP's own bare line is not passed through
+	assert_not_contains "$stderr" "PHP:  "
+	assert_not_contains "$stderr" "ready to handle connections"
+}
+
+@test "a syntax error in a file of the scan dir, log_format = json: one JSON record at ERROR for the pool" {
+	local d=$BATS_TEST_TMPDIR
+	ini_files
+	mkdir "$d/conf.d"
+	cp "$d/broken.ini" "$d/conf.d/20-broken.ini"
+	chmod 755 "$d/conf.d"
+	fpmd_conf "php_ini = \"$d/good.ini\"" \
+		"php_ini_scan_dir = \"$d/conf.d\""
+	sed -i "1i log_format = json\ncontrol.socket = \"$d/control.sock\"" "$FPMD_CONF"
+
+	run_fpmd -c "$FPMD_CONF"
+	assert_eq 78 "$status" "fpmd's exit status ($stderr)"
+	assert_not_contains "$stderr" "PHP:  "
+	run "$PYTHON" -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    if "20-broken.ini:3:" in r["message"]:
+        print(r["level"], r.get("pool"), r["message"])' <<<"$stderr"
+	assert_eq 0 "$status"
+	assert_match "$output" "^ERROR .*\\[pool www\\] cannot start PHP: $d/conf.d/20-broken.ini:3: syntax error"
+
+	# with the good file only, the same configuration starts
+	rm "$d/conf.d/20-broken.ini"
+	run_fpmd -t -c "$FPMD_CONF"
+	assert_eq 0 "$status" "fpmd -t's exit status ($stderr)"
+	fpmd_start
+	assert_eq 11 "$(met)"
+}
+
+@test "a reload to a php.ini with a syntax error: reload_failed with FILE:LINE, the serving generation goes on" {
+	local d=$BATS_TEST_TMPDIR
+	ini_files
+	fpmd_conf "php_ini = \"$d/good.ini\""
+	fpmd_start
+	assert_eq 11 "$(met)"
+
+	sed -i "s|$d/good.ini|$d/broken.ini|" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "fpmctl reload's exit status ($stderr)"
+	assert_contains "$stderr" "(reload_failed)"
+	assert_contains "$stderr" "$BROKEN_AT"
+	assert_eq 1 "$(ctl --json ping | json 'd["generation"]')" "generation"
+	assert_eq "$d/good.ini" "$(ctl --json config | json 'd["config"]["pools"][0]["php_ini"]')"
+	assert_eq 11 "$(met)"
+	assert_log_contains "ERROR: [pool www] cannot start PHP: $BROKEN_AT"
+	run grep -c '^PHP:' "$FPMD_LOG"
+	assert_eq 0 "$output" "PHP's bare lines in the log"
+
+	# mended, the next reload is generation 2 with its settings
+	printf 'max_execution_time = 7\n' >"$d/broken.ini"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "fpmctl reload's exit status ($stderr)"
+	assert_eq 7 "$(met)"
+}
