@@ -244,15 +244,17 @@ proto_setup(const struct proto_args *pa, char *err, size_t errlen)
  * syntax error, unexpected '=' in FILE on line N"), and then ignores the
  * rest of that file, so the pool would run with PHP's defaults for what
  * follows: that fails the start-up, with FILE:N: and PHP's words as the
- * reason.  Anything else there (an extension talking) is logged.
+ * reason.  Anything else there (an extension talking) is logged, at
+ * warning, or at error when PHP exits in its start-up.
  */
 static void
-proto_php_line(char *line, bool *failed, char *err, size_t errlen)
+proto_php_line(char *line, enum log_level other, bool *failed, char *err,
+    size_t errlen)
 {
 	char *msg, *in, *on, *n;
 
 	if (strncmp(line, "PHP:  ", 6) != 0) {
-		log_warnx("PHP start-up: %s", line);
+		log_msg(other, "PHP start-up: %s", line);
 		return;
 	}
 	msg = line + 6;
@@ -289,7 +291,7 @@ proto_php_line(char *line, bool *failed, char *err, size_t errlen)
 }
 
 static int
-proto_php_output(int fd, char *err, size_t errlen)
+proto_php_output(int fd, enum log_level other, char *err, size_t errlen)
 {
 	char buf[16384], *line, *nl;
 	ssize_t n;
@@ -312,9 +314,52 @@ proto_php_output(int fd, char *err, size_t errlen)
 			nl = line + strlen(line);
 		line[strcspn(line, "\r")] = '\0';
 		if (*line != '\0')
-			proto_php_line(line, &failed, err, errlen);
+			proto_php_line(line, other, &failed, err, errlen);
 	}
 	return failed ? -1 : 0;
+}
+
+/* What proto_php_startup() redirected, while it runs. */
+static struct {
+	bool	on;
+	int	cap;		/* PHP's stderr: a memory file */
+	int	save_out;
+	int	save_err;
+	int	log_fd;
+} pcap = { false, -1, -1, -1, -1 };
+
+/* Gives stdout and stderr back; reads what PHP wrote: -1 if it failed. */
+static int
+proto_php_release(enum log_level other, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!pcap.on)
+		return 0;
+	pcap.on = false;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(pcap.save_out, STDOUT_FILENO);
+	dup2(pcap.save_err, STDERR_FILENO);
+	close(pcap.save_out);
+	close(pcap.save_err);
+	log_set_fd(pcap.log_fd);
+	rc = proto_php_output(pcap.cap, other, err, errlen);
+	close(pcap.cap);
+	return rc;
+}
+
+/*
+ * PHP or an extension may exit() in the middle of its start-up (opcache
+ * does, on a preload it refuses): what it said is still logged.
+ */
+static void
+proto_php_atexit(void)
+{
+	char err[512];
+
+	if (proto_php_release(LOG_LVL_ERROR, err, sizeof(err)) == -1)
+		log_errorx("%s", err);
 }
 
 /*
@@ -328,46 +373,50 @@ static int
 proto_php_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
     char *err, size_t errlen)
 {
-	int cap = -1, null = -1, save_out = -1, save_err = -1, log_fd, rc;
+	static bool registered;
+	int null = -1, rc;
 
 	fflush(stdout);
 	fflush(stderr);
-	if ((cap = memfd_create("fpmd-php-startup", MFD_CLOEXEC)) == -1 ||
-	    (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
-	    (save_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    (save_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    dup2(cap, STDERR_FILENO) == -1 ||
+	pcap.cap = pcap.save_out = pcap.save_err = -1;
+	if ((pcap.cap = memfd_create("fpmd-php-startup", MFD_CLOEXEC)) ==
+	    -1 || (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    (pcap.save_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) ==
+	    -1 ||
+	    (pcap.save_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) ==
+	    -1 || (!registered && atexit(proto_php_atexit) != 0)) {
+		snprintf(err, errlen, "catching PHP's start-up messages: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	registered = true;
+	if (dup2(pcap.cap, STDERR_FILENO) == -1 ||
 	    dup2(null, STDOUT_FILENO) == -1) {
 		snprintf(err, errlen, "catching PHP's start-up messages: %s",
 		    strerror(errno));
-		rc = -1;
-		goto done;
+		dup2(pcap.save_out, STDOUT_FILENO);
+		dup2(pcap.save_err, STDERR_FILENO);
+		goto fail;
 	}
+	close(null);
+	pcap.on = true;
 	/* fpmd -t logs to stderr: not into the memory file */
-	if ((log_fd = log_get_fd()) == STDERR_FILENO)
-		log_set_fd(save_err);
+	if ((pcap.log_fd = log_get_fd()) == STDERR_FILENO)
+		log_set_fd(pcap.save_err);
 	rc = sapi_proto_startup(conf, pc, err, errlen);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(save_out, STDOUT_FILENO);
-	dup2(save_err, STDERR_FILENO);
-	log_set_fd(log_fd);
-	if (proto_php_output(cap, err, errlen) == -1)
+	if (proto_php_release(LOG_LVL_WARNING, err, errlen) == -1)
 		rc = -1;
-done:
-	if (save_out != -1) {
-		dup2(save_out, STDOUT_FILENO);
-		close(save_out);
-	}
-	if (save_err != -1) {
-		dup2(save_err, STDERR_FILENO);
-		close(save_err);
-	}
+	return rc;
+fail:
 	if (null != -1)
 		close(null);
-	if (cap != -1)
-		close(cap);
-	return rc;
+	if (pcap.save_out != -1)
+		close(pcap.save_out);
+	if (pcap.save_err != -1)
+		close(pcap.save_err);
+	if (pcap.cap != -1)
+		close(pcap.cap);
+	return -1;
 }
 
 /* Room for one more worker in the table, before it is forked. */

@@ -121,3 +121,29 @@ for line in sys.stdin:
 	assert_eq 0 "$status" "fpmctl reload's exit status ($stderr)"
 	assert_eq 7 "$(met)"
 }
+
+@test "an extension PHP cannot load, with php.ini's error_log set: a WARNING line for the pool at start, -t and reload; the pool serves" {
+	local d=$BATS_TEST_TMPDIR
+	ini_files
+	printf 'error_log = "%s/php_errors.log"\n' "$d" >>"$d/good.ini"
+	fpmd_conf "php_ini = \"$d/good.ini\"" \
+		"php_admin_value {" "    extension = nosuch.so" "}"
+	local want="WARNING: [pool www] PHP message: PHP Warning:  PHP Startup: Unable to load dynamic library"
+
+	run_fpmd -t -c "$FPMD_CONF"
+	assert_eq 0 "$status" "fpmd -t's exit status ($stderr)"
+	assert_contains "$stderr" "$want 'nosuch.so'"
+
+	fpmd_start
+	assert_log_contains "$want 'nosuch.so'"
+	# as php-fpm, the pool goes on without it
+	assert_eq 11 "$(met)"
+
+	# php_value, at reload: the reload is done, and said so
+	sed -i 's/php_admin_value {/php_value {/; s/nosuch\.so/nosuch2.so/' "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "fpmctl reload's exit status ($stderr)"
+	assert_log_contains "$want 'nosuch2.so'"
+	assert_eq 2 "$(ctl --json ping | json 'd["generation"]')" "generation"
+	assert_eq 11 "$(met)"
+}
