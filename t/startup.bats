@@ -147,3 +147,74 @@ for line in sys.stdin:
 	assert_eq 2 "$(ctl --json ping | json 'd["generation"]')" "generation"
 	assert_eq 11 "$(met)"
 }
+
+@test "fpmd -t and the start refuse an error_log, access.log or slowlog whose directory does not exist, with the reason" {
+	local d=$BATS_TEST_TMPDIR
+	ini_files
+	fpmd_conf "php_ini = \"$d/good.ini\"" \
+		"access.log = \"$d/nodir/access.log\"" \
+		"slowlog = \"$d/nodir/slow.log\"" \
+		"request_slowlog_timeout = 5s"
+	sed -i "1i error_log = \"$d/nodir2/fpmd.log\"\ncontrol.socket = \"$d/control.sock\"" "$FPMD_CONF"
+	local line
+	line=$(grep -n '^pool www' "$FPMD_CONF" | cut -d: -f1)
+
+	run_fpmd -t -c "$FPMD_CONF"
+	assert_eq 78 "$status" "fpmd -t's exit status ($stderr)"
+	assert_contains "$stderr" "error_log '$d/nodir2/fpmd.log' cannot be created: its directory '$d/nodir2': No such file or directory"
+	assert_contains "$stderr" "$FPMD_CONF:$line: pool www: access.log '$d/nodir/access.log' cannot be created: its directory '$d/nodir'"
+	assert_contains "$stderr" "$FPMD_CONF:$line: pool www: slowlog '$d/nodir/slow.log' cannot be created"
+	assert_contains "$stderr" "test failed"
+
+	run_fpmd -c "$FPMD_CONF"
+	assert_eq 78 "$status" "fpmd's exit status ($stderr)"
+	assert_contains "$stderr" "access.log '$d/nodir/access.log' cannot be created"
+	[[ ! -e $d/nodir && ! -e $d/nodir2 ]] || fail "a check created a directory"
+
+	# once the directories exist, both pass, and -t has created no file
+	mkdir "$d/nodir" "$d/nodir2"
+	run_fpmd -t -c "$FPMD_CONF"
+	assert_eq 0 "$status" "fpmd -t's exit status ($stderr)"
+	assert_eq "" "$(ls -A "$d/nodir" "$d/nodir2" | grep -v :)" "files -t created"
+}
+
+@test "a reload with an access.log or slowlog that cannot be opened is refused before anything changes" {
+	local d=$BATS_TEST_TMPDIR
+	ini_files
+	mkdir "$d/logs"
+	fpmd_conf "php_ini = \"$d/good.ini\"" \
+		"access.log = \"$d/logs/access.log\"" \
+		"access.format = \"%r %s\"" \
+		"slowlog = \"$d/logs/slow.log\"" \
+		"request_slowlog_timeout = 5s"
+	fpmd_start
+	assert_eq 11 "$(met)"
+	wait_until 10 grep -q '/met.php 200' "$d/logs/access.log" ||
+		fail "no access log line: $(cat "$d/logs/access.log")"
+
+	sed -i "s|$d/logs/access.log|$d/nodir/access.log|" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "fpmctl reload's exit status ($stderr)"
+	assert_contains "$stderr" "(config_invalid)"
+	assert_contains "$stderr" "pool www: access.log '$d/nodir/access.log' cannot be created: its directory '$d/nodir'"
+	assert_eq 1 "$(ctl --json ping | json 'd["generation"]')" "generation"
+	assert_eq "$d/logs/access.log" "$(ctl --json config | json 'd["config"]["pools"][0]["access.log"]')"
+	# the pool logs to its file still
+	: >"$d/logs/access.log"
+	assert_eq 11 "$(met)"
+	wait_until 10 grep -q '/met.php 200' "$d/logs/access.log" ||
+		fail "no access log line after the refused reload"
+
+	sed -i "s|$d/nodir/access.log|$d/logs/access.log|; s|$d/logs/slow.log|$d/nodir/slow.log|" "$FPMD_CONF"
+	run --separate-stderr ctl reload
+	assert_eq 1 "$status" "fpmctl reload's exit status ($stderr)"
+	assert_contains "$stderr" "pool www: slowlog '$d/nodir/slow.log' cannot be created"
+	assert_eq 1 "$(ctl --json ping | json 'd["generation"]')" "generation"
+
+	# with the directory made, the same file reloads
+	mkdir "$d/nodir"
+	run --separate-stderr ctl reload
+	assert_eq 0 "$status" "fpmctl reload's exit status ($stderr)"
+	assert_eq 2 "$(ctl --json ping | json 'd["generation"]')" "generation"
+	assert_not_contains "$(cat "$FPMD_LOG")" "goes on logging to"
+}
