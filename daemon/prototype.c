@@ -290,31 +290,40 @@ proto_php_line(char *line, enum log_level other, bool *failed, char *err,
 	*failed = true;
 }
 
+/* Every line in fd, read from its start; a line past buf is cut there. */
 static int
 proto_php_output(int fd, enum log_level other, char *err, size_t errlen)
 {
-	char buf[16384], *line, *nl;
+	char buf[8192], *line, *nl;
 	ssize_t n;
 	size_t len = 0;
-	bool failed = false;
+	bool failed = false, eof = false;
 
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return 0;
-	do {
+	while (!eof) {
 		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
 		if (n > 0)
 			len += (size_t)n;
-	} while ((n > 0 || (n == -1 && errno == EINTR)) &&
-	    len < sizeof(buf) - 1);
-	buf[len] = '\0';
-	for (line = buf; *line != '\0'; line = nl) {
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl++ = '\0';
 		else
-			nl = line + strlen(line);
-		line[strcspn(line, "\r")] = '\0';
-		if (*line != '\0')
-			proto_php_line(line, other, &failed, err, errlen);
+			eof = true;
+		buf[len] = '\0';
+		for (line = buf; (nl = strchr(line, '\n')) != NULL ||
+		    (line != buf + len && (eof || (line == buf &&
+		    len == sizeof(buf) - 1))); line = nl) {
+			if (nl != NULL)
+				*nl++ = '\0';
+			else
+				nl = buf + len;
+			line[strcspn(line, "\r")] = '\0';
+			if (*line != '\0')
+				proto_php_line(line, other, &failed, err,
+				    errlen);
+		}
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
 	}
 	return failed ? -1 : 0;
 }
@@ -643,9 +652,14 @@ proto_test(const struct fpmd_conf *conf, const struct pool_conf *pc,
 		;
 	if (len > 0)
 		return -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "PHP start-up failed (status %d)",
-		    status);
+	if (WIFSIGNALED(status)) {
+		snprintf(err, errlen, "PHP start-up died of signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return -1;
+	}
+	if (WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "PHP start-up exited with code %d (see "
+		    "the messages above)", WEXITSTATUS(status));
 		return -1;
 	}
 	return 0;

@@ -218,3 +218,16 @@ for line in sys.stdin:
 	assert_eq 2 "$(ctl --json ping | json 'd["generation"]')" "generation"
 	assert_not_contains "$(cat "$FPMD_LOG")" "goes on logging to"
 }
+
+@test "fpmd -t: a PHP start-up that exits (opcache.preload without preload_user, as root) fails the test with PHP's words" {
+	require_php_ext opcache
+	((EUID == 0)) || skip "opcache.preload_user is only required as root"
+	local d=$BATS_TEST_TMPDIR
+	printf '<?php\n' >"$d/preload.php"
+	fpmd_conf 'php_admin_value {' "    opcache.preload = \"$d/preload.php\"" '}'
+	run_fpmd -t -c "$FPMD_CONF"
+	assert_eq 78 "$status" "fpmd -t's exit status ($stderr)"
+	assert_match "$stderr" "ERROR: \\[pool www\\] PHP start-up: .*opcache.preload_user"
+	assert_contains "$stderr" "pool www: PHP start-up exited with code 254"
+	assert_contains "$stderr" "test failed"
+}
