@@ -312,6 +312,30 @@ fpmd_sample(void *arg)
 	ev_timer_set(t, now_ms() + 1000, fpmd_sample, t);
 }
 
+/*
+ * -t goes on to what PHP itself reads: each pool's PHP start-up, in a
+ * child as its prototype would do it, so that a php.ini or scan dir file
+ * with a syntax error fails the test (php-fpm's -t passes it).
+ */
+static int
+fpmd_test_php(const struct fpmd_conf *conf)
+{
+	const struct pool_conf *pc;
+	char err[1024];
+	size_t k;
+	int rc = 0;
+
+	for (k = 0; k < conf->npools; k++) {
+		pc = &conf->pools[k];
+		if (proto_test(conf, pc, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s:%d: pool %s: %s\n", pc->file,
+			    pc->line, pc->name, err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -407,6 +431,12 @@ main(int argc, char *argv[])
 		free(errors);
 		fprintf(stderr, "fpmd: configuration file %s test failed\n",
 		    conf_path);
+		return FPMD_EXIT_CONFIG;
+	}
+	if (test && fpmd_test_php(fpmd->conf) == -1) {
+		fprintf(stderr, "fpmd: configuration file %s test failed\n",
+		    conf_path);
+		conf_free(fpmd->conf);
 		return FPMD_EXIT_CONFIG;
 	}
 	if (test) {

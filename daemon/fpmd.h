@@ -731,6 +731,8 @@ struct proto_args {
 
 void		 proto_main(const struct proto_args *pa)
 		    __attribute__((noreturn));
+int		 proto_test(const struct fpmd_conf *conf,
+		    const struct pool_conf *pc, char *err, size_t errlen);
 
 /*
  * The worker side, one way down: worker.c (accept loop, signals, timeouts)

@@ -9,13 +9,16 @@
  * draining prototype stays until its last worker has gone, and a prototype
  * that dies takes its workers with it.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -235,6 +238,196 @@ proto_setup(const struct proto_args *pa, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * One line PHP printed on stderr during its start-up.  PHP reports a
+ * syntax error in php.ini or in a file of the scan dir there, bare ("PHP:
+ * syntax error, unexpected '=' in FILE on line N"), and then ignores the
+ * rest of that file, so the pool would run with PHP's defaults for what
+ * follows: that fails the start-up, with FILE:N: and PHP's words as the
+ * reason.  Anything else there (an extension talking) is logged, at
+ * warning, or at error when PHP exits in its start-up.
+ */
+static void
+proto_php_line(char *line, enum log_level other, bool *failed, char *err,
+    size_t errlen)
+{
+	char *msg, *in, *on, *n;
+
+	if (strncmp(line, "PHP:  ", 6) != 0) {
+		log_msg(other, "PHP start-up: %s", line);
+		return;
+	}
+	msg = line + 6;
+	if ((on = strstr(msg, " on line ")) != NULL) {
+		for (n = on + 9; isdigit((unsigned char)*n); n++)
+			;
+		if (*n != '\0' || n == on + 9)
+			on = NULL;
+	}
+	in = NULL;
+	if (on != NULL) {
+		*on = '\0';
+		if ((in = strstr(msg, " in ")) != NULL)
+			while (strstr(in + 1, " in ") != NULL)
+				in = strstr(in + 1, " in ");
+	}
+	if (in != NULL) {
+		*in = '\0';
+		if (!*failed)
+			snprintf(err, errlen, "%s:%s: %s", in + 4, on + 9, msg);
+		else
+			log_errorx("%s:%s: %s", in + 4, on + 9, msg);
+	} else {
+		if (on != NULL)
+			*on = ' ';
+		/* the ini text fpmd builds from php_value/php_admin_value */
+		if (!*failed)
+			snprintf(err, errlen, "PHP: %s (in php_value or "
+			    "php_admin_value)", msg);
+		else
+			log_errorx("PHP: %s", msg);
+	}
+	*failed = true;
+}
+
+/* Every line in fd, read from its start; a line past buf is cut there. */
+static int
+proto_php_output(int fd, enum log_level other, char *err, size_t errlen)
+{
+	char buf[8192], *line, *nl;
+	ssize_t n;
+	size_t len = 0;
+	bool failed = false, eof = false;
+
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return 0;
+	while (!eof) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n > 0)
+			len += (size_t)n;
+		else
+			eof = true;
+		buf[len] = '\0';
+		for (line = buf; (nl = strchr(line, '\n')) != NULL ||
+		    (line != buf + len && (eof || (line == buf &&
+		    len == sizeof(buf) - 1))); line = nl) {
+			if (nl != NULL)
+				*nl++ = '\0';
+			else
+				nl = buf + len;
+			line[strcspn(line, "\r")] = '\0';
+			if (*line != '\0')
+				proto_php_line(line, other, &failed, err,
+				    errlen);
+		}
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
+	}
+	return failed ? -1 : 0;
+}
+
+/* What proto_php_startup() redirected, while it runs. */
+static struct {
+	bool	on;
+	int	cap;		/* PHP's stderr: a memory file */
+	int	save_out;
+	int	save_err;
+	int	log_fd;
+} pcap = { false, -1, -1, -1, -1 };
+
+/* Gives stdout and stderr back; reads what PHP wrote: -1 if it failed. */
+static int
+proto_php_release(enum log_level other, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!pcap.on)
+		return 0;
+	pcap.on = false;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(pcap.save_out, STDOUT_FILENO);
+	dup2(pcap.save_err, STDERR_FILENO);
+	close(pcap.save_out);
+	close(pcap.save_err);
+	log_set_fd(pcap.log_fd);
+	rc = proto_php_output(pcap.cap, other, err, errlen);
+	close(pcap.cap);
+	return rc;
+}
+
+/*
+ * PHP or an extension may exit() in the middle of its start-up (opcache
+ * does, on a preload it refuses): what it said is still logged.
+ */
+static void
+proto_php_atexit(void)
+{
+	char err[512];
+
+	if (proto_php_release(LOG_LVL_ERROR, err, sizeof(err)) == -1)
+		log_errorx("%s", err);
+}
+
+/*
+ * PHP's start-up with its stderr caught in a memory file (read once it is
+ * done: a pipe could fill up with nobody reading).  Its stdout, where it
+ * displays start-up errors (display_startup_errors, in HTML unless told
+ * otherwise), goes to /dev/null meanwhile, as php-fpm's master's does:
+ * PHP logs the same errors through the SAPI, which fpmd logs.
+ */
+static int
+proto_php_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
+    char *err, size_t errlen)
+{
+	static bool registered;
+	int null = -1, rc;
+
+	fflush(stdout);
+	fflush(stderr);
+	pcap.cap = pcap.save_out = pcap.save_err = -1;
+	if ((pcap.cap = memfd_create("fpmd-php-startup", MFD_CLOEXEC)) ==
+	    -1 || (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    (pcap.save_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) ==
+	    -1 ||
+	    (pcap.save_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) ==
+	    -1 || (!registered && atexit(proto_php_atexit) != 0)) {
+		snprintf(err, errlen, "catching PHP's start-up messages: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	registered = true;
+	if (dup2(pcap.cap, STDERR_FILENO) == -1 ||
+	    dup2(null, STDOUT_FILENO) == -1) {
+		snprintf(err, errlen, "catching PHP's start-up messages: %s",
+		    strerror(errno));
+		dup2(pcap.save_out, STDOUT_FILENO);
+		dup2(pcap.save_err, STDERR_FILENO);
+		goto fail;
+	}
+	close(null);
+	pcap.on = true;
+	/* fpmd -t logs to stderr: not into the memory file */
+	if ((pcap.log_fd = log_get_fd()) == STDERR_FILENO)
+		log_set_fd(pcap.save_err);
+	rc = sapi_proto_startup(conf, pc, err, errlen);
+	if (proto_php_release(LOG_LVL_WARNING, err, errlen) == -1)
+		rc = -1;
+	return rc;
+fail:
+	if (null != -1)
+		close(null);
+	if (pcap.save_out != -1)
+		close(pcap.save_out);
+	if (pcap.save_err != -1)
+		close(pcap.save_err);
+	if (pcap.cap != -1)
+		close(pcap.cap);
+	return -1;
+}
+
 /* Room for one more worker in the table, before it is forked. */
 static int
 proto_room(struct proto *p)
@@ -377,6 +570,101 @@ proto_commands(struct proto *p)
 	}
 }
 
+/*
+ * fpmd -t: a pool's PHP start-up as its prototype does it (limits, root
+ * directory, user, environment, php.ini and scan dir, extensions), in a
+ * child that exits afterwards, so that a php.ini with a syntax error is
+ * found before a start or a reload meets it.  What PHP says is logged as
+ * at start.  The child has reload_timeout to finish (a slow preload).
+ */
+int
+proto_test(const struct fpmd_conf *conf, const struct pool_conf *pc,
+    char *err, size_t errlen)
+{
+	struct proto_args pa;
+	struct pollfd pfd;
+	char prefix[128];
+	int64_t deadline;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid, self = getpid();
+	int fds[2], status, left;
+
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	switch (pid = fork()) {
+	case -1:
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	case 0:
+		close(fds[0]);
+		if (proc_child_setup(SIGKILL, self, NULL) == -1)
+			_exit(FPMD_EXIT_SOFTWARE);
+		snprintf(prefix, sizeof(prefix), "[pool %s] ", pc->name);
+		log_set_prefix(prefix);
+		memset(&pa, 0, sizeof(pa));
+		pa.conf = conf;
+		pa.pc = pc;
+		if (proto_setup(&pa, err, errlen) == -1 ||
+		    proto_php_startup(conf, pc, err, errlen) == -1) {
+			if (write(fds[1], err, strlen(err)) == -1)
+				_exit(FPMD_EXIT_SOFTWARE);
+			_exit(FPMD_EXIT_CONFIG);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	err[0] = '\0';
+	deadline = now_ms() + (int64_t)conf->reload_timeout * 1000;
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		left = (int)(deadline - now_ms());
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			snprintf(err, errlen, "PHP start-up did not end within "
+			    "reload_timeout (%d s)", conf->reload_timeout);
+			len = strlen(err);
+			break;
+		}
+		if (poll(&pfd, 1, left) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		n = read(fds[0], err + len, errlen - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == errlen - 1)
+			break;
+	}
+	err[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (len > 0)
+		return -1;
+	if (WIFSIGNALED(status)) {
+		snprintf(err, errlen, "PHP start-up died of signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return -1;
+	}
+	if (WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "PHP start-up exited with code %d (see "
+		    "the messages above)", WEXITSTATUS(status));
+		return -1;
+	}
+	return 0;
+}
+
 void
 proto_main(const struct proto_args *pa)
 {
@@ -419,7 +707,7 @@ proto_main(const struct proto_args *pa)
 		fatal("signalfd");
 
 	if (proto_setup(pa, err, sizeof(err)) == -1 ||
-	    sapi_proto_startup(pa->conf, pa->pc, err, sizeof(err)) == -1) {
+	    proto_php_startup(pa->conf, pa->pc, err, sizeof(err)) == -1) {
 		proto_tell(pa->ctl_fd, PMSG_FAILED, -1, getpid(), 0, err);
 		_exit(FPMD_EXIT_CONFIG);
 	}

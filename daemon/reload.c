@@ -26,9 +26,16 @@
  * the whole configuration takes the place of a pool's restart under way
  * (it brings that pool a new generation too).
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fpmd.h"
 
@@ -64,6 +71,97 @@ static void	reload_done_ok(void);
 static void	reload_pending(void *);
 static void	reload_again(void *);
 
+/*
+ * A log file the master opens for appending: error_log, and each pool's
+ * access.log and slowlog (the master writes those too, as the user fpmd
+ * runs as).  An existing file must open so; a new one needs a directory
+ * it may create it in.  Checked before anything changes, so that a
+ * reload does not say "reloaded" while the pool keeps its old file, and
+ * -t finds what the start would fail on.  Nothing is created here; what
+ * is not a regular file (/dev/stdout, a FIFO) is left to the open itself.
+ */
+static int
+reload_log_check(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *tmp, *dir;
+	int fd, rc = -1;
+
+	if (path == NULL || strcmp(path, "stderr") == 0)
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return 0;
+		if ((fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY |
+		    O_CLOEXEC)) == -1) {
+			snprintf(err, errlen, "cannot be opened for appending: "
+			    "%s", strerror(errno));
+			return -1;
+		}
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if ((tmp = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	dir = dirname(tmp);
+	if (stat(dir, &st) == -1)
+		snprintf(err, errlen, "cannot be created: its directory '%s': "
+		    "%s (create it first)", dir, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		snprintf(err, errlen, "cannot be created: '%s' is not a "
+		    "directory", dir);
+	else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == -1)
+		snprintf(err, errlen, "cannot be created in '%s': %s", dir,
+		    strerror(errno));
+	else
+		rc = 0;
+	free(tmp);
+	return rc;
+}
+
+/* The log files of conf that cannot be opened, one error line each. */
+static int
+reload_logs_check(const struct fpmd_conf *conf, char **errors)
+{
+	const struct pool_conf *pc;
+	const char *what, *path;
+	char err[PATH_MAX + 256], *line, *all = NULL;
+	size_t k;
+	int i, rc = 0;
+
+	if (!conf->log_syslog && reload_log_check(conf->error_log, err,
+	    sizeof(err)) == -1) {
+		if (asprintf(&all, "%s: error_log '%s' %s\n", conf->file,
+		    conf->error_log, err) == -1)
+			all = NULL;
+		rc = -1;
+	}
+	for (k = 0; k < conf->npools; k++) {
+		pc = &conf->pools[k];
+		for (i = 0; i < 2; i++) {
+			what = i == 0 ? "access.log" : "slowlog";
+			path = i == 0 ? pc->access_log : pc->slowlog;
+			if (reload_log_check(path, err, sizeof(err)) == 0)
+				continue;
+			rc = -1;
+			if (asprintf(&line, "%s%s:%d: pool %s: %s '%s' %s\n",
+			    all != NULL ? all : "", pc->file, pc->line,
+			    pc->name, what, path, err) == -1)
+				continue;
+			free(all);
+			all = line;
+		}
+	}
+	*errors = all;
+	return rc;
+}
+
 /* What the daemon cannot do with a config conf_load() accepts. */
 static int
 reload_conf_check(const struct fpmd_conf *conf, char **errors)
@@ -93,6 +191,8 @@ reload_conf_check(const struct fpmd_conf *conf, char **errors)
 			return -1;
 		}
 	}
+	if (reload_logs_check(conf, errors) == -1)
+		return -1;
 	if (conf->process_max > 0 && total > conf->process_max) {
 		if (asprintf(errors, "%s: the pools' pm.max_children add up to "
 		    "%ld, more than process.max = %d\n", conf->file, total,

@@ -407,6 +407,8 @@ sapi_log_level(int syslog_type)
 	return LOG_LVL_NOTICE;
 }
 
+static bool	startup_logged;	/* the SAPI logged PHP's last message */
+
 static void
 sapi_fpmd_log_message(const char *msg, int syslog_type)
 {
@@ -414,6 +416,7 @@ sapi_fpmd_log_message(const char *msg, int syslog_type)
 	size_t mlen = strlen(msg);
 	char *line;
 
+	startup_logged = true;
 	if ((line = malloc(sizeof(pfx) + mlen + 1)) == NULL)
 		return;
 	memcpy(line, pfx, sizeof(pfx) - 1);
@@ -449,6 +452,67 @@ sapi_fpmd_activate(void)
 	userini_activate(SG(request_info).path_translated,
 	    ENV("DOCUMENT_ROOT"), ENV("SERVER_NAME"));
 	return SUCCESS;
+}
+
+/*
+ * PHP's messages while it starts reach fpmd's log even when php.ini sends
+ * PHP's own log elsewhere (error_log = FILE) or error_reporting leaves
+ * them out: whoever starts or reloads fpmd reads fpmd's log.  PHP's error
+ * callback is wrapped from ini_defaults (called as PHP begins reading
+ * php.ini, before the ini entries and extensions are loaded) to the end of
+ * the start-up; a message PHP logged through the SAPI is not logged twice.
+ * An extension that wraps the callback after us keeps ours in its chain:
+ * it then only passes messages on.
+ */
+static void	(*startup_error_cb)(int, zend_string *, const uint32_t,
+		    zend_string *);
+static bool	startup_wrapped;
+
+static void
+sapi_startup_error(int type, zend_string *file, const uint32_t line,
+    zend_string *msg)
+{
+	const char *what;
+	enum log_level lvl;
+
+	startup_logged = false;
+	startup_error_cb(type, file, line, msg);
+	if (!startup_wrapped || startup_logged)
+		return;
+	switch (type) {
+	case E_ERROR: case E_CORE_ERROR: case E_COMPILE_ERROR:
+	case E_USER_ERROR: case E_RECOVERABLE_ERROR: case E_PARSE:
+		what = type == E_PARSE ? "Parse error" : "Fatal error";
+		lvl = LOG_LVL_ERROR;
+		break;
+	case E_WARNING: case E_CORE_WARNING: case E_COMPILE_WARNING:
+	case E_USER_WARNING:
+		what = "Warning";
+		lvl = LOG_LVL_WARNING;
+		break;
+	case E_DEPRECATED: case E_USER_DEPRECATED:
+		what = "Deprecated";
+		lvl = LOG_LVL_NOTICE;
+		break;
+	default:
+		what = "Notice";
+		lvl = LOG_LVL_NOTICE;
+		break;
+	}
+	log_msg(lvl, "PHP message: PHP %s:  %s in %s on line %u", what,
+	    ZSTR_VAL(msg), file != NULL ? ZSTR_VAL(file) : "Unknown",
+	    (unsigned)line);
+}
+
+static void
+sapi_fpmd_ini_defaults(HashTable *h)
+{
+	(void)h;
+	if (startup_error_cb != NULL)
+		return;
+	startup_error_cb = zend_error_cb;
+	zend_error_cb = sapi_startup_error;
+	startup_wrapped = true;
 }
 
 static int sapi_fpmd_startup(sapi_module_struct *sm);
@@ -739,6 +803,7 @@ sapi_proto_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
 	size_t len = 0, cap = 0, i;
 	bool scan_set = false;
 	struct stat st;
+	int rc;
 
 	sapi_pool = pc;
 	ini = pc->php_ini ? pc->php_ini : conf->php_ini;
@@ -779,7 +844,12 @@ sapi_proto_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
 	fpmd_sapi.php_ini_path_override = ini ? strdup(ini) : NULL;
 	fpmd_sapi.php_ini_ignore_cwd = 1;
 	fpmd_sapi.ini_entries = entries;
-	if (fpmd_sapi.startup(&fpmd_sapi) == FAILURE) {
+	fpmd_sapi.ini_defaults = sapi_fpmd_ini_defaults;
+	rc = fpmd_sapi.startup(&fpmd_sapi);
+	startup_wrapped = false;
+	if (startup_error_cb != NULL && zend_error_cb == sapi_startup_error)
+		zend_error_cb = startup_error_cb;
+	if (rc == FAILURE) {
 		snprintf(err, errlen, "PHP start-up failed (see the messages "
 		    "above)");
 		free(dir);

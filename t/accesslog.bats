@@ -541,7 +541,7 @@ json_requests() {
 		http "$BASE_URL/caf%e9.php?x=%ff"
 }
 
-@test "access.log that cannot be opened: fpmd does not start; a reload keeps the file the pool had" {
+@test "access.log that cannot be opened: fpmd does not start; a reload with it is refused, the pool keeps its file" {
 	local d conf
 	d=$(t_tmp)
 	fpmd_conf "access.log = \"$d/no/such/dir/access.log\""
@@ -549,17 +549,17 @@ json_requests() {
 	((EUID == 0)) && args+=(-R)
 	sed -i "1i control.socket = \"$d/control.sock\"" "$FPMD_CONF"
 	run -78 timeout 30 "$FPMD_BIN" "${args[@]}"
-	assert_contains "$output" "ERROR: [pool www] access.log: cannot open '$d/no/such/dir/access.log': No such file or directory"
-	assert_contains "$output" "fpmd could not start"
+	assert_contains "$output" "pool www: access.log '$d/no/such/dir/access.log' cannot be created: its directory '$d/no/such/dir': No such file or directory"
 
 	fpmd_conf "access.log = \"$d/access.log\"" 'access.format = "%r %s"'
 	fpmd_start
 	nginx_start
 	sed -i "s#access.log = .*#access.log = \"$d/no/such/dir/access.log\"#" "$FPMD_CONF"
 	run --separate-stderr ctl reload
-	assert_eq 0 "$status" "$stderr"
-	wait_log "[pool www] access.log: cannot open '$d/no/such/dir/access.log': No such file or directory"
-	wait_log "[pool www] the reload is done, but the pool goes on logging to access.log '$d/access.log'"
+	assert_eq 1 "$status" "$stderr"
+	assert_contains "$stderr" "(config_invalid)"
+	assert_contains "$stderr" "access.log '$d/no/such/dir/access.log' cannot be created"
+	assert_eq "$d/access.log" "$(ctl --json config | json 'd["config"]["pools"][0]["access.log"]')"
 	http "$BASE_URL/hello.php"
 	wait_lines 1 "$d/access.log"
 	assert_eq '/hello.php 200' "$(cat "$d/access.log")"

@@ -103,12 +103,13 @@ level_of() {
 		fail "the warning did not reach the new error_log"
 	run ! grep -F "after-n notice" "$d/moved.log"
 	run ! grep -F "after-w warning" "$FPMD_LOG"
-	# An error_log that cannot be opened: the reload goes on, the log stays.
+	# An error_log that cannot be opened: the reload is refused, the log
+	# stays.
 	sed -i "s|^error_log = .*|error_log = \"$d/no/such/dir/x.log\"|" "$FPMD_CONF"
 	run --separate-stderr ctl reload
-	assert_eq 0 "$status" "$stderr"
+	assert_eq 1 "$status" "$stderr"
+	assert_contains "$stderr" "error_log '$d/no/such/dir/x.log' cannot be created: its directory '$d/no/such/dir'"
 	assert_eq "$d/moved.log" "$(ctl --json config | json 'd["config"]["error_log"]')" "the log in effect"
-	wait_until 10 grep -qF "error_log: fpmd goes on writing where it did" "$d/moved.log"
 }
 
 @test "lines the error log cannot take (a full disk) are counted and told once it takes them again" {
