@@ -1,5 +1,6 @@
 /*
- * fpmd's SAPI: the only file that sees PHP's headers.  It is named
+ * fpmd's SAPI (with sapimod.c, slowlog.c, userini.c, the files that see
+ * PHP's headers).  It is named
  * "fpm-fcgi" because opcache only enables itself for a fixed list of SAPI
  * names, and because applications test php_sapi_name().
  *
@@ -9,7 +10,7 @@
  * params, cgi.fix_pathinfo for SCRIPT_NAME/PATH_INFO/PHP_SELF, "Status:"
  * lines, 404 "File not found." and 403 "Access denied.", and
  * fastcgi_finish_request(), fpm_get_status(), getallheaders() and
- * apache_request_headers(), .user.ini files (userini.c) and
+ * apache_request_headers() (sapimod.c), .user.ini files (userini.c) and
  * REQUEST_BODY_FILE.  Unlike php-fpm, PHP_VALUE/PHP_ADMIN_VALUE params
  * last for one request, and neither can widen open_basedir.
  */
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "fpmd.h"
+#include "sapi_int.h"
 
 typedef struct {
 	bool	 fix_pathinfo;
@@ -145,6 +147,19 @@ sapi_request_env(const struct fpmd_req *r, const char *name, size_t nlen)
 	    memcmp(name, "FCGI_ROLE", nlen) == 0)
 		return "RESPONDER";
 	return fcgi_params_get(&r->params, name, nlen);
+}
+
+/* For sapimod.c: the request being served, and the pool. */
+struct fpmd_req *
+sapi_request(void)
+{
+	return cur;
+}
+
+const struct pool_conf *
+sapi_pool_conf(void)
+{
+	return sapi_pool;
 }
 
 /* SAPI callbacks */
@@ -477,134 +492,7 @@ static sapi_module_struct fpmd_sapi = {
 	STANDARD_SAPI_MODULE_PROPERTIES
 };
 
-/* The "cgi-fcgi" module: php-fpm's functions and ini entries. */
-
-PHP_FUNCTION(fastcgi_finish_request)
-{
-	ZEND_PARSE_PARAMETERS_NONE();
-	if (cur == NULL || cur->ended || cur->fd == -1)
-		RETURN_FALSE;
-	php_output_end_all();
-	php_header();
-	/*
-	 * What the script writes from now on is dropped, and no error: it
-	 * runs to its end, shutdown functions and all, as under php-fpm.
-	 */
-	conn_release(cur);
-	RETURN_TRUE;
-}
-
-PHP_FUNCTION(apache_request_headers)
-{
-	const struct fcgi_param *p;
-	size_t i;
-
-	ZEND_PARSE_PARAMETERS_NONE();
-	array_init(return_value);
-	if (cur == NULL)
-		return;
-	/*
-	 * Newest first, as php-fpm lists them; a name sent twice keeps its
-	 * last value.
-	 */
-	for (i = cur->params.n; i-- > 0;) {
-		p = &cur->params.v[i];
-		if (fcgi_params_get(&cur->params, p->name, p->nlen) !=
-		    p->value)
-			continue;
-		sapi_add_request_header(p->name, p->nlen, (char *)p->value,
-		    p->vlen, return_value);
-	}
-}
-
-/*
- * php-fpm's array, with its keys and types, from status.c's figures: the
- * ones the status page shows.
- */
-PHP_FUNCTION(fpm_get_status)
-{
-	const struct scoreboard *sb;
-	struct pool_status st;
-	struct proc_status ps;
-	zval procs, proc;
-	time_t now = time(NULL);
-	uint32_t i;
-
-	ZEND_PARSE_PARAMETERS_NONE();
-	if (cur == NULL || cur->sb == NULL)
-		RETURN_FALSE;
-	sb = cur->sb;
-	status_pool(sb, cur->pool_index, cur->listen_fd, &st);
-	array_init(return_value);
-	add_assoc_string(return_value, "pool", sapi_pool->name);
-	add_assoc_string(return_value, "process-manager",
-	    (char *)conf_pm_name(sapi_pool->pm));
-	add_assoc_long(return_value, "start-time", (zend_long)st.start);
-	add_assoc_long(return_value, "start-since", (zend_long)(st.start > 0 &&
-	    st.start <= now ? now - st.start : 0));
-	add_assoc_long(return_value, "accepted-conn", (zend_long)st.accepted);
-	add_assoc_long(return_value, "listen-queue", st.listen_queue);
-	add_assoc_long(return_value, "max-listen-queue", st.max_listen_queue);
-	add_assoc_long(return_value, "listen-queue-len", st.listen_queue_len);
-	add_assoc_long(return_value, "idle-processes", st.idle);
-	add_assoc_long(return_value, "active-processes", st.active);
-	add_assoc_long(return_value, "total-processes", st.total);
-	add_assoc_long(return_value, "max-active-processes", st.max_active);
-	add_assoc_long(return_value, "max-children-reached",
-	    st.max_children_reached);
-	add_assoc_long(return_value, "slow-requests",
-	    (zend_long)st.slow_requests);
-	array_init(&procs);
-	for (i = 0; i < sb->nslots; i++) {
-		if (!status_proc(sb, cur->pool_index, i, &ps))
-			continue;
-		array_init(&proc);
-		add_assoc_long(&proc, "pid", ps.pid);
-		add_assoc_string(&proc, "state",
-		    (char *)status_state_name(ps.state));
-		add_assoc_long(&proc, "start-time", (zend_long)ps.start);
-		add_assoc_long(&proc, "start-since",
-		    (zend_long)ps.start_since);
-		add_assoc_long(&proc, "requests", (zend_long)ps.requests);
-		add_assoc_long(&proc, "request-duration",
-		    (zend_long)ps.duration_us);
-		add_assoc_string(&proc, "request-method", ps.method[0] ?
-		    ps.method : "-");
-		add_assoc_string(&proc, "request-uri", ps.uri);
-		add_assoc_string(&proc, "query-string", ps.query);
-		add_assoc_long(&proc, "request-length",
-		    (zend_long)ps.content_length);
-		add_assoc_string(&proc, "user", ps.user[0] ? ps.user : "-");
-		add_assoc_string(&proc, "script", ps.script[0] ? ps.script :
-		    "-");
-		add_assoc_double(&proc, "last-request-cpu", ps.last_cpu);
-		add_assoc_long(&proc, "last-request-memory",
-		    (zend_long)ps.last_memory);
-		add_next_index_zval(&procs, &proc);
-	}
-	add_assoc_zval(return_value, "procs", &procs);
-}
-
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_fastcgi_finish_request, 0, 0,
-    _IS_BOOL, 0)
-ZEND_END_ARG_INFO()
-
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_apache_request_headers, 0, 0,
-    IS_ARRAY, 0)
-ZEND_END_ARG_INFO()
-
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_fpm_get_status, 0, 0,
-    MAY_BE_ARRAY | MAY_BE_FALSE)
-ZEND_END_ARG_INFO()
-
-static const zend_function_entry fpmd_functions[] = {
-	PHP_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
-	PHP_FE(fpm_get_status, arginfo_fpm_get_status)
-	PHP_FE(apache_request_headers, arginfo_apache_request_headers)
-	PHP_FALIAS(getallheaders, apache_request_headers,
-	    arginfo_apache_request_headers)
-	PHP_FE_END
-};
+/* The "cgi-fcgi" module: php-fpm's functions (sapimod.c) and ini entries. */
 
 PHP_INI_BEGIN()
 	STD_PHP_INI_BOOLEAN("cgi.rfc2616_headers", "0", PHP_INI_ALL,
@@ -643,7 +531,7 @@ static PHP_MINFO_FUNCTION(fpmd)
 static zend_module_entry fpmd_module_entry = {
 	STANDARD_MODULE_HEADER,
 	"cgi-fcgi",
-	fpmd_functions,
+	sapimod_functions,
 	PHP_MINIT(fpmd),
 	PHP_MSHUTDOWN(fpmd),
 	NULL,
