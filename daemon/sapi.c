@@ -1190,6 +1190,16 @@ sapi_handle(struct fpmd_req *r)
 			cur->status = 500;
 		} else {
 			/*
+			 * The first request installed Zend's handlers for the
+			 * signals it defers; nothing replaces them behind its
+			 * back in a worker (ours were set before
+			 * sapi_worker_init(), pcntl goes through Zend and gives
+			 * them back at its request shutdown), so re-reading
+			 * each one at every request start-up (seven
+			 * rt_sigaction calls that change nothing) is skipped.
+			 */
+			SIGG(reset) = false;
+			/*
 			 * proto_num stays at PHP's 1000, as under php-fpm:
 			 * with 1001, header("Location: ...") after a POST
 			 * would give 303 where php-fpm gives 302.
