@@ -203,10 +203,11 @@ fcgi_params_index(struct fcgi_params *p)
 	for (slots = FCGI_IDX_MIN; slots < p->n * 2; slots *= 2)
 		;
 	if (slots > p->idx_cap) {
-		idx = fcgi_grow(p->idx, &p->idx_cap, slots, sizeof(*idx));
-		if (idx == NULL)
+		/* its own size, not fcgi_grow()'s 4 KB: a worker's USS */
+		if ((idx = realloc(p->idx, slots * sizeof(*idx))) == NULL)
 			return;
 		p->idx = idx;
+		p->idx_cap = slots;
 	}
 	mask = slots - 1;
 	memset(p->idx, 0, slots * sizeof(*p->idx));
