@@ -17,6 +17,7 @@
  * let in through ppoll()'s mask there, and nowhere else): a request in
  * hand is always served.
  */
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -286,6 +287,8 @@ conn_fill(struct fpmd_req *r, enum conn_wait what)
 		    MSG_DONTWAIT);
 		if (n > 0) {
 			r->in_len += (size_t)n;
+			if (r->in_len > REQ_TRIM_KEEP)
+				r->buf_big = r->buf_resident = true;
 			return n;
 		}
 		if (n == 0)
@@ -676,6 +679,8 @@ conn_write(struct fpmd_req *r, const char *buf, size_t len)
 				n = len;
 			memcpy(r->out + r->out_len, buf, n);
 			r->out_len += n;
+			if (r->out_len > REQ_TRIM_KEEP)
+				r->buf_big = r->buf_resident = true;
 			if (r->out_len == REQ_OUT_CAP &&
 			    conn_flush_stdout(r) == -1)
 				return -1;
@@ -875,6 +880,45 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 		slowlog_arm(&r->wait_ts);
 }
 
+/* Gives back the pages of buf (cap bytes) past REQ_TRIM_KEEP. */
+static void
+conn_trim_buf(uint8_t *buf, size_t cap)
+{
+	static uintptr_t pg;
+	uintptr_t a, b;
+
+	if (pg == 0)
+		pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	a = ((uintptr_t)buf + REQ_TRIM_KEEP + pg - 1) & ~(pg - 1);
+	b = ((uintptr_t)buf + cap) & ~(pg - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/*
+ * A large answer or body fills the buffers (128 KB), and an idle worker
+ * would keep them resident for good.  After a run of requests that did not
+ * need more than REQ_TRIM_KEEP of them, their pages are given back: a
+ * worker that keeps serving large requests keeps its pages (no fault per
+ * request), one that went back to small ones shrinks to php-fpm's size.
+ */
+static void
+conn_trim(struct fpmd_req *r)
+{
+	if (r->buf_big) {
+		r->buf_big = false;
+		r->buf_small_run = 0;
+		return;
+	}
+	if (!r->buf_resident || ++r->buf_small_run < REQ_TRIM_AFTER ||
+	    r->in_len > REQ_TRIM_KEEP)
+		return;
+	conn_trim_buf(r->in, REQ_IN_CAP);
+	conn_trim_buf(r->out, REQ_OUT_CAP);
+	r->buf_resident = false;
+	r->buf_small_run = 0;
+}
+
 /* After the SAPI: the answer is complete, the slot says so. */
 void
 conn_end_request(struct fpmd_req *r)
@@ -883,6 +927,7 @@ conn_end_request(struct fpmd_req *r)
 		conn_finish(r);
 	conn_set_state(r, SLOT_IDLE);
 	r->in_request = false;
+	conn_trim(r);
 }
 
 /*
