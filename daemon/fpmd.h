@@ -799,6 +799,8 @@ struct fpmd_req {
 	bool			 buf_resident;
 	bool			 buf_big;	/* this request wrote there */
 	unsigned		 buf_small_run;	/* requests since one did */
+	size_t			 peeked;	/* the last bytes of in, still
+						   queued in the socket */
 };
 
 int		 conn_init(struct fpmd_req *r, const struct pool_conf *pc,
