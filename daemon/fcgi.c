@@ -214,7 +214,7 @@ fcgi_params_index(struct fcgi_params *p)
 	for (i = 0; i < p->n; i++) {
 		q = &p->v[i];
 		if (q->nlen == 0)
-			continue;	/* an empty name: look-ups scan for it */
+			continue;	/* empty: look-ups scan for it */
 		h = fcgi_name_hash(q->name, q->nlen);
 		for (k = 0;; k++) {
 			if (k == FCGI_IDX_PROBES)

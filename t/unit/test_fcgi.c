@@ -482,7 +482,8 @@ params_scan(const struct fcgi_params *p, const char *name, size_t nlen)
 	size_t	 i;
 
 	for (i = p->n; i-- > 0;)
-		if (p->v[i].nlen == nlen && memcmp(p->v[i].name, name, nlen) == 0)
+		if (p->v[i].nlen == nlen &&
+		    memcmp(p->v[i].name, name, nlen) == 0)
 			return p->v[i].value;
 	return NULL;
 }
@@ -505,7 +506,8 @@ test_params_index(void)
 	/* 40 names alike but for their second byte: crowded, scanned */
 	len = 0;
 	for (i = 0; i < 40; i++) {
-		snprintf(name, sizeof(name), "A%cCDEFGHIJZZ", 'a' + (int)(i % 26));
+		snprintf(name, sizeof(name), "A%cCDEFGHIJZZ",
+		    'a' + (int)(i % 26));
 		name[2] = (char)('0' + i / 26);
 		snprintf(value, sizeof(value), "v%zu", i);
 		stream_add(raw, sizeof(raw), &len, name, value);
