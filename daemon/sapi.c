@@ -41,17 +41,6 @@
 #include "fpmd.h"
 #include "sapi_int.h"
 
-typedef struct {
-	bool	 fix_pathinfo;
-	bool	 discard_path;
-	bool	 rfc2616_headers;
-	bool	 nph;
-	bool	 logging;
-	char	*error_header;
-	char	*fpm_config;
-} sapi_cgi_globals;
-
-static sapi_cgi_globals		 cgi;
 static struct fpmd_req		*cur;		/* the request being served */
 static const struct pool_conf	*sapi_pool;
 /* REQUEST_BODY_FILE, once opened; whether its failure was logged */
@@ -221,9 +210,9 @@ sapi_fpmd_send_headers(sapi_headers_struct *h)
 	if (cur == NULL || SG(request_info).no_headers)
 		return SAPI_HEADER_SENT_SUCCESSFULLY;
 	cur->status = code;
-	if (cgi.nph || code != 200) {
+	if (sapi_cgi.nph || code != 200) {
 		n = 0;
-		if (cgi.rfc2616_headers && h->http_status_line != NULL) {
+		if (sapi_cgi.rfc2616_headers && h->http_status_line != NULL) {
 			n = snprintf(buf, sizeof(buf), "%s",
 			    h->http_status_line);
 		} else if (h->http_status_line != NULL &&
@@ -386,7 +375,7 @@ sapi_fpmd_register_variables(zval *track)
 			    strlen(ovr[k].value), track);
 
 	script_name = SG(request_info).request_uri;
-	if (!cgi.fix_pathinfo) {
+	if (!sapi_cgi.fix_pathinfo) {
 		register_one("PHP_SELF", script_name ? script_name : "",
 		    script_name ? strlen(script_name) : 0, track);
 		return;
@@ -434,7 +423,7 @@ sapi_fpmd_log_message(const char *msg, int syslog_type)
 	memcpy(line, pfx, sizeof(pfx) - 1);
 	memcpy(line + sizeof(pfx) - 1, msg, mlen);
 	log_raw(sapi_log_level(syslog_type), line, sizeof(pfx) - 1 + mlen);
-	if (cur != NULL && cgi.logging && cur->fd != -1 && !cur->ended) {
+	if (cur != NULL && sapi_cgi.logging && cur->fd != -1 && !cur->ended) {
 		line[sizeof(pfx) - 1 + mlen] = '\n';
 		conn_stderr(cur, line, sizeof(pfx) + mlen);
 	}
@@ -492,59 +481,10 @@ static sapi_module_struct fpmd_sapi = {
 	STANDARD_SAPI_MODULE_PROPERTIES
 };
 
-/* The "cgi-fcgi" module: php-fpm's functions (sapimod.c) and ini entries. */
-
-PHP_INI_BEGIN()
-	STD_PHP_INI_BOOLEAN("cgi.rfc2616_headers", "0", PHP_INI_ALL,
-	    OnUpdateBool, rfc2616_headers, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("cgi.nph", "0", PHP_INI_ALL,
-	    OnUpdateBool, nph, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM,
-	    OnUpdateBool, fix_pathinfo, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("cgi.discard_path", "0", PHP_INI_SYSTEM,
-	    OnUpdateBool, discard_path, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("fastcgi.logging", "1", PHP_INI_SYSTEM,
-	    OnUpdateBool, logging, sapi_cgi_globals, cgi)
-	STD_PHP_INI_ENTRY("fastcgi.error_header", NULL, PHP_INI_SYSTEM,
-	    OnUpdateString, error_header, sapi_cgi_globals, cgi)
-	STD_PHP_INI_ENTRY("fpm.config", NULL, PHP_INI_SYSTEM,
-	    OnUpdateString, fpm_config, sapi_cgi_globals, cgi)
-PHP_INI_END()
-
-static PHP_MINIT_FUNCTION(fpmd)
-{
-	REGISTER_INI_ENTRIES();
-	return SUCCESS;
-}
-
-static PHP_MSHUTDOWN_FUNCTION(fpmd)
-{
-	UNREGISTER_INI_ENTRIES();
-	return SUCCESS;
-}
-
-static PHP_MINFO_FUNCTION(fpmd)
-{
-	DISPLAY_INI_ENTRIES();
-}
-
-static zend_module_entry fpmd_module_entry = {
-	STANDARD_MODULE_HEADER,
-	"cgi-fcgi",
-	sapimod_functions,
-	PHP_MINIT(fpmd),
-	PHP_MSHUTDOWN(fpmd),
-	NULL,
-	NULL,
-	PHP_MINFO(fpmd),
-	PHP_VERSION,
-	STANDARD_MODULE_PROPERTIES
-};
-
 static int
 sapi_fpmd_startup(sapi_module_struct *sm)
 {
-	return php_module_startup(sm, &fpmd_module_entry);
+	return php_module_startup(sm, &sapimod_module_entry);
 }
 
 /* Start-up, in the prototype */
@@ -1047,13 +987,13 @@ request_info_init(void)
 	if (spt == NULL)
 		spt = ENV("PATH_TRANSLATED");
 	if (spt != NULL) {
-		if (cgi.fix_pathinfo) {
+		if (sapi_cgi.fix_pathinfo) {
 			spt = path_fix(spt, apache);
 		} else {
 			v = ENV("PATH_INFO");
 			SG(request_info).request_uri = (char *)(v ? v :
 			    ENV("SCRIPT_NAME"));
-			if (!cgi.discard_path && ENV("PATH_TRANSLATED"))
+			if (!sapi_cgi.discard_path && ENV("PATH_TRANSLATED"))
 				spt = ENV("PATH_TRANSLATED");
 		}
 		if (spt != NULL && path_is_valid(spt))
@@ -1120,7 +1060,7 @@ sapi_run_script(char *path)
 		    ENV("SCRIPT_FILENAME") ? ENV("SCRIPT_FILENAME") :
 		    (ENV("ORIG_SCRIPT_FILENAME") ?
 		    ENV("ORIG_SCRIPT_FILENAME") : ""));
-		if (cgi.logging)
+		if (sapi_cgi.logging)
 			conn_stderr(cur, "Primary script unknown",
 			    sizeof("Primary script unknown") - 1);
 		sapi_answer(404, "File not found.\n");
@@ -1129,7 +1069,7 @@ sapi_run_script(char *path)
 	if (!ext_allowed(path)) {
 		log_notice("Access to the script '%s' has been denied (see "
 		    "security.limit_extensions)", path);
-		if (cgi.logging) {
+		if (sapi_cgi.logging) {
 			char msg[1024];
 			int n = snprintf(msg, sizeof(msg), "Access to the "
 			    "script '%s' has been denied (see "
@@ -1159,11 +1099,11 @@ sapi_run_script(char *path)
 	php_execute_script(&fh);
 	if (!fh.in_list)
 		zend_destroy_file_handle(&fh);
-	if (EG(exit_status) == 255 && cgi.error_header != NULL &&
-	    *cgi.error_header != '\0' && !SG(headers_sent)) {
+	if (EG(exit_status) == 255 && sapi_cgi.error_header != NULL &&
+	    *sapi_cgi.error_header != '\0' && !SG(headers_sent)) {
 		memset(&ctr, 0, sizeof(ctr));
-		ctr.line = cgi.error_header;
-		ctr.line_len = strlen(cgi.error_header);
+		ctr.line = sapi_cgi.error_header;
+		ctr.line_len = strlen(sapi_cgi.error_header);
 		sapi_header_op(SAPI_HEADER_REPLACE, &ctr);
 	}
 }

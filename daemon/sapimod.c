@@ -1,19 +1,24 @@
 /*
- * The "cgi-fcgi" module's functions, the ones php-fpm gives a script:
- * fastcgi_finish_request(), fpm_get_status(), apache_request_headers() and
- * its alias getallheaders().  sapi.c registers the module (with its ini
- * entries) and hands these the request being served; they are apart
- * because nothing else in the SAPI calls them.
+ * The "cgi-fcgi" module, as php-fpm names it: the functions php-fpm gives
+ * a script (fastcgi_finish_request(), fpm_get_status(),
+ * apache_request_headers() and its alias getallheaders()) and the
+ * cgi.* and fastcgi.* ini entries.  sapi.c starts PHP with it, reads the
+ * entries' values from sapi_cgi and hands the functions the request being
+ * served.
  */
 #include <php.h>
 #include <SAPI.h>
 #include <php_output.h>
+#include <php_ini.h>
 #include <ext/standard/head.h>
+#include <ext/standard/info.h>
 
 #include <time.h>
 
 #include "fpmd.h"
 #include "sapi_int.h"
+
+sapi_cgi_globals	sapi_cgi;
 
 PHP_FUNCTION(fastcgi_finish_request)
 {
@@ -138,11 +143,58 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_fpm_get_status, 0, 0,
     MAY_BE_ARRAY | MAY_BE_FALSE)
 ZEND_END_ARG_INFO()
 
-const zend_function_entry sapimod_functions[] = {
+static const zend_function_entry sapimod_functions[] = {
 	PHP_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
 	PHP_FE(fpm_get_status, arginfo_fpm_get_status)
 	PHP_FE(apache_request_headers, arginfo_apache_request_headers)
 	PHP_FALIAS(getallheaders, apache_request_headers,
 	    arginfo_apache_request_headers)
 	PHP_FE_END
+};
+
+PHP_INI_BEGIN()
+	STD_PHP_INI_BOOLEAN("cgi.rfc2616_headers", "0", PHP_INI_ALL,
+	    OnUpdateBool, rfc2616_headers, sapi_cgi_globals, sapi_cgi)
+	STD_PHP_INI_BOOLEAN("cgi.nph", "0", PHP_INI_ALL,
+	    OnUpdateBool, nph, sapi_cgi_globals, sapi_cgi)
+	STD_PHP_INI_BOOLEAN("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM,
+	    OnUpdateBool, fix_pathinfo, sapi_cgi_globals, sapi_cgi)
+	STD_PHP_INI_BOOLEAN("cgi.discard_path", "0", PHP_INI_SYSTEM,
+	    OnUpdateBool, discard_path, sapi_cgi_globals, sapi_cgi)
+	STD_PHP_INI_BOOLEAN("fastcgi.logging", "1", PHP_INI_SYSTEM,
+	    OnUpdateBool, logging, sapi_cgi_globals, sapi_cgi)
+	STD_PHP_INI_ENTRY("fastcgi.error_header", NULL, PHP_INI_SYSTEM,
+	    OnUpdateString, error_header, sapi_cgi_globals, sapi_cgi)
+	STD_PHP_INI_ENTRY("fpm.config", NULL, PHP_INI_SYSTEM,
+	    OnUpdateString, fpm_config, sapi_cgi_globals, sapi_cgi)
+PHP_INI_END()
+
+static PHP_MINIT_FUNCTION(fpmd)
+{
+	REGISTER_INI_ENTRIES();
+	return SUCCESS;
+}
+
+static PHP_MSHUTDOWN_FUNCTION(fpmd)
+{
+	UNREGISTER_INI_ENTRIES();
+	return SUCCESS;
+}
+
+static PHP_MINFO_FUNCTION(fpmd)
+{
+	DISPLAY_INI_ENTRIES();
+}
+
+zend_module_entry sapimod_module_entry = {
+	STANDARD_MODULE_HEADER,
+	"cgi-fcgi",
+	sapimod_functions,
+	PHP_MINIT(fpmd),
+	PHP_MSHUTDOWN(fpmd),
+	NULL,
+	NULL,
+	PHP_MINFO(fpmd),
+	PHP_VERSION,
+	STANDARD_MODULE_PROPERTIES
 };
