@@ -17,6 +17,7 @@
  * let in through ppoll()'s mask there, and nowhere else): a request in
  * hand is always served.
  */
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -118,6 +119,7 @@ conn_open(struct fpmd_req *r, int fd)
 {
 	r->fd = fd;
 	r->in_off = r->in_len = 0;
+	r->peeked = 0;
 	r->broken = r->timed_out = r->quitting = false;
 	r->nreq = 0;
 	conn_wait_start(r);
@@ -235,6 +237,39 @@ conn_wait(struct fpmd_req *r, enum conn_wait what, int64_t deadline)
 }
 
 /*
+ * The recv() that starts a request on a kept connection only peeks:
+ * taking the bytes frees them from the web server's socket, which tells
+ * the web server at once that it may write again, and nginx (like
+ * fcgi-bench) listens for that: it would wake up for nothing while its
+ * answer is being made.  They are taken once the answer is out (the web
+ * server wakes up for the answer anyway), or before any other read.
+ * php-fpm gets the same by leaving the empty STDIN record unread until it
+ * has answered.  -1: the connection is gone.
+ */
+static int
+conn_take(struct fpmd_req *r)
+{
+	size_t at = r->in_len - r->peeked;
+	ssize_t n;
+
+	while (r->peeked > 0) {
+		/* the same bytes again, where they already are */
+		n = recv(r->fd, r->in + at, r->peeked, MSG_DONTWAIT);
+		if (n > 0) {
+			at += (size_t)n;
+			r->peeked -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		r->peeked = 0;
+		r->broken = true;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Reads more bytes.  Returns the count, 0 at EOF, -1 on error, timeout or
  * graceful stop.  The read comes first: a request usually is there already.
  */
@@ -244,6 +279,16 @@ conn_fill(struct fpmd_req *r, enum conn_wait what)
 	int t = r->pc->request_read_timeout;
 	int64_t deadline;
 	ssize_t n;
+	bool peek;
+
+	if (r->peeked > 0 && conn_take(r) == -1)
+		return -1;
+	/*
+	 * On a kept connection only: a new one is closed right after its
+	 * answer, and the bytes taken then, so peeking would only cost a
+	 * recv() more.
+	 */
+	peek = what == WAIT_REQUEST && r->nreq > 0;
 
 	if (r->in_off > 0 && r->in_off == r->in_len) {
 		r->in_off = r->in_len = 0;
@@ -262,9 +307,13 @@ conn_fill(struct fpmd_req *r, enum conn_wait what)
 		return -1;
 	for (;;) {
 		n = recv(r->fd, r->in + r->in_len, REQ_IN_CAP - r->in_len,
-		    MSG_DONTWAIT);
+		    MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
 		if (n > 0) {
 			r->in_len += (size_t)n;
+			if (peek)
+				r->peeked = (size_t)n;
+			if (r->in_len > REQ_TRIM_KEEP)
+				r->buf_big = r->buf_resident = true;
 			return n;
 		}
 		if (n == 0)
@@ -655,6 +704,8 @@ conn_write(struct fpmd_req *r, const char *buf, size_t len)
 				n = len;
 			memcpy(r->out + r->out_len, buf, n);
 			r->out_len += n;
+			if (r->out_len > REQ_TRIM_KEEP)
+				r->buf_big = r->buf_resident = true;
 			if (r->out_len == REQ_OUT_CAP &&
 			    conn_flush_stdout(r) == -1)
 				return -1;
@@ -853,14 +904,56 @@ conn_set_state(struct fpmd_req *r, enum slot_state st)
 		slowlog_arm(&r->wait_ts);
 }
 
+/* Gives back the pages of buf (cap bytes) past REQ_TRIM_KEEP. */
+static void
+conn_trim_buf(uint8_t *buf, size_t cap)
+{
+	static uintptr_t pg;
+	uintptr_t a, b;
+
+	if (pg == 0)
+		pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	a = ((uintptr_t)buf + REQ_TRIM_KEEP + pg - 1) & ~(pg - 1);
+	b = ((uintptr_t)buf + cap) & ~(pg - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/*
+ * A large answer or body fills the buffers (128 KB), and an idle worker
+ * would keep them resident for good.  After a run of requests that did not
+ * need more than REQ_TRIM_KEEP of them, their pages are given back: a
+ * worker that keeps serving large requests keeps its pages (no fault per
+ * request), one that went back to small ones shrinks to php-fpm's size.
+ */
+static void
+conn_trim(struct fpmd_req *r)
+{
+	if (r->buf_big) {
+		r->buf_big = false;
+		r->buf_small_run = 0;
+		return;
+	}
+	if (!r->buf_resident || ++r->buf_small_run < REQ_TRIM_AFTER ||
+	    r->in_len > REQ_TRIM_KEEP)
+		return;
+	conn_trim_buf(r->in, REQ_IN_CAP);
+	conn_trim_buf(r->out, REQ_OUT_CAP);
+	r->buf_resident = false;
+	r->buf_small_run = 0;
+}
+
 /* After the SAPI: the answer is complete, the slot says so. */
 void
 conn_end_request(struct fpmd_req *r)
 {
 	if (!r->ended)
 		conn_finish(r);
+	if (r->peeked > 0)
+		conn_take(r);
 	conn_set_state(r, SLOT_IDLE);
 	r->in_request = false;
+	conn_trim(r);
 }
 
 /*
@@ -948,6 +1041,9 @@ conn_drained(struct fpmd_req *r)
 void
 conn_close(struct fpmd_req *r)
 {
+	/* unread bytes would make the close a reset */
+	if (r->fd != -1 && r->peeked > 0)
+		conn_take(r);
 	if (r->fd != -1) {
 		if (!r->broken && !r->keep_conn && !r->timed_out &&
 		    !r->quitting && r->nreq > 0 && !conn_drained(r))

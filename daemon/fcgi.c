@@ -18,6 +18,16 @@
 #define FCGI_GROW_MIN		4096	/* bytes: what nginx sends, and more */
 /* Buffers bigger than this are freed at reset rather than pinned. */
 #define FCGI_PARAMS_KEEP	(64 * 1024)
+/*
+ * The names index: at least twice the slots of the params, and at most
+ * FCGI_IDX_PROBES slots from a name's home to where it sits.  A request
+ * whose names crowd more than that (or that has more than FCGI_IDX_MAX
+ * params) is looked up by scanning, so no set of names makes the index
+ * cost more than a bounded amount per param.
+ */
+#define FCGI_IDX_MIN		64
+#define FCGI_IDX_MAX		4096
+#define FCGI_IDX_PROBES		16
 
 ssize_t
 fcgi_record_parse(const uint8_t *buf, size_t len, struct fcgi_record *rec)
@@ -156,6 +166,74 @@ fcgi_params_append(struct fcgi_params *p, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/*
+ * Cheap, and enough for the names web servers send: the length, the last
+ * bytes (HTTP_ names share their first five) and one from the middle.
+ * Collisions cost probes, never a wrong answer.
+ */
+static size_t
+fcgi_name_hash(const char *name, size_t nlen)
+{
+	const uint8_t	*n = (const uint8_t *)name;
+	uint32_t	 h;
+
+	h = (uint32_t)nlen * 0x9e3779b1u;
+	h ^= n[nlen - 1] | (uint32_t)n[nlen / 2] << 8 | (uint32_t)n[0] << 16;
+	if (nlen >= 2)
+		h ^= (uint32_t)n[nlen - 2] << 24;
+	h *= 0x85ebca6bu;
+	return h ^ h >> 15;
+}
+
+/*
+ * Builds the names index over p->v; a name sent twice ends with its last
+ * value, as a scan backwards finds.  Without memory, or when names crowd,
+ * there is no index and look-ups scan: the answers are the same.
+ */
+static void
+fcgi_params_index(struct fcgi_params *p)
+{
+	const struct fcgi_param	*q, *o;
+	uint32_t		*idx;
+	size_t			 slots, mask, i, h, k;
+
+	p->idx_mask = 0;
+	if (p->n == 0 || p->n > FCGI_IDX_MAX)
+		return;
+	for (slots = FCGI_IDX_MIN; slots < p->n * 2; slots *= 2)
+		;
+	if (slots > p->idx_cap) {
+		/* its own size, not fcgi_grow()'s 4 KB: a worker's USS */
+		if ((idx = realloc(p->idx, slots * sizeof(*idx))) == NULL)
+			return;
+		p->idx = idx;
+		p->idx_cap = slots;
+	}
+	mask = slots - 1;
+	memset(p->idx, 0, slots * sizeof(*p->idx));
+	for (i = 0; i < p->n; i++) {
+		q = &p->v[i];
+		if (q->nlen == 0)
+			continue;	/* empty: look-ups scan for it */
+		h = fcgi_name_hash(q->name, q->nlen);
+		for (k = 0;; k++) {
+			if (k == FCGI_IDX_PROBES)
+				return;		/* crowded: no index */
+			if (p->idx[(h + k) & mask] == 0) {
+				p->idx[(h + k) & mask] = (uint32_t)i + 1;
+				break;
+			}
+			o = &p->v[p->idx[(h + k) & mask] - 1];
+			if (o->nlen == q->nlen &&
+			    memcmp(o->name, q->name, q->nlen) == 0) {
+				p->idx[(h + k) & mask] = (uint32_t)i + 1;
+				break;
+			}
+		}
+	}
+	p->idx_mask = mask;
+}
+
 int
 fcgi_params_decode(struct fcgi_params *p)
 {
@@ -200,9 +278,11 @@ fcgi_params_decode(struct fcgi_params *p)
 		v->vlen = (uint32_t)vlen;
 		a += vlen + 1;
 	}
+	fcgi_params_index(p);
 	return 0;
 fail:
 	p->n = 0;
+	p->idx_mask = 0;
 	return -1;
 }
 
@@ -215,6 +295,7 @@ fcgi_params_reset(struct fcgi_params *p)
 		fcgi_params_free(p);
 	p->raw_len = 0;
 	p->n = 0;
+	p->idx_mask = 0;
 }
 
 void
@@ -223,14 +304,30 @@ fcgi_params_free(struct fcgi_params *p)
 	free(p->raw);
 	free(p->arena);
 	free(p->v);
+	free(p->idx);
 	memset(p, 0, sizeof(*p));
 }
 
 const char *
 fcgi_params_get(const struct fcgi_params *p, const char *name, size_t nlen)
 {
-	size_t	 i;
+	const struct fcgi_param	*q;
+	size_t			 i, h, k;
+	uint32_t		 j;
 
+	if (nlen > 0 && p->idx_mask != 0) {
+		/* every name sits within FCGI_IDX_PROBES of its home */
+		h = fcgi_name_hash(name, nlen);
+		for (k = 0; k < FCGI_IDX_PROBES; k++) {
+			if ((j = p->idx[(h + k) & p->idx_mask]) == 0)
+				return NULL;
+			q = &p->v[j - 1];
+			if (q->nlen == nlen && q->name[nlen - 1] ==
+			    name[nlen - 1] && memcmp(q->name, name, nlen) == 0)
+				return q->value;
+		}
+		return NULL;
+	}
 	if (nlen == 0) {
 		for (i = p->n; i-- > 0;)
 			if (p->v[i].nlen == 0)

@@ -86,6 +86,14 @@ struct fcgi_params {
 	struct fcgi_param	*v;
 	size_t			 n;
 	size_t			 v_cap;
+	/*
+	 * An open-addressing index of the names, built by decode: slots
+	 * hold an index into v plus one (0: empty).  idx_mask is the slot
+	 * count minus one, 0 when there is no index (then a look-up scans).
+	 */
+	uint32_t		*idx;
+	size_t			 idx_cap;
+	size_t			 idx_mask;
 };
 
 /* -1 on allocation failure or when the total would pass FCGI_PARAMS_MAX. */

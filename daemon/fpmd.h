@@ -744,6 +744,12 @@ int		 proto_test(const struct fpmd_conf *conf,
 #define REQ_IN_CAP	(FCGI_HEADER_LEN + FCGI_MAX_CONTENT + 255)
 #define REQ_OUT_CAP	(FCGI_MAX_CONTENT & ~7)
 #define REQ_HDR_CAP	16384	/* response headers kept for %o */
+/*
+ * What of the input and output buffers stays resident for good; the rest
+ * is given back after REQ_TRIM_AFTER requests in a row did not need it.
+ */
+#define REQ_TRIM_KEEP	4096
+#define REQ_TRIM_AFTER	16
 
 struct fpmd_req {
 	int			 fd;
@@ -810,6 +816,12 @@ struct fpmd_req {
 	size_t			 hdr_len;
 	bool			 hdr_done;	/* the blank line came, or the
 						   cap */
+	/* buffer pages past REQ_TRIM_KEEP: resident, needed lately */
+	bool			 buf_resident;
+	bool			 buf_big;	/* this request wrote there */
+	unsigned		 buf_small_run;	/* requests since one did */
+	size_t			 peeked;	/* the last bytes of in, still
+						   queued in the socket */
 };
 
 int		 conn_init(struct fpmd_req *r, const struct pool_conf *pc,

@@ -1,5 +1,6 @@
 /*
- * fpmd's SAPI: the only file that sees PHP's headers.  It is named
+ * fpmd's SAPI (with sapimod.c, slowlog.c, userini.c, the files that see
+ * PHP's headers).  It is named
  * "fpm-fcgi" because opcache only enables itself for a fixed list of SAPI
  * names, and because applications test php_sapi_name().
  *
@@ -9,7 +10,7 @@
  * params, cgi.fix_pathinfo for SCRIPT_NAME/PATH_INFO/PHP_SELF, "Status:"
  * lines, 404 "File not found." and 403 "Access denied.", and
  * fastcgi_finish_request(), fpm_get_status(), getallheaders() and
- * apache_request_headers(), .user.ini files (userini.c) and
+ * apache_request_headers() (sapimod.c), .user.ini files (userini.c) and
  * REQUEST_BODY_FILE.  Unlike php-fpm, PHP_VALUE/PHP_ADMIN_VALUE params
  * last for one request, and neither can widen open_basedir.
  */
@@ -38,18 +39,8 @@
 #include <unistd.h>
 
 #include "fpmd.h"
+#include "sapi_int.h"
 
-typedef struct {
-	bool	 fix_pathinfo;
-	bool	 discard_path;
-	bool	 rfc2616_headers;
-	bool	 nph;
-	bool	 logging;
-	char	*error_header;
-	char	*fpm_config;
-} sapi_cgi_globals;
-
-static sapi_cgi_globals		 cgi;
 static struct fpmd_req		*cur;		/* the request being served */
 static const struct pool_conf	*sapi_pool;
 /* REQUEST_BODY_FILE, once opened; whether its failure was logged */
@@ -147,6 +138,19 @@ sapi_request_env(const struct fpmd_req *r, const char *name, size_t nlen)
 	return fcgi_params_get(&r->params, name, nlen);
 }
 
+/* For sapimod.c: the request being served, and the pool. */
+struct fpmd_req *
+sapi_request(void)
+{
+	return cur;
+}
+
+const struct pool_conf *
+sapi_pool_conf(void)
+{
+	return sapi_pool;
+}
+
 /* SAPI callbacks */
 
 static size_t
@@ -206,9 +210,9 @@ sapi_fpmd_send_headers(sapi_headers_struct *h)
 	if (cur == NULL || SG(request_info).no_headers)
 		return SAPI_HEADER_SENT_SUCCESSFULLY;
 	cur->status = code;
-	if (cgi.nph || code != 200) {
+	if (sapi_cgi.nph || code != 200) {
 		n = 0;
-		if (cgi.rfc2616_headers && h->http_status_line != NULL) {
+		if (sapi_cgi.rfc2616_headers && h->http_status_line != NULL) {
 			n = snprintf(buf, sizeof(buf), "%s",
 			    h->http_status_line);
 		} else if (h->http_status_line != NULL &&
@@ -371,7 +375,7 @@ sapi_fpmd_register_variables(zval *track)
 			    strlen(ovr[k].value), track);
 
 	script_name = SG(request_info).request_uri;
-	if (!cgi.fix_pathinfo) {
+	if (!sapi_cgi.fix_pathinfo) {
 		register_one("PHP_SELF", script_name ? script_name : "",
 		    script_name ? strlen(script_name) : 0, track);
 		return;
@@ -422,7 +426,7 @@ sapi_fpmd_log_message(const char *msg, int syslog_type)
 	memcpy(line, pfx, sizeof(pfx) - 1);
 	memcpy(line + sizeof(pfx) - 1, msg, mlen);
 	log_raw(sapi_log_level(syslog_type), line, sizeof(pfx) - 1 + mlen);
-	if (cur != NULL && cgi.logging && cur->fd != -1 && !cur->ended) {
+	if (cur != NULL && sapi_cgi.logging && cur->fd != -1 && !cur->ended) {
 		line[sizeof(pfx) - 1 + mlen] = '\n';
 		conn_stderr(cur, line, sizeof(pfx) + mlen);
 	}
@@ -541,186 +545,10 @@ static sapi_module_struct fpmd_sapi = {
 	STANDARD_SAPI_MODULE_PROPERTIES
 };
 
-/* The "cgi-fcgi" module: php-fpm's functions and ini entries. */
-
-PHP_FUNCTION(fastcgi_finish_request)
-{
-	ZEND_PARSE_PARAMETERS_NONE();
-	if (cur == NULL || cur->ended || cur->fd == -1)
-		RETURN_FALSE;
-	php_output_end_all();
-	php_header();
-	/*
-	 * What the script writes from now on is dropped, and no error: it
-	 * runs to its end, shutdown functions and all, as under php-fpm.
-	 */
-	conn_release(cur);
-	RETURN_TRUE;
-}
-
-PHP_FUNCTION(apache_request_headers)
-{
-	const struct fcgi_param *p;
-	size_t i;
-
-	ZEND_PARSE_PARAMETERS_NONE();
-	array_init(return_value);
-	if (cur == NULL)
-		return;
-	/*
-	 * Newest first, as php-fpm lists them; a name sent twice keeps its
-	 * last value.
-	 */
-	for (i = cur->params.n; i-- > 0;) {
-		p = &cur->params.v[i];
-		if (fcgi_params_get(&cur->params, p->name, p->nlen) !=
-		    p->value)
-			continue;
-		sapi_add_request_header(p->name, p->nlen, (char *)p->value,
-		    p->vlen, return_value);
-	}
-}
-
-/*
- * php-fpm's array, with its keys and types, from status.c's figures: the
- * ones the status page shows.
- */
-PHP_FUNCTION(fpm_get_status)
-{
-	const struct scoreboard *sb;
-	struct pool_status st;
-	struct proc_status ps;
-	zval procs, proc;
-	time_t now = time(NULL);
-	uint32_t i;
-
-	ZEND_PARSE_PARAMETERS_NONE();
-	if (cur == NULL || cur->sb == NULL)
-		RETURN_FALSE;
-	sb = cur->sb;
-	status_pool(sb, cur->pool_index, cur->listen_fd, &st);
-	array_init(return_value);
-	add_assoc_string(return_value, "pool", sapi_pool->name);
-	add_assoc_string(return_value, "process-manager",
-	    (char *)conf_pm_name(sapi_pool->pm));
-	add_assoc_long(return_value, "start-time", (zend_long)st.start);
-	add_assoc_long(return_value, "start-since", (zend_long)(st.start > 0 &&
-	    st.start <= now ? now - st.start : 0));
-	add_assoc_long(return_value, "accepted-conn", (zend_long)st.accepted);
-	add_assoc_long(return_value, "listen-queue", st.listen_queue);
-	add_assoc_long(return_value, "max-listen-queue", st.max_listen_queue);
-	add_assoc_long(return_value, "listen-queue-len", st.listen_queue_len);
-	add_assoc_long(return_value, "idle-processes", st.idle);
-	add_assoc_long(return_value, "active-processes", st.active);
-	add_assoc_long(return_value, "total-processes", st.total);
-	add_assoc_long(return_value, "max-active-processes", st.max_active);
-	add_assoc_long(return_value, "max-children-reached",
-	    st.max_children_reached);
-	add_assoc_long(return_value, "slow-requests",
-	    (zend_long)st.slow_requests);
-	array_init(&procs);
-	for (i = 0; i < sb->nslots; i++) {
-		if (!status_proc(sb, cur->pool_index, i, &ps))
-			continue;
-		array_init(&proc);
-		add_assoc_long(&proc, "pid", ps.pid);
-		add_assoc_string(&proc, "state",
-		    (char *)status_state_name(ps.state));
-		add_assoc_long(&proc, "start-time", (zend_long)ps.start);
-		add_assoc_long(&proc, "start-since",
-		    (zend_long)ps.start_since);
-		add_assoc_long(&proc, "requests", (zend_long)ps.requests);
-		add_assoc_long(&proc, "request-duration",
-		    (zend_long)ps.duration_us);
-		add_assoc_string(&proc, "request-method", ps.method[0] ?
-		    ps.method : "-");
-		add_assoc_string(&proc, "request-uri", ps.uri);
-		add_assoc_string(&proc, "query-string", ps.query);
-		add_assoc_long(&proc, "request-length",
-		    (zend_long)ps.content_length);
-		add_assoc_string(&proc, "user", ps.user[0] ? ps.user : "-");
-		add_assoc_string(&proc, "script", ps.script[0] ? ps.script :
-		    "-");
-		add_assoc_double(&proc, "last-request-cpu", ps.last_cpu);
-		add_assoc_long(&proc, "last-request-memory",
-		    (zend_long)ps.last_memory);
-		add_next_index_zval(&procs, &proc);
-	}
-	add_assoc_zval(return_value, "procs", &procs);
-}
-
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_fastcgi_finish_request, 0, 0,
-    _IS_BOOL, 0)
-ZEND_END_ARG_INFO()
-
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_apache_request_headers, 0, 0,
-    IS_ARRAY, 0)
-ZEND_END_ARG_INFO()
-
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_fpm_get_status, 0, 0,
-    MAY_BE_ARRAY | MAY_BE_FALSE)
-ZEND_END_ARG_INFO()
-
-static const zend_function_entry fpmd_functions[] = {
-	PHP_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
-	PHP_FE(fpm_get_status, arginfo_fpm_get_status)
-	PHP_FE(apache_request_headers, arginfo_apache_request_headers)
-	PHP_FALIAS(getallheaders, apache_request_headers,
-	    arginfo_apache_request_headers)
-	PHP_FE_END
-};
-
-PHP_INI_BEGIN()
-	STD_PHP_INI_BOOLEAN("cgi.rfc2616_headers", "0", PHP_INI_ALL,
-	    OnUpdateBool, rfc2616_headers, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("cgi.nph", "0", PHP_INI_ALL,
-	    OnUpdateBool, nph, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM,
-	    OnUpdateBool, fix_pathinfo, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("cgi.discard_path", "0", PHP_INI_SYSTEM,
-	    OnUpdateBool, discard_path, sapi_cgi_globals, cgi)
-	STD_PHP_INI_BOOLEAN("fastcgi.logging", "1", PHP_INI_SYSTEM,
-	    OnUpdateBool, logging, sapi_cgi_globals, cgi)
-	STD_PHP_INI_ENTRY("fastcgi.error_header", NULL, PHP_INI_SYSTEM,
-	    OnUpdateString, error_header, sapi_cgi_globals, cgi)
-	STD_PHP_INI_ENTRY("fpm.config", NULL, PHP_INI_SYSTEM,
-	    OnUpdateString, fpm_config, sapi_cgi_globals, cgi)
-PHP_INI_END()
-
-static PHP_MINIT_FUNCTION(fpmd)
-{
-	REGISTER_INI_ENTRIES();
-	return SUCCESS;
-}
-
-static PHP_MSHUTDOWN_FUNCTION(fpmd)
-{
-	UNREGISTER_INI_ENTRIES();
-	return SUCCESS;
-}
-
-static PHP_MINFO_FUNCTION(fpmd)
-{
-	DISPLAY_INI_ENTRIES();
-}
-
-static zend_module_entry fpmd_module_entry = {
-	STANDARD_MODULE_HEADER,
-	"cgi-fcgi",
-	fpmd_functions,
-	PHP_MINIT(fpmd),
-	PHP_MSHUTDOWN(fpmd),
-	NULL,
-	NULL,
-	PHP_MINFO(fpmd),
-	PHP_VERSION,
-	STANDARD_MODULE_PROPERTIES
-};
-
 static int
 sapi_fpmd_startup(sapi_module_struct *sm)
 {
-	return php_module_startup(sm, &fpmd_module_entry);
+	return php_module_startup(sm, &sapimod_module_entry);
 }
 
 /* Start-up, in the prototype */
@@ -1229,13 +1057,13 @@ request_info_init(void)
 	if (spt == NULL)
 		spt = ENV("PATH_TRANSLATED");
 	if (spt != NULL) {
-		if (cgi.fix_pathinfo) {
+		if (sapi_cgi.fix_pathinfo) {
 			spt = path_fix(spt, apache);
 		} else {
 			v = ENV("PATH_INFO");
 			SG(request_info).request_uri = (char *)(v ? v :
 			    ENV("SCRIPT_NAME"));
-			if (!cgi.discard_path && ENV("PATH_TRANSLATED"))
+			if (!sapi_cgi.discard_path && ENV("PATH_TRANSLATED"))
 				spt = ENV("PATH_TRANSLATED");
 		}
 		if (spt != NULL && path_is_valid(spt))
@@ -1261,19 +1089,54 @@ request_info_init(void)
 	return path;
 }
 
+/*
+ * Opens the primary script as php-fpm does: resolved, then opened through
+ * PHP's streams with display_errors off.  With opcache, both steps answer
+ * from its cache for a script it holds, without touching the file (no
+ * open, no close, no stdio buffer per request).  On failure errno says
+ * why (EACCES: 403).  fh is to be destroyed by the caller either way.
+ */
+static int
+script_open(zend_file_handle *fh, const char *path)
+{
+	zend_string *name, *resolved;
+	zend_result rc;
+	bool display;
+	int e;
+
+	name = zend_string_init(path, strlen(path), 0);
+	zend_stream_init_filename_ex(fh, name);
+	fh->primary_script = 1;
+	if ((resolved = zend_resolve_path(name)) == NULL) {
+		e = errno;
+		zend_string_release(name);
+		errno = e;
+		return -1;
+	}
+	zend_string_release(resolved);
+	display = PG(display_errors);
+	PG(display_errors) = 0;
+	rc = zend_stream_open(fh);
+	e = errno;
+	PG(display_errors) = display;
+	zend_string_release(name);
+	errno = e;
+	return rc == SUCCESS ? 0 : -1;
+}
+
 static void
 sapi_run_script(char *path)
 {
 	zend_file_handle fh;
 	sapi_header_line ctr;
-	FILE *fp;
+	int e;
 
 	if (path == NULL) {
 		log_notice("Primary script unknown (SCRIPT_FILENAME '%s')",
 		    ENV("SCRIPT_FILENAME") ? ENV("SCRIPT_FILENAME") :
 		    (ENV("ORIG_SCRIPT_FILENAME") ?
 		    ENV("ORIG_SCRIPT_FILENAME") : ""));
-		if (cgi.logging)
+		if (sapi_cgi.logging)
 			conn_stderr(cur, "Primary script unknown",
 			    sizeof("Primary script unknown") - 1);
 		sapi_answer(404, "File not found.\n");
@@ -1282,7 +1145,7 @@ sapi_run_script(char *path)
 	if (!ext_allowed(path)) {
 		log_notice("Access to the script '%s' has been denied (see "
 		    "security.limit_extensions)", path);
-		if (cgi.logging) {
+		if (sapi_cgi.logging) {
 			char msg[1024];
 			int n = snprintf(msg, sizeof(msg), "Access to the "
 			    "script '%s' has been denied (see "
@@ -1295,31 +1158,28 @@ sapi_run_script(char *path)
 		sapi_answer(403, "Access denied.\n");
 		return;
 	}
-	if ((fp = fopen(path, "rbe")) == NULL) {
-		if (errno == EACCES) {
-			log_notice("Unable to open primary script: %s (%s)",
-			    path, strerror(errno));
+	if (script_open(&fh, path) == -1) {
+		e = errno;
+		log_notice("Unable to open primary script: %s (%s)", path,
+		    strerror(e));
+		if (e == EACCES)
 			sapi_answer(403, "Access denied.\n");
-		} else {
-			log_notice("Unable to open primary script: %s (%s)",
-			    path, strerror(errno));
+		else
 			sapi_answer(404, "No input file specified.\n");
-		}
+		zend_destroy_file_handle(&fh);
 		return;
 	}
-	zend_stream_init_fp(&fh, fp, path);
-	fh.primary_script = 1;
 	cur->script = path;
 	conn_set_state(cur, SLOT_RUNNING);
 	EG(exit_status) = 0;
 	php_execute_script(&fh);
 	if (!fh.in_list)
 		zend_destroy_file_handle(&fh);
-	if (EG(exit_status) == 255 && cgi.error_header != NULL &&
-	    *cgi.error_header != '\0' && !SG(headers_sent)) {
+	if (EG(exit_status) == 255 && sapi_cgi.error_header != NULL &&
+	    *sapi_cgi.error_header != '\0' && !SG(headers_sent)) {
 		memset(&ctr, 0, sizeof(ctr));
-		ctr.line = cgi.error_header;
-		ctr.line_len = strlen(cgi.error_header);
+		ctr.line = sapi_cgi.error_header;
+		ctr.line_len = strlen(sapi_cgi.error_header);
 		sapi_header_op(SAPI_HEADER_REPLACE, &ctr);
 	}
 }
@@ -1345,6 +1205,16 @@ sapi_handle(struct fpmd_req *r)
 			log_errorx("PHP request start-up failed");
 			cur->status = 500;
 		} else {
+			/*
+			 * The first request installed Zend's handlers for the
+			 * signals it defers; nothing replaces them behind its
+			 * back in a worker (ours were set before
+			 * sapi_worker_init(), pcntl goes through Zend and gives
+			 * them back at its request shutdown), so re-reading
+			 * each one at every request start-up (seven
+			 * rt_sigaction calls that change nothing) is skipped.
+			 */
+			SIGG(reset) = false;
 			/*
 			 * proto_num stays at PHP's 1000, as under php-fpm:
 			 * with 1001, header("Location: ...") after a POST

@@ -469,9 +469,98 @@ test_params_duplicates(void)
 	stream_add(raw, sizeof(raw), &len, "HTTP_HOSTX", "other");
 	CHECK(params_from(&p, raw, len) == 0);
 	CHECK(p.n == 5);
+	CHECK(p.idx_mask != 0);		/* indexed */
 	CHECK_STR(FCGI_PARAM(&p, "HTTP_HOST"), "last");
 	CHECK_STR(FCGI_PARAM(&p, "SCRIPT_NAME"), "/a.php");
+	CHECK(FCGI_PARAM(&p, "HTTP_HOS") == NULL);
 	fcgi_params_free(&p);
+}
+
+/* What fcgi_params_get() must answer: the last pair of that name. */
+static const char *
+params_scan(const struct fcgi_params *p, const char *name, size_t nlen)
+{
+	size_t	 i;
+
+	for (i = p->n; i-- > 0;)
+		if (p->v[i].nlen == nlen &&
+		    memcmp(p->v[i].name, name, nlen) == 0)
+			return p->v[i].value;
+	return NULL;
+}
+
+/*
+ * The names index answers as a scan would: names that crowd one slot
+ * (same length, same first, middle and last bytes), more params than it
+ * indexes, and random sets of short names with duplicates.
+ */
+static void
+test_params_index(void)
+{
+	struct fcgi_params	 p;
+	static uint8_t		 raw[256 * 1024];
+	char			 name[32], value[32];
+	size_t			 len, i, r, n, nl;
+	int			 bad = 0;
+
+	memset(&p, 0, sizeof(p));
+	/* 40 names alike but for their second byte: crowded, scanned */
+	len = 0;
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "A%cCDEFGHIJZZ",
+		    'a' + (int)(i % 26));
+		name[2] = (char)('0' + i / 26);
+		snprintf(value, sizeof(value), "v%zu", i);
+		stream_add(raw, sizeof(raw), &len, name, value);
+	}
+	CHECK(params_from(&p, raw, len) == 0);
+	CHECK(p.n == 40);
+	CHECK(p.idx_mask == 0);		/* no index: they crowd */
+	for (i = 0; i < 40; i++)
+		if (fcgi_params_get(&p, p.v[i].name, p.v[i].nlen) !=
+		    params_scan(&p, p.v[i].name, p.v[i].nlen))
+			bad++;
+	CHECK(FCGI_PARAM(&p, "AaXDEFGHIJZZ") == NULL);
+	/* more params than the index takes */
+	len = 0;
+	for (i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "N%zu", i % 4500);
+		snprintf(value, sizeof(value), "%zu", i);
+		stream_add(raw, sizeof(raw), &len, name, value);
+	}
+	CHECK(params_from(&p, raw, len) == 0);
+	CHECK(p.idx_mask == 0);
+	CHECK_STR(FCGI_PARAM(&p, "N7"), "4507");
+	CHECK_STR(FCGI_PARAM(&p, "N4499"), "4499");
+	CHECK(FCGI_PARAM(&p, "N4500") == NULL);
+	/* random sets: 1 to 200 names of 1 to 4 letters from "ABC_" */
+	for (r = 0; r < 2000; r++) {
+		len = 0;
+		n = 1 + rng_next() % 200;
+		for (i = 0; i < n; i++) {
+			nl = 1 + rng_next() % 4;
+			for (size_t k = 0; k < nl; k++)
+				name[k] = "ABC_"[rng_next() % 4];
+			name[nl] = '\0';
+			snprintf(value, sizeof(value), "%zu", i);
+			stream_add(raw, sizeof(raw), &len, name, value);
+		}
+		if (params_from(&p, raw, len) != 0) {
+			bad++;
+			continue;
+		}
+		for (i = 0; i < 20; i++) {
+			nl = 1 + rng_next() % 4;
+			for (size_t k = 0; k < nl; k++)
+				name[k] = "ABC_"[rng_next() % 4];
+			if (fcgi_params_get(&p, name, nl) !=
+			    params_scan(&p, name, nl))
+				bad++;
+		}
+	}
+	CHECK(bad == 0);
+	fcgi_params_free(&p);
+	CHECK(p.idx == NULL);
 }
 
 static void
@@ -811,6 +900,7 @@ main(void)
 	test_params_malformed();
 	test_params_limit();
 	test_params_duplicates();
+	test_params_index();
 	test_params_requests();
 	test_pair_encode();
 	test_encoders();
