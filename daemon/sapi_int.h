@@ -1,6 +1,6 @@
 /*
- * What sapi.c shares with sapimod.c, the "cgi-fcgi" module: both see
- * PHP's headers, nothing else in fpmd includes this.
+ * What sapi.c shares with sapimod.c, the "cgi-fcgi" module, and
+ * sapiini.c: they see PHP's headers, nothing else in fpmd includes this.
  */
 #ifndef SAPI_INT_H
 #define SAPI_INT_H
@@ -21,5 +21,12 @@ extern zend_module_entry	 sapimod_module_entry;
 
 struct fpmd_req		*sapi_request(void);
 const struct pool_conf	*sapi_pool_conf(void);
+
+/* sapiini.c: PHP's start-up messages, and PHP_VALUE per request */
+extern bool		 sapiini_logged;
+void			 sapiini_defaults(HashTable *h);
+void			 sapiini_startup_end(void);
+void			 sapiini_params_apply(const char *name, size_t nlen,
+			    int mode);
 
 #endif
