@@ -350,29 +350,71 @@ register_one(const char *name, const char *value, size_t vlen, zval *track)
 		php_register_variable_safe(name, val, new_len, track);
 }
 
+/*
+ * The request's params as PHP sees them (the path logic's rewrites), each
+ * through reg: register_one for $_SERVER, php_register_variable_safe for
+ * an array of a script's (the input filter only takes PHP's own arrays).
+ */
 static void
-sapi_fpmd_register_variables(zval *track)
+register_params(zval *track, void (*reg)(const char *, const char *, size_t,
+    zval *))
 {
 	const struct fcgi_param *p;
-	const char *script_name, *path_info;
-	char *self;
-	size_t i, sl, pl;
+	size_t i;
 	int k;
 
-	php_import_environment_variables(track);
-	if (cur == NULL)
-		return;
-	register_one("FCGI_ROLE", "RESPONDER", sizeof("RESPONDER") - 1, track);
+	reg("FCGI_ROLE", "RESPONDER", sizeof("RESPONDER") - 1, track);
 	for (i = 0; i < cur->params.n; i++) {
 		p = &cur->params.v[i];
 		if (novr > 0 && ovr_find(p->name, p->nlen) != -1)
 			continue;
-		register_one(p->name, p->value, p->vlen, track);
+		reg(p->name, p->value, p->vlen, track);
 	}
 	for (k = 0; k < novr; k++)
 		if (ovr[k].value != NULL)
-			register_one(ovr[k].name, ovr[k].value,
-			    strlen(ovr[k].value), track);
+			reg(ovr[k].name, ovr[k].value, strlen(ovr[k].value),
+			    track);
+}
+
+/*
+ * getenv() without a name, and $_ENV, have the request's params too, as
+ * under php-fpm: a copy of $_ENV or $_SERVER when one is filled already,
+ * else the environment and the params.
+ */
+static void	(*import_env_orig)(zval *);
+
+static void
+sapi_import_env(zval *array)
+{
+	static const int from[] = { TRACK_VARS_ENV, TRACK_VARS_SERVER };
+	zval *g;
+	size_t i;
+
+	for (i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		g = &PG(http_globals)[from[i]];
+		if (Z_TYPE_P(g) == IS_ARRAY && Z_ARR_P(array) != Z_ARR_P(g) &&
+		    zend_hash_num_elements(Z_ARRVAL_P(g)) > 0) {
+			zend_array_destroy(Z_ARR_P(array));
+			Z_ARR_P(array) = zend_array_dup(Z_ARR_P(g));
+			return;
+		}
+	}
+	import_env_orig(array);
+	if (cur != NULL)
+		register_params(array, php_register_variable_safe);
+}
+
+static void
+sapi_fpmd_register_variables(zval *track)
+{
+	const char *script_name, *path_info;
+	char *self;
+	size_t sl, pl;
+
+	import_env_orig(track);
+	if (cur == NULL)
+		return;
+	register_params(track, register_one);
 
 	script_name = SG(request_info).request_uri;
 	if (!sapi_cgi.fix_pathinfo) {
@@ -610,6 +652,8 @@ sapi_proto_startup(const struct fpmd_conf *conf, const struct pool_conf *pc,
 	fpmd_sapi.php_ini_ignore_cwd = 1;
 	fpmd_sapi.ini_entries = entries;
 	fpmd_sapi.ini_defaults = sapiini_defaults;
+	import_env_orig = php_import_environment_variables;
+	php_import_environment_variables = sapi_import_env;
 	rc = fpmd_sapi.startup(&fpmd_sapi);
 	sapiini_startup_end();
 	if (rc == FAILURE) {

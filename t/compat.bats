@@ -221,6 +221,10 @@ compare() {
 	compare '{B}/server.php?all=1' -H 'X-Extra: 1'
 }
 
+@test "server vars: getenv() without a name, and \$_ENV" {
+	compare '{B}/getenv.php?x=1' -H 'X-Extra: 1'
+}
+
 @test "server vars: httpoxy, a Proxy header is not HTTP_PROXY" {
 	compare '{B}/server.php' -H 'Proxy: http://evil.example:3128'
 }
