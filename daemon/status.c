@@ -535,6 +535,20 @@ status_conf_json(const struct fpmd_conf *conf, const char *ctl_path,
 	return o;
 }
 
+/* One kind of drop: said when its count has grown since it was last told. */
+static void
+status_tell_drops(const struct pool *p, uint64_t now, uint64_t *told,
+    const char *kind, const char *whose, const char *field)
+{
+	if (now > *told)
+		log_warnx("[pool %s] %llu %s line%s%s dropped: fpmd's %s could "
+		    "not keep up (%llu in all, %s in fpmctl status)", p->name,
+		    (unsigned long long)(now - *told), kind,
+		    now - *told == 1 ? "" : "s", whose, kind,
+		    (unsigned long long)now, field);
+	*told = now;
+}
+
 /*
  * Once a second, from pm.c: lines a pool's processes could not hand the
  * master (its log, or access log, socket full) are counted in status;
@@ -544,24 +558,11 @@ void
 status_report_drops(struct pool *p)
 {
 	const struct sb_pool *sp = &fpmd->sb->pools[p->index];
-	uint64_t log, acc;
 
-	log = __atomic_load_n(&sp->log_dropped, __ATOMIC_RELAXED);
-	acc = __atomic_load_n(&sp->access_dropped, __ATOMIC_RELAXED);
-	if (log > p->told_log_dropped)
-		log_warnx("[pool %s] %llu line%s of its processes' log "
-		    "output dropped: fpmd's log could not keep up (%llu in "
-		    "all, log_lines_dropped in fpmctl status)", p->name,
-		    (unsigned long long)(log - p->told_log_dropped),
-		    log - p->told_log_dropped == 1 ? "" : "s",
-		    (unsigned long long)log);
-	if (acc > p->told_access_dropped)
-		log_warnx("[pool %s] %llu access log line%s dropped: the "
-		    "access log could not keep up (%llu in all, "
-		    "access_log_lines_dropped in fpmctl status)", p->name,
-		    (unsigned long long)(acc - p->told_access_dropped),
-		    acc - p->told_access_dropped == 1 ? "" : "s",
-		    (unsigned long long)acc);
-	p->told_log_dropped = log;
-	p->told_access_dropped = acc;
+	status_tell_drops(p, __atomic_load_n(&sp->log_dropped,
+	    __ATOMIC_RELAXED), &p->told_log_dropped, "log",
+	    " of its processes", "log_lines_dropped");
+	status_tell_drops(p, __atomic_load_n(&sp->access_dropped,
+	    __ATOMIC_RELAXED), &p->told_access_dropped, "access log", "",
+	    "access_log_lines_dropped");
 }

@@ -440,7 +440,7 @@ EOF
 	echo "# dropped $dropped of 600 in $took ms" >&3
 	((dropped > 0)) || fail "nothing dropped while the master was stopped (took $took ms)"
 	# the master, running again, says so in its log
-	wait_log "access log lines dropped: the access log could not keep up ($dropped in all" 10
+	wait_log "access log lines dropped: fpmd's access log could not keep up ($dropped in all" 10
 	wait_lines $((600 - dropped)) "$d/fpmd.access"
 	assert_eq "$((600 - dropped)) 2" "$(check_lines "$d/fpmd.access" 600 8000)"
 	# a worker waits 50 ms at most, once a second: 600 requests are quick

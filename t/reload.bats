@@ -113,6 +113,20 @@ load_count() {
 	cat "$BATS_TEST_TMPDIR"/load.* 2>/dev/null | wc -l
 }
 
+# load_stop: stop every load_loop and wait for them; sets LOAD_TOTAL
+# (requests answered) and LOAD_BAD (those not "200 3"), and prints both.
+load_stop() {
+	local n
+	touch "$BATS_TEST_TMPDIR/stop"
+	for n in "${!BG[@]}"; do
+		wait "${BG[$n]}" || true
+		unset "BG[$n]"
+	done
+	LOAD_TOTAL=$(load_count)
+	LOAD_BAD=$(cat "$BATS_TEST_TMPDIR"/load.* | grep -vc '^200 3$' || true)
+	echo "# $LOAD_TOTAL requests, $LOAD_BAD failed" >&3
+}
+
 # load_past N MS: at least N requests answered and MS ms gone since the
 # last mark (set LOAD_MARK/LOAD_T first).
 load_past() {
@@ -151,14 +165,8 @@ setup_file() {
 		# about a second of traffic per generation
 		wait_until 20 load_past 30 900 || fail "the load stalled after reload $r: $(load_count) answers"
 	done
-	touch "$d/stop"
-	for n in "${!BG[@]}"; do
-		wait "${BG[$n]}" || true
-		unset "BG[$n]"
-	done
-	total=$(load_count)
-	bad=$(cat "$d"/load.* | grep -vc '^200 3$' || true)
-	echo "# $total requests, $bad failed" >&3
+	load_stop
+	total=$LOAD_TOTAL bad=$LOAD_BAD
 	if ((bad)); then
 		for f in "$d"/load.*; do
 			echo "${f##*/}: $(grep -v '^200 3$' "$f" | sort | uniq -c | tr '\n' ';')" >&2
@@ -425,14 +433,8 @@ setup_file() {
 	assert_match "$output" '^reloaded: generation 7 in [0-9]+ ms$'
 	LOAD_MARK=$(load_count) LOAD_T=$(now_ms)
 	wait_until 20 load_past 20 0 || fail "the load stalled: $(load_count) answers"
-	touch "$d/stop"
-	for n in 1 2; do
-		wait "${BG[load$n]}" || true
-		unset "BG[load$n]"
-	done
-	total=$(load_count)
-	bad=$(cat "$d"/load.* | grep -vc '^200 3$' || true)
-	echo "# $total requests, $bad failed" >&3
+	load_stop
+	total=$LOAD_TOTAL bad=$LOAD_BAD
 	((bad == 0)) || fail "$bad of $total requests failed: $(cat "$d"/load.* | grep -v '^200 3$' | sort | uniq -c)"
 	run ! grep -F "refused" "$FPMD_LOG"
 	wait_until 20 settled 4 || fail "old generations still there: $(ctl status --full)"

@@ -477,7 +477,7 @@ PY
 	assert_eq 150000 "$((written + dropped))" "lines written ($written) + dropped ($dropped)"
 	# and the log itself says how many it lost
 	if ((dropped > 0)); then
-		wait_log "output dropped: fpmd's log could not keep up ($dropped in all, log_lines_dropped in fpmctl status)" 10
+		wait_log "lines of its processes dropped: fpmd's log could not keep up ($dropped in all, log_lines_dropped in fpmctl status)" 10
 	fi
 }
 
