@@ -999,10 +999,10 @@ request_info_init(void)
 	 * per-directory settings too (upload_max_filesize, post_max_size),
 	 * not those php_admin_value fixed (their mode is SYSTEM then).
 	 */
-	sapiini_params_apply("PHP_VALUE", sizeof("PHP_VALUE") - 1,
+	sapiini_params_apply(sapi_pool, "PHP_VALUE", ENV("PHP_VALUE"),
 	    ZEND_INI_USER | ZEND_INI_PERDIR);
-	sapiini_params_apply("PHP_ADMIN_VALUE", sizeof("PHP_ADMIN_VALUE") - 1,
-	    ZEND_INI_SYSTEM);
+	sapiini_params_apply(sapi_pool, "PHP_ADMIN_VALUE",
+	    ENV("PHP_ADMIN_VALUE"), ZEND_INI_SYSTEM);
 	return path;
 }
 

@@ -26,7 +26,7 @@ const struct pool_conf	*sapi_pool_conf(void);
 extern bool		 sapiini_logged;
 void			 sapiini_defaults(HashTable *h);
 void			 sapiini_startup_end(void);
-void			 sapiini_params_apply(const char *name, size_t nlen,
-			    int mode);
+void			 sapiini_params_apply(const struct pool_conf *pc,
+			    const char *name, const char *v, int mode);
 
 #endif

@@ -126,13 +126,14 @@ ini_param_cb(zval *arg1, zval *arg2, zval *arg3, int type, void *arg)
 		    "");
 }
 
-/* PHP_VALUE or PHP_ADMIN_VALUE of the request being served, in mode. */
+/*
+ * The value v of the param name (PHP_VALUE or PHP_ADMIN_VALUE, or NULL),
+ * for the request being served in pool pc, applied in mode.
+ */
 void
-sapiini_params_apply(const char *name, size_t nlen, int mode)
+sapiini_params_apply(const struct pool_conf *pc, const char *name,
+    const char *v, int mode)
 {
-	const struct pool_conf *pc = sapi_pool_conf();
-	struct fpmd_req *r = sapi_request();
-	const char *v = r != NULL ? sapi_request_env(r, name, nlen) : NULL;
 	zend_string *s;
 	int m = mode;
 
