@@ -40,10 +40,20 @@ aa_root() {
 	AA_ATTR=$r/proc/thread-self/attr/current
 }
 
+# hello: a request for hello.php, copied where the pool's uid can read it
+# (the tree may be under a directory only root may enter).
 hello() {
+	local w
+	w=$(t_tmp)/www
+	if [[ ! -f $w/hello.php ]]; then
+		mkdir -p "$w"
+		cp "$WWW_ROOT/hello.php" "$w/"
+		chmod -R a+rX "$w"
+		open_path "$w"
+	fi
 	"$FPMD_BUILDDIR/t/fcgi-client" -t 10 -b -p REQUEST_METHOD=GET \
 		-p SCRIPT_NAME=/hello.php \
-		-p SCRIPT_FILENAME="$WWW_ROOT/hello.php" "$FPMD_SOCK" 2>&1
+		-p SCRIPT_FILENAME="$w/hello.php" "$FPMD_SOCK" 2>&1
 }
 
 @test "apparmor_hat: without AppArmor on the machine, fpmd -t and the start refuse it with the reason" {

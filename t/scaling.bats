@@ -261,6 +261,13 @@ EOF
 	assert_eq 1 "$status" "a path that is no ping"
 
 	# Every worker busy: not ready (the probe times out), still alive.
+	# The example's workers run as www-data: the script must be where
+	# www-data can read it (the tree may be under a directory it cannot
+	# enter, as CI's sanitizer build is; it got 404s there, never busy).
+	mkdir -p "$d/www/feat"
+	cp "$WWW_ROOT/feat/nap.php" "$d/www/feat/"
+	chmod -R a+rX "$d/www"
+	open_path "$d/www"
 	ctl scale www 2 >/dev/null
 	# Exactly two workers, both idle, first: a worker still starting
 	# would leave the second request queued behind the first, and one of
@@ -270,7 +277,7 @@ EOF
 		json "\"%d %d\" % (d[\"pools\"][0][\"idle_processes\"], d[\"pools\"][0][\"total_processes\"])"' ||
 		fail "the pool did not get down to two idle workers"
 	for i in 1 2; do
-		env -i PATH="$PATH" SCRIPT_FILENAME="$WWW_ROOT/feat/nap.php" \
+		env -i PATH="$PATH" SCRIPT_FILENAME="$d/www/feat/nap.php" \
 			SCRIPT_NAME=/feat/nap.php QUERY_STRING=s=12 REQUEST_METHOD=GET \
 			timeout 40 cgi-fcgi -bind -connect "127.0.0.1:$port" \
 			>"$d/busy$i.out" 2>&1 3>&- &
