@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
-# Bash completion for fpmctl (contrib/bash-completion/fpmctl): sourced into
+# Bash completion for fpmctl (contrib/bash-completion/fpmctl.bash): sourced into
 # a bash of its own and driven as readline drives it, through COMP_WORDS
 # and COMP_CWORD, against a real fpmd for the pool names of 'scale'.
 
 load helper
 
-COMPLETION=$FPMD_SRCDIR/contrib/bash-completion/fpmctl
+COMPLETION=$FPMD_SRCDIR/contrib/bash-completion/fpmctl.bash
 
 # complete [--lib] WORDS...: the completions bash offers for WORDS, the
 # last being the word under the cursor (possibly empty), one a line,

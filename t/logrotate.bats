@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# contrib/logrotate/fpmd under Debian's logrotate: the files move, the
+# contrib/logrotate/fpmd.logrotate under Debian's logrotate: the files move, the
 # postrotate's `fpmctl reopen-logs` has fpmd open new ones, and no line
 # goes to the moved file afterwards or is lost.
 
@@ -35,7 +35,7 @@ hello() {
 	export FPMD_CTL=$d/control.sock
 	sed -e "s|/var/log/fpmd|$d/logs|g" -e "s|/usr/local/bin/fpmctl|$FPMCTL|g" \
 		-e "s|/etc/fpmd.conf|$FPMD_CONF|g" \
-		"$FPMD_SRCDIR/contrib/logrotate/fpmd" >"$d/logrotate.conf"
+		"$FPMD_SRCDIR/contrib/logrotate/fpmd.logrotate" >"$d/logrotate.conf"
 	# fpmd_start waits for the ready line in its own log: point it there
 	FPMD_LOG=$d/logs/fpmd.log
 	_spawn "$d/fpmd.out" "$FPMD_BIN" -c "$FPMD_CONF" $( ((EUID == 0)) && echo -R)
